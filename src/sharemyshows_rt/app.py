@@ -1,0 +1,120 @@
+"""The application, assembled in one place: database, presence, chat service, Socket.IO
+server and REST routes, and the lifespan that starts and stops them."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import socketio
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+
+from .api import Api, chat_error, http_error
+from .auth import Authenticator
+from .chat import ChatService
+from .config import Settings
+from .db.engine import create_engine
+from .db.repositories import (CheckinRepository, MessageRepository, ShowRepository,
+                              UserRepository, ping)
+from .errors import ChatError
+from .fanout import Fanout
+from .feed import ShowFeed
+from .presence import MemoryPresence, Presence
+from .realtime import ChatNamespace, ChatServer
+from .wire import OrjsonPacket
+from .writer import MessageWriter
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Service:
+    """Everything one process runs, for the lifespan and for tests that look inside."""
+
+    settings: Settings
+    engine: Any
+    presence: Presence
+    chat: ChatService
+    writer: MessageWriter
+    sio: ChatServer
+    asgi: socketio.ASGIApp
+
+
+def build(settings: Settings) -> Service:
+    """Wire the service for `settings`; nothing connects until the lifespan starts."""
+    engine = create_engine(settings.sqlalchemy_url, timeout=settings.db_timeout)
+    presence: Presence = MemoryPresence()
+    authenticator = Authenticator(settings.jwt_secret, settings.jwt_cookie_name,
+                                  UserRepository(engine))
+    # The chat service emits through the server, and the server's namespace calls the
+    # service: the server is made first, the namespace registered once both exist.
+    sio = _socket_server(settings)
+    fanout = Fanout(sio)
+    feed = ShowFeed(fanout)
+    messages = MessageRepository(engine)
+    writer = MessageWriter(messages, feed, timeout=settings.db_timeout)
+    chat = ChatService(shows=ShowRepository(engine), messages=messages,
+                       checkins=CheckinRepository(engine), presence=presence, fanout=fanout,
+                       feed=feed, writer=writer, history_limit=settings.history_limit,
+                       message_max_length=settings.message_max_length)
+    namespace = ChatNamespace(chat, authenticator)
+    sio.attach_namespace(namespace)
+
+    async def database_ready() -> None:
+        await ping(engine)
+
+    api = Api(chat, authenticator, {"database": database_ready}, settings.history_limit)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        writer.start()
+        log.info("serving with %s; presence in memory", settings.sqlalchemy_url.get_backend_name())
+        try:
+            yield
+        finally:
+            await writer.stop()
+            await presence.close()
+            await engine.dispose()
+
+    rest = Starlette(
+        routes=api.routes(),
+        middleware=[Middleware(CORSMiddleware, allow_origins=settings.cors_allowed_origins,
+                               allow_credentials=True, allow_methods=["GET", "POST", "DELETE"],
+                               allow_headers=["Authorization", "Content-Type"], max_age=600)],
+        exception_handlers={ChatError: chat_error, HTTPException: http_error,
+                            Exception: chat_error},
+        lifespan=lifespan,
+    )
+    asgi = socketio.ASGIApp(sio, other_asgi_app=rest, socketio_path="socket.io")
+    return Service(settings, engine, presence, chat, writer, sio, asgi)
+
+
+def _socket_server(settings: Settings) -> ChatServer:
+    return ChatServer(
+        async_mode="asgi",
+        # Browsers send Origin: only these may open a socket (cross-site hijacking);
+        # clients without Origin (native apps, scripts) are let in, as the contract says.
+        cors_allowed_origins=settings.cors_allowed_origins,
+        cors_credentials=True,
+        max_http_buffer_size=settings.max_frame_bytes,
+        ping_interval=settings.ping_interval,
+        ping_timeout=settings.ping_timeout,
+        # One connection's events are handled one at a time, in the order sent.
+        async_handlers=False,
+        serializer=OrjsonPacket,
+        logger=False,
+        engineio_logger=False,
+    )
+
+
+def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
+    """The ASGI app (`uvicorn --factory sharemyshows_rt.app:create_app`)."""
+    from .config import load_settings
+
+    return build(settings or load_settings()).asgi

@@ -1,0 +1,102 @@
+"""Who is connecting: the access token (auth payload, `token` query parameter, cookie),
+checked as Flask-JWT-Extended issues it, and the user it names."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from http.cookies import CookieError, SimpleCookie
+from typing import Any, Mapping
+from urllib.parse import parse_qs
+
+import jwt
+
+from .db.repositories import UserRecord, UserRepository
+from .errors import Unauthorized
+
+log = logging.getLogger(__name__)
+ALGORITHM = "HS256"  # pinned: a token signed any other way (or not at all) is refused
+LEEWAY_SECONDS = 10  # clock skew between this host and the one that issued the token
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    user_id: int
+    username: str
+
+
+class Authenticator:
+    """Finds and verifies access tokens, and resolves them to an existing user."""
+
+    def __init__(self, secret: str, cookie_name: str, users: UserRepository) -> None:
+        self._secret = secret
+        self._cookie_name = cookie_name
+        self._users = users
+
+    def socket_token(self, auth: Any, environ: Mapping[str, Any]) -> str | None:
+        """The token of a Socket.IO handshake: `auth` payload, then query, then cookie."""
+        if isinstance(auth, dict) and isinstance(auth.get("token"), str) and auth["token"]:
+            return auth["token"]
+        query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=False)
+        if query.get("token"):
+            return query["token"][0]
+        return self.cookie_token(environ.get("HTTP_COOKIE", ""))
+
+    def http_token(self, headers: Mapping[str, str]) -> str | None:
+        """The token of a REST call: `Authorization: Bearer`, then the cookie."""
+        scheme, _, credentials = headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and credentials.strip():
+            return credentials.strip()
+        return self.cookie_token(headers.get("cookie", ""))
+
+    def cookie_token(self, header: str) -> str | None:
+        if not header:
+            return None
+        cookies: SimpleCookie = SimpleCookie()
+        try:
+            cookies.load(header)
+        except CookieError:
+            # One malformed cookie from another app on the domain must not hide ours.
+            for part in header.split(";"):
+                name, _, value = part.strip().partition("=")
+                if name == self._cookie_name and value:
+                    return value.strip('"')
+            return None
+        morsel = cookies.get(self._cookie_name)
+        return morsel.value if morsel is not None and morsel.value else None
+
+    def user_id(self, token: str | None) -> int:
+        """The user id a valid access token names; raises Unauthorized otherwise."""
+        if not token:
+            raise Unauthorized("no access token")
+        try:
+            claims = jwt.decode(token, self._secret, algorithms=[ALGORITHM], leeway=LEEWAY_SECONDS,
+                                options={"require": ["sub"], "verify_sub": False})
+        except jwt.PyJWTError as exc:
+            raise Unauthorized(f"invalid token: {type(exc).__name__}") from None
+        if claims.get("type", "access") != "access":
+            raise Unauthorized("not an access token")
+        subject = claims["sub"]
+        if isinstance(subject, str) and subject.isdecimal() and len(subject) <= 10:
+            subject = int(subject)
+        if not isinstance(subject, int) or isinstance(subject, bool) or not 0 < subject < 2**31:
+            raise Unauthorized("the token's subject is not a user id")
+        return subject
+
+    async def identify(self, token: str | None) -> Identity:
+        """The existing user a valid access token names; raises Unauthorized otherwise."""
+        user: UserRecord | None = await self._users.get(self.user_id(token))
+        if user is None:
+            raise Unauthorized("unknown user")
+        return Identity(user.id, user.username)
+
+
+def issue_token(secret: str, user_id: int, *, expires_in: int = 3600) -> str:
+    """An access token as Flask-JWT-Extended issues it (for operators, demos and tests)."""
+    import time
+    import uuid
+
+    now = int(time.time())
+    claims = {"sub": str(user_id), "type": "access", "fresh": False, "jti": str(uuid.uuid4()),
+              "iat": now, "nbf": now, "exp": now + expires_in}
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)

@@ -1,0 +1,180 @@
+"""The chat rules: joining and leaving shows, presence across tabs, check-ins, messages and
+typing. Transports call these; nothing here knows about Socket.IO packets or HTTP."""
+
+from __future__ import annotations
+
+import logging
+import time
+from .auth import Identity
+from .clock import utcnow
+from .db.repositories import (CheckinRepository, MessageDraft, MessagePage, MessageRepository,
+                              ShowRepository, StoredMessage)
+from .errors import MessageTooLong, MissingShowIdOrMessage, NotInShowRoom, ShowNotFound
+from .fanout import Fanout
+from .feed import Payload, ShowFeed
+from .locks import KeyedLock
+from .presence import Departure, Presence
+from .schemas import ActiveUser, ActiveUsers, PresenceChange, UserTyping
+from .writer import MessageWriter
+
+log = logging.getLogger(__name__)
+KNOWN_SHOW_SECONDS = 60.0  # shows are not deleted mid-show; remembering one saves a query
+
+
+class ChatService:
+    """One instance per process; holds the connections this process serves."""
+
+    def __init__(self, *, shows: ShowRepository, messages: MessageRepository,
+                 checkins: CheckinRepository, presence: Presence, fanout: Fanout,
+                 feed: ShowFeed, writer: MessageWriter, history_limit: int,
+                 message_max_length: int) -> None:
+        self._shows = shows
+        self._messages = messages
+        self._checkins = checkins
+        self._presence = presence
+        self._fanout = fanout
+        self._feed = feed
+        self._writer = writer
+        self._history_limit = history_limit
+        self._message_max_length = message_max_length
+        self._connections: dict[str, Identity] = {}
+        self._known_shows: dict[int, float] = {}
+        self._membership = KeyedLock()
+
+    # ------------------------------------------------------------------ connections
+
+    def connected(self, sid: str, identity: Identity) -> None:
+        self._connections[sid] = identity
+
+    def identity(self, sid: str) -> Identity:
+        return self._connections[sid]
+
+    def has(self, sid: str) -> bool:
+        return sid in self._connections
+
+    @property
+    def connection_count(self) -> int:
+        return len(self._connections)
+
+    async def disconnected(self, sid: str) -> None:
+        """The connection is gone: it leaves every show it was in."""
+        identity = self._connections.get(sid)
+        if identity is None:
+            return
+        try:
+            async with self._membership.hold(identity.user_id):
+                for departure in await self._presence.leave_all(sid):
+                    self._feed.forget(sid, departure.show_id)
+                    await self._departed(departure)
+        finally:
+            del self._connections[sid]
+
+    # ------------------------------------------------------------------ shows
+
+    async def require_show(self, show_id: int) -> None:
+        """Raise ShowNotFound unless the show exists."""
+        seen = self._known_shows.get(show_id)
+        if seen is not None and time.monotonic() - seen < KNOWN_SHOW_SECONDS:
+            return
+        if not await self._shows.exists(show_id):
+            raise ShowNotFound(f"there is no show {show_id}")
+        if len(self._known_shows) > 100_000:
+            self._known_shows.clear()
+        self._known_shows[show_id] = time.monotonic()
+
+    async def join(self, sid: str, show_id: int) -> None:
+        """Join a show: the joiner gets `message_history` then `active_users`; the others get
+        `user_joined` when this is the user's first connection there."""
+        identity = self._connections[sid]
+        await self.require_show(show_id)
+        async with self._membership.hold(identity.user_id):
+            await self._checkins.check_in(identity.user_id, show_id, utcnow())
+            first = await self._attach(sid, identity, show_id)
+            members = await self.active_users(show_id)
+            await self._fanout.to_connection("active_users", members.model_dump(), sid)
+            if first:
+                change = PresenceChange(show_id=show_id, user_id=identity.user_id,
+                                        username=identity.username,
+                                        message=f"{identity.username} joined the chat",
+                                        active_users=members.active_users)
+                await self._fanout.to_show("user_joined", change.model_dump(), show_id, skip=sid)
+
+    async def _attach(self, sid: str, identity: Identity, show_id: int) -> bool:
+        """Enter the room with a gapless history; True when the user was not present before."""
+        first = False
+
+        async def deliver(messages: list[Payload]) -> None:
+            nonlocal first
+            first = await self._presence.join(show_id, identity.user_id, identity.username, sid)
+            history = {"show_id": show_id, "messages": messages}
+            await self._fanout.to_connection("message_history", history, sid)
+
+        while True:
+            async with self._feed.joining(show_id) as ticket:
+                page = await self._messages.page(show_id, limit=self._history_limit) \
+                    if self._history_limit else MessagePage([], False)
+                if await ticket.attach(sid, page.messages, self._history_limit, deliver):
+                    return first
+
+    async def leave(self, sid: str, show_id: int) -> None:
+        """Leave a show; the others get `user_left` when it was the user's last connection."""
+        identity = self._connections[sid]
+        async with self._membership.hold(identity.user_id):
+            departure = await self._presence.leave(show_id, sid)
+            if departure is None:
+                return  # never joined: nothing changes, nobody is told
+            self._feed.forget(sid, show_id)
+            await self._fanout.exit(sid, show_id)
+            await self._departed(departure)
+
+    async def _departed(self, departure: Departure) -> None:
+        if not departure.last:
+            return
+        members = await self.active_users(departure.show_id)
+        change = PresenceChange(show_id=departure.show_id, user_id=departure.user_id,
+                                username=departure.username,
+                                message=f"{departure.username} left the chat",
+                                active_users=members.active_users)
+        await self._fanout.to_show("user_left", change.model_dump(), departure.show_id)
+        try:
+            await self._checkins.check_out(departure.user_id, [departure.show_id], utcnow())
+        except Exception:
+            # The user has left either way; the row stays checked in until their next visit.
+            log.exception("check-out of user %s from show %s was not recorded",
+                          departure.user_id, departure.show_id)
+
+    async def active_users(self, show_id: int) -> ActiveUsers:
+        """Everyone present in the show, each user once."""
+        members = await self._presence.members(show_id)
+        listed = [ActiveUser(user_id=m.user_id, username=m.username, sid=m.sid) for m in members]
+        return ActiveUsers(show_id=show_id, active_users=listed, count=len(listed))
+
+    # ------------------------------------------------------------------ messages
+
+    async def send(self, sid: str, show_id: int | None, text: str | None) -> StoredMessage:
+        """Store a message and deliver `new_message` to the whole room, sender included."""
+        identity = self._connections[sid]
+        text = text.strip() if text is not None else ""
+        if show_id is None or not text:
+            raise MissingShowIdOrMessage("send_message needs a show_id and a non-empty message")
+        if len(text) > self._message_max_length:
+            raise MessageTooLong(f"{len(text)} characters; at most {self._message_max_length}")
+        if not await self._presence.is_member(show_id, sid):
+            raise NotInShowRoom(f"join show {show_id} before sending to it")
+        draft = MessageDraft(show_id, identity.user_id, identity.username, text, utcnow())
+        return await self._writer.store(draft)
+
+    async def typing(self, sid: str, show_id: int, is_typing: bool) -> None:
+        """Tell the others in the room (never the sender) that this user is typing."""
+        identity = self._connections[sid]
+        if not await self._presence.is_member(show_id, sid):
+            raise NotInShowRoom(f"join show {show_id} before typing in it")
+        payload = UserTyping(show_id=show_id, user_id=identity.user_id,
+                             username=identity.username, is_typing=is_typing)
+        await self._fanout.to_show("user_typing", payload.model_dump(), show_id, skip=sid)
+
+    async def history(self, show_id: int, *, limit: int, before_id: int | None) -> MessagePage:
+        """A page of a show's messages, oldest first, older than `before_id`."""
+        await self.require_show(show_id)
+        return await self._messages.page(show_id, limit=limit, before_id=before_id)
+

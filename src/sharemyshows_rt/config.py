@@ -1,0 +1,157 @@
+"""Settings: every environment variable of the contract, read and checked once."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Annotated
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./sharemyshows_rt.db"
+# Known to everyone who reads this file: good for a laptop, refused anywhere else.
+DEVELOPMENT_SECRET = "sharemyshows-rt-development-secret-do-not-use-in-production"
+DEVELOPMENT = "development"
+
+
+class ConfigError(Exception):
+    """Configuration that cannot work; the message is one line for the operator."""
+
+
+def _csv(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return list(value)  # type: ignore[arg-type]
+
+
+class Settings(BaseSettings):
+    """The service's configuration, from the environment (names as in the contract)."""
+
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", frozen=True)
+
+    database_url: str = DEFAULT_DATABASE_URL
+    jwt_secret_key: SecretStr | None = None
+    jwt_cookie_name: str = Field("access_token_cookie", min_length=1)
+    redis_url: str | None = None
+    cors_allowed_origins: Annotated[list[str], NoDecode] = [
+        "http://localhost:3000",
+        "http://localhost:5173",
+    ]
+    history_limit: int = Field(50, ge=0, le=500)
+    message_max_length: int = Field(1000, ge=1, le=60_000)
+    sharemyshows_env: str | None = None
+
+    # Transport limits: not in the contract's table, documented in the README.
+    max_frame_bytes: int = Field(64 * 1024, ge=1024)
+    ping_interval: float = Field(25.0, gt=0)
+    ping_timeout: float = Field(20.0, gt=0)
+    db_timeout: float = Field(5.0, gt=0)
+    log_level: str = "INFO"
+    log_json: bool = False
+
+    @field_validator("cors_allowed_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> list[str]:
+        return [origin.rstrip("/") for origin in _csv(value)]
+
+    @field_validator("redis_url", "sharemyshows_env", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("jwt_secret_key", mode="before")
+    @classmethod
+    def _blank_secret_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _parseable_url(cls, value: str) -> str:
+        async_url(value)  # raises ValueError with a readable message
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return level
+
+    @model_validator(mode="after")
+    def _secret_outside_development(self) -> Settings:
+        if self.jwt_secret_key is None and not self.development:
+            raise ValueError(
+                f"JWT_SECRET_KEY is required when SHAREMYSHOWS_ENV is {self.environment!r}"
+            )
+        return self
+
+    @cached_property
+    def sqlalchemy_url(self) -> URL:
+        """DATABASE_URL with its async driver (asyncpg or aiosqlite) filled in."""
+        return async_url(self.database_url)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.sqlalchemy_url.get_backend_name() == "sqlite"
+
+    @property
+    def environment(self) -> str:
+        """SHAREMYSHOWS_ENV, or the contract's default: development without a secret on SQLite."""
+        if self.sharemyshows_env:
+            return self.sharemyshows_env.strip().lower()
+        if self.jwt_secret_key is None and self.is_sqlite:
+            return DEVELOPMENT
+        return "production"
+
+    @property
+    def development(self) -> bool:
+        return self.environment == DEVELOPMENT
+
+    @property
+    def jwt_secret(self) -> str:
+        """The HS256 secret: the configured one, or the fixed development secret."""
+        if self.jwt_secret_key is not None:
+            return self.jwt_secret_key.get_secret_value()
+        return DEVELOPMENT_SECRET
+
+    @property
+    def uses_development_secret(self) -> bool:
+        return self.jwt_secret_key is None
+
+
+def async_url(raw: str) -> URL:
+    """Parse a database URL and pick the async driver the contract names for its backend."""
+    try:
+        url = make_url(raw.strip())
+    except ArgumentError:
+        raise ValueError(f"cannot parse {raw!r} as a database URL") from None
+    backend, _, driver = url.drivername.partition("+")
+    if backend in ("postgres", "postgresql"):
+        if driver not in ("", "asyncpg"):
+            raise ValueError(f"PostgreSQL is served through asyncpg, not {driver!r}")
+        query = dict(url.query)
+        # libpq's sslmode (common in hosted URLs) is asyncpg's ssl.
+        if "sslmode" in query:
+            query["ssl"] = query.pop("sslmode")
+        return url.set(drivername="postgresql+asyncpg", query=query)
+    if backend == "sqlite":
+        if driver not in ("", "aiosqlite"):
+            raise ValueError(f"SQLite is served through aiosqlite, not {driver!r}")
+        return url.set(drivername="sqlite+aiosqlite")
+    raise ValueError(f"unsupported database {backend!r}: use postgresql:// or sqlite://")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the environment once; raise ConfigError with one readable line when it is wrong."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = ".".join(str(part) for part in error["loc"]).upper()
+            message = error["msg"].removeprefix("Value error, ")
+            problems.append(f"{name}: {message}" if name else message)
+        raise ConfigError("invalid configuration: " + "; ".join(problems)) from None

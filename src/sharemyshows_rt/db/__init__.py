@@ -1,0 +1,1 @@
+"""Persistence: the contract's tables, the engine and the repositories over them."""

@@ -1,0 +1,95 @@
+"""Every error a user can see: one type each, with its fixed message, and the one mapping
+to the `error` event, the failed acknowledgement and the HTTP body."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class ChatError(Exception):
+    """A user-visible failure. `message` is fixed per type; `details` says what exactly."""
+
+    message: ClassVar[str] = "Error"
+    status: ClassVar[int] = 400
+
+    def __init__(self, details: str = "") -> None:
+        super().__init__(details or self.message)
+        self.details = details
+
+    def body(self) -> dict[str, Any]:
+        """`{"message", "details"}`: the part every representation shares."""
+        return {"message": self.message, "details": self.details}
+
+    def event_payload(self, event: str) -> dict[str, Any]:
+        """The `error` event's payload for a failure of the client event `event`."""
+        return {**self.body(), "event": event}
+
+    def ack(self) -> dict[str, Any]:
+        """The acknowledgement of a failed event."""
+        return {"ok": False, "error": self.body()}
+
+    def http_body(self) -> dict[str, Any]:
+        """The JSON body of a failed REST call (sent with `status`)."""
+        return {"error": self.body()}
+
+
+class Unauthorized(ChatError):
+    message = "Unauthorized"
+    status = 401
+
+
+class ShowNotFound(ChatError):
+    message = "Show not found"
+    status = 404
+
+
+class NotInShowRoom(ChatError):
+    message = "Not in show chat room"
+    status = 403
+
+
+class MissingShowIdOrMessage(ChatError):
+    message = "Missing show_id or message"
+    status = 422
+
+
+class MessageTooLong(ChatError):
+    message = "Message too long"
+    status = 422
+
+
+class InvalidPayload(ChatError):
+    message = "Invalid payload"
+    status = 422
+
+
+class UnknownEvent(ChatError):
+    message = "Unknown event"
+    status = 404
+
+
+class ServiceUnavailable(ChatError):
+    message = "Service unavailable"
+    status = 503
+
+
+class InternalError(ChatError):
+    message = "Internal error"
+    status = 500
+
+
+def from_exception(exc: BaseException) -> ChatError:
+    """The user-visible error for an unexpected exception: the database or Redis being
+    unreachable is `Service unavailable`; anything else is an internal error."""
+    if isinstance(exc, ChatError):
+        return exc
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    unreachable = (OperationalError, InterfaceError, PoolTimeout, RedisConnectionError,
+                   RedisTimeoutError, TimeoutError, OSError)
+    if isinstance(exc, unreachable) or (isinstance(exc, DBAPIError) and exc.connection_invalidated):
+        return ServiceUnavailable("the database is not answering; try again")
+    return InternalError("something went wrong on the server")

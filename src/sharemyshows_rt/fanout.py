@@ -1,0 +1,36 @@
+"""Fan-out: getting events to one connection or to everyone in a show.
+
+Backed by python-socketio's client manager, which is in-memory for one process and
+Redis pub/sub when REDIS_URL is set; the chat rules only see this small interface."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import socketio
+
+
+def room_of(show_id: int) -> str:
+    """The Socket.IO room holding a show's connections."""
+    return f"show:{show_id}"
+
+
+class Fanout:
+    """Rooms and emits over a python-socketio AsyncServer."""
+
+    def __init__(self, server: socketio.AsyncServer) -> None:
+        self._server = server
+
+    async def enter(self, sid: str, show_id: int) -> None:
+        await self._server.enter_room(sid, room_of(show_id))
+
+    async def exit(self, sid: str, show_id: int) -> None:
+        await self._server.leave_room(sid, room_of(show_id))
+
+    async def to_show(self, event: str, data: Any, show_id: int,
+                      skip: str | list[str] | None = None) -> None:
+        """Everyone in the show's room, except the `skip` connection(s)."""
+        await self._server.emit(event, data, room=room_of(show_id), skip_sid=skip)
+
+    async def to_connection(self, event: str, data: Any, sid: str) -> None:
+        await self._server.emit(event, data, to=sid)

@@ -1,0 +1,68 @@
+"""Logging for the whole process, uvicorn's included. Access tokens never reach a log."""
+
+from __future__ import annotations
+
+import logging
+import logging.config
+import re
+from typing import Any
+
+import orjson
+
+_TOKEN_IN_QUERY = re.compile(r"(?i)((?:^|[?&])(?:token|access_token)=)[^&#\s]*")
+
+
+def redact(text: str) -> str:
+    """`text` with the value of any `token` query parameter replaced."""
+    return _TOKEN_IN_QUERY.sub(r"\1[redacted]", text)
+
+
+class RedactTokens(logging.Filter):
+    """Rewrites uvicorn's access-log arguments (and any message) so tokens never show."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact(arg) if isinstance(arg, str) else arg for arg in record.args)
+        elif isinstance(record.msg, str):
+            record.msg = redact(record.msg)
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line, for log collectors."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return orjson.dumps(entry).decode()
+
+
+def configure(level: str = "INFO", json: bool = False) -> None:
+    """Configure the root logger and uvicorn's loggers through it."""
+    formatter = {"()": JsonFormatter} if json else {
+        "format": "%(asctime)s %(levelname)-7s %(name)s: %(message)s"}
+    logging.config.dictConfig({
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"redact": {"()": RedactTokens}},
+        "formatters": {"default": formatter},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "default",
+                                "filters": ["redact"]}},
+        "root": {"level": level, "handlers": ["stderr"]},
+        "loggers": {
+            "uvicorn": {"level": level, "handlers": [], "propagate": True},
+            "uvicorn.error": {"level": level, "handlers": [], "propagate": True},
+            "uvicorn.access": {"level": level, "handlers": [], "propagate": True},
+            # python-socketio logs every packet at INFO, with payloads: far too chatty.
+            "socketio": {"level": "WARNING"},
+            "engineio": {"level": "WARNING"},
+            "aiosqlite": {"level": "WARNING"},
+            "alembic.runtime.plugins": {"level": "WARNING"},
+        },
+    })

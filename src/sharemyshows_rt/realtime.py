@@ -1,0 +1,170 @@
+"""The Socket.IO transport: authenticate the handshake, parse each event's payload, call the
+chat service, and turn every failure into the `error` event and the acknowledgement."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import socketio
+from socketio import packet
+
+from .auth import Authenticator
+from .chat import ChatService
+from .errors import ChatError, InvalidPayload, UnknownEvent, from_exception
+from .schemas import GetActiveUsers, Incoming, JoinShow, LeaveShow, MessageOut, SendMessage
+from .schemas import Typing, parse
+
+log = logging.getLogger(__name__)
+NAMESPACE = "/"
+# Names the Socket.IO protocol keeps for itself: a client may not send them as events.
+RESERVED_EVENTS = frozenset({"connect", "connect_error", "disconnect", "disconnecting",
+                             "newListener", "removeListener"})
+
+Ack = dict[str, Any]
+Handler = Callable[[str, Any], Awaitable[Ack]]
+
+
+class ChatNamespace(socketio.AsyncNamespace):
+    """Thin handlers: one per client event, each `payload model -> service call -> ack`."""
+
+    def __init__(self, chat: ChatService, authenticator: Authenticator) -> None:
+        super().__init__(NAMESPACE)
+        self._chat = chat
+        self._auth = authenticator
+        self._events: dict[str, tuple[type[Incoming], Handler]] = {
+            "join_show": (JoinShow, self._join_show),
+            "leave_show": (LeaveShow, self._leave_show),
+            "send_message": (SendMessage, self._send_message),
+            "typing": (Typing, self._typing),
+            "get_active_users": (GetActiveUsers, self._get_active_users),
+        }
+
+    async def trigger_event(self, event: str, *args: Any) -> Any:
+        # Routing is ours: the server only lets connect/disconnect reach here from itself.
+        if event == "connect":
+            return await self.on_connect(*args)
+        if event == "disconnect":
+            return await self.on_disconnect(*args)
+        sid, payload = args[0], args[1:]
+        return await self.handle(sid, event, payload)
+
+    async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        try:
+            identity = await self._auth.identify(self._auth.socket_token(auth, environ))
+        except ChatError as exc:
+            log.info("connection %s refused: %s", sid, exc.details or exc.message)
+            raise socketio.exceptions.ConnectionRefusedError(exc.message) from None
+        except Exception as exc:
+            log.exception("connection %s refused: authentication failed", sid)
+            raise socketio.exceptions.ConnectionRefusedError(from_exception(exc).message) from None
+        self._chat.connected(sid, identity)
+        log.info("connect sid=%s user=%s", sid, identity.user_id)
+
+    async def greet(self, sid: str) -> None:
+        """`connected`, sent once the handshake is complete."""
+        identity = self._chat.identity(sid)
+        await self.emit("connected", {"message": "Connected to ShareMyShows",
+                                      "username": identity.username, "user_id": identity.user_id},
+                        to=sid)
+
+    async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        try:
+            await self._chat.disconnected(sid)
+        except Exception:
+            log.exception("disconnect of %s was not handled cleanly", sid)
+        log.info("disconnect sid=%s reason=%s", sid, reason)
+
+    async def handle(self, sid: str, event: str, args: tuple[Any, ...]) -> Ack:
+        """Run one client event; failures become an `error` event and a failed ack."""
+        try:
+            route = self._events.get(event)
+            if route is None:
+                raise UnknownEvent(f"{event!r} is not an event of this server")
+            model, handler = route
+            return await handler(sid, parse(model, args))
+        except Exception as exc:
+            return await self.refuse(sid, event, exc)
+
+    async def refuse(self, sid: str, event: str, exc: Exception) -> Ack:
+        """The one place a failure is reported: `error` to the connection, and the ack."""
+        error = exc if isinstance(exc, ChatError) else from_exception(exc)
+        if not isinstance(exc, ChatError):
+            identity = self._chat.identity(sid) if self._chat.has(sid) else None
+            log.error("event %r from sid=%s user=%s failed: %r", event, sid,
+                      identity.user_id if identity else None, exc, exc_info=exc)
+        else:
+            log.debug("event %r from sid=%s refused: %s", event, sid, error.message)
+        try:
+            await self.emit("error", error.event_payload(event), to=sid)
+        except Exception:
+            log.exception("could not send the error for %r to %s", event, sid)
+        return error.ack()
+
+    # ------------------------------------------------------------------ events
+
+    async def _join_show(self, sid: str, payload: JoinShow) -> Ack:
+        await self._chat.join(sid, payload.show_id)
+        return {"ok": True, "show_id": payload.show_id}
+
+    async def _leave_show(self, sid: str, payload: LeaveShow) -> Ack:
+        await self._chat.leave(sid, payload.show_id)
+        return {"ok": True, "show_id": payload.show_id}
+
+    async def _send_message(self, sid: str, payload: SendMessage) -> Ack:
+        stored = await self._chat.send(sid, payload.show_id, payload.message)
+        return {"ok": True, "message": MessageOut.of(stored).model_dump()}
+
+    async def _typing(self, sid: str, payload: Typing) -> Ack:
+        await self._chat.typing(sid, payload.show_id, payload.is_typing)
+        return {"ok": True, "show_id": payload.show_id}
+
+    async def _get_active_users(self, sid: str, payload: GetActiveUsers) -> Ack:
+        await self._chat.require_show(payload.show_id)
+        users = (await self._chat.active_users(payload.show_id)).model_dump()
+        await self.emit("active_users", users, to=sid)
+        return {"ok": True, **users}
+
+
+class ChatServer(socketio.AsyncServer):
+    """An AsyncServer that greets each connection after its handshake and refuses events
+    that are not events: reserved names, non-string names, empty packets."""
+
+    _chat_namespace: ChatNamespace
+
+    def attach_namespace(self, namespace: ChatNamespace) -> None:
+        """Register the chat namespace (made after the server, which it emits through)."""
+        self._chat_namespace = namespace
+        self.register_namespace(namespace)
+
+    async def _handle_connect(self, eio_sid: str, namespace: str | None, data: Any) -> None:
+        await super()._handle_connect(eio_sid, namespace, data)
+        namespace = namespace or NAMESPACE
+        sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
+        if namespace == NAMESPACE and sid is not None and self.manager.is_connected(sid, namespace):
+            await self._chat_namespace.greet(sid)
+
+    async def _handle_eio_disconnect(self, eio_sid: str, reason: Any) -> None:
+        await super()._handle_eio_disconnect(eio_sid, reason)
+        socket = self.eio.sockets.get(eio_sid)
+        if reason == self.reason.CLIENT_DISCONNECT and socket is not None and not socket.upgraded:
+            # engine.io leaves a polling client's pending GET open until the next ping
+            # (25 s) after the client said goodbye; answer it now.
+            socket.queue.put_nowait(None)
+
+    async def _handle_event(self, eio_sid: str, namespace: str | None, id: int | None,
+                            data: Any) -> None:
+        if isinstance(data, list) and data and isinstance(data[0], str) \
+                and data[0] not in RESERVED_EVENTS:
+            return await super()._handle_event(eio_sid, namespace, id, data)
+        namespace = namespace or NAMESPACE
+        sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
+        if sid is None or not self.manager.is_connected(sid, namespace):
+            return
+        name = data[0] if isinstance(data, list) and data and isinstance(data[0], str) else ""
+        error = UnknownEvent(f"{name!r} is reserved") if name else InvalidPayload("no event name")
+        ack = await self._chat_namespace.refuse(sid, name, error)
+        if id is not None:
+            await self._send_packet(eio_sid, self.packet_class(
+                packet.ACK, namespace=namespace, id=id, data=[ack]))

@@ -1,0 +1,84 @@
+"""Group commit: messages of concurrent senders are stored in one transaction, then
+published in id order; each sender is answered only after the commit."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from .db.repositories import MessageDraft, MessageRepository, StoredMessage
+from .errors import ServiceUnavailable
+from .feed import ShowFeed
+
+log = logging.getLogger(__name__)
+
+
+class MessageWriter:
+    """One task that drains a bounded queue: insert a batch, commit, publish, answer."""
+
+    def __init__(self, repository: MessageRepository, feed: ShowFeed, *,
+                 max_batch: int = 256, max_pending: int = 10_000, timeout: float = 5.0) -> None:
+        self._repository = repository
+        self._feed = feed
+        self._max_batch = max_batch
+        self._timeout = timeout
+        self._queue: asyncio.Queue[tuple[MessageDraft, asyncio.Future[StoredMessage]]] = \
+            asyncio.Queue(max_pending)
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="message-writer")
+
+    async def stop(self) -> None:
+        """Store and publish what is queued, then end the task."""
+        if self._task is None:
+            return
+        await self._queue.join()
+        self._task.cancel()
+        try:
+            await self._task
+        except asyncio.CancelledError:
+            pass
+        self._task = None
+
+    async def store(self, draft: MessageDraft) -> StoredMessage:
+        """Store the message and publish it to its show; returns once both are done."""
+        if self._task is None or self._task.done():
+            raise ServiceUnavailable("the message writer is not running")
+        future: asyncio.Future[StoredMessage] = asyncio.get_running_loop().create_future()
+        try:
+            self._queue.put_nowait((draft, future))
+        except asyncio.QueueFull:
+            raise ServiceUnavailable("too many messages waiting to be stored") from None
+        return await future
+
+    async def _run(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < self._max_batch and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            try:
+                await self._write(batch)
+            finally:
+                for _ in batch:
+                    self._queue.task_done()
+
+    async def _write(self, batch: list[tuple[MessageDraft, asyncio.Future[StoredMessage]]]) -> None:
+        drafts = [draft for draft, _ in batch]
+        try:
+            async with asyncio.timeout(self._timeout):
+                stored = await self._repository.add_many(drafts)
+        except Exception as exc:  # the database failed: nobody is told it was stored
+            log.error("storing %d message(s) failed: %r", len(drafts), exc)
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(ServiceUnavailable("the message could not be stored"))
+            return
+        try:
+            await self._feed.publish(stored)
+        except Exception:
+            # Stored is stored: the senders are answered; a reader catches up from history.
+            log.exception("publishing %d stored message(s) failed", len(stored))
+        for (_, future), message in zip(batch, stored):
+            if not future.done():
+                future.set_result(message)
