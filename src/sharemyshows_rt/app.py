@@ -3,6 +3,7 @@ server and REST routes, and the lifespan that starts and stops them."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -17,7 +18,7 @@ from starlette.middleware.cors import CORSMiddleware
 
 from .api import Api, chat_error, http_error
 from .auth import Authenticator
-from .chat import ChatService
+from .chat import ChatService, Rates
 from .config import Settings
 from .db.engine import create_engine
 from .db.repositories import (CheckinRepository, MessageRepository, ShowRepository,
@@ -25,6 +26,7 @@ from .db.repositories import (CheckinRepository, MessageRepository, ShowReposito
 from .errors import ChatError
 from .fanout import Fanout
 from .feed import ShowFeed
+from .limits import ConnectionCap, MemoryConnectionCap, MemoryRateLimiter, RateLimiter
 from .presence import MemoryPresence, Presence
 from .realtime import ChatNamespace, ChatServer
 from .wire import OrjsonPacket
@@ -35,7 +37,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Service:
-    """Everything one process runs, for the lifespan and for tests that look inside."""
+    """Everything one process runs, for the lifespan, the shutdown and tests."""
 
     settings: Settings
     engine: Any
@@ -43,13 +45,37 @@ class Service:
     chat: ChatService
     writer: MessageWriter
     sio: ChatServer
+    namespace: ChatNamespace
     asgi: socketio.ASGIApp
+
+    async def drain(self) -> None:
+        """Graceful shutdown: take no new connections and close every socket, so clients
+        reconnect elsewhere; each user leaves their shows (check-outs written) and every
+        queued message is stored and acknowledged first."""
+        self.namespace.accepting = False
+        grace = self.settings.shutdown_grace
+        eio = self.sio.eio
+        log.info("draining %d connection(s)", len(eio.sockets))
+
+        async def close(eio_sid: str) -> None:
+            try:
+                await asyncio.wait_for(eio.disconnect(eio_sid), grace / 2)
+            except Exception as exc:
+                log.warning("connection %s did not close cleanly: %r", eio_sid, exc)
+
+        await asyncio.gather(*(close(eio_sid) for eio_sid in list(eio.sockets)))
+        for sid in self.chat.sids():  # anything the transport did not report as gone
+            await self.chat.disconnected(sid)
+        await self.writer.flush(grace / 2)
+        log.info("drained")
 
 
 def build(settings: Settings) -> Service:
     """Wire the service for `settings`; nothing connects until the lifespan starts."""
     engine = create_engine(settings.sqlalchemy_url, timeout=settings.db_timeout)
     presence: Presence = MemoryPresence()
+    limiter: RateLimiter = MemoryRateLimiter()
+    cap: ConnectionCap = MemoryConnectionCap()
     authenticator = Authenticator(settings.jwt_secret, settings.jwt_cookie_name,
                                   UserRepository(engine))
     # The chat service emits through the server, and the server's namespace calls the
@@ -61,15 +87,23 @@ def build(settings: Settings) -> Service:
     writer = MessageWriter(messages, feed, timeout=settings.db_timeout)
     chat = ChatService(shows=ShowRepository(engine), messages=messages,
                        checkins=CheckinRepository(engine), presence=presence, fanout=fanout,
-                       feed=feed, writer=writer, history_limit=settings.history_limit,
+                       feed=feed, writer=writer, limiter=limiter,
+                       rates=Rates(settings.send_rate, settings.send_burst, settings.typing_rate),
+                       history_limit=settings.history_limit,
                        message_max_length=settings.message_max_length)
-    namespace = ChatNamespace(chat, authenticator)
+    namespace = ChatNamespace(chat, authenticator, cap, settings.max_connections_per_user,
+                              settings.history_limit)
     sio.attach_namespace(namespace)
+
+    async def accepting() -> None:
+        if not namespace.accepting:
+            raise RuntimeError("shutting down")
 
     async def database_ready() -> None:
         await ping(engine)
 
-    api = Api(chat, authenticator, {"database": database_ready}, settings.history_limit)
+    api = Api(chat, authenticator, {"accepting": accepting, "database": database_ready},
+              settings.history_limit)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -80,6 +114,7 @@ def build(settings: Settings) -> Service:
         finally:
             await writer.stop()
             await presence.close()
+            await limiter.close()
             await engine.dispose()
 
     rest = Starlette(
@@ -92,7 +127,7 @@ def build(settings: Settings) -> Service:
         lifespan=lifespan,
     )
     asgi = socketio.ASGIApp(sio, other_asgi_app=rest, socketio_path="socket.io")
-    return Service(settings, engine, presence, chat, writer, sio, asgi)
+    return Service(settings, engine, presence, chat, writer, sio, namespace, asgi)
 
 
 def _socket_server(settings: Settings) -> ChatServer:
@@ -107,6 +142,8 @@ def _socket_server(settings: Settings) -> ChatServer:
         ping_timeout=settings.ping_timeout,
         # One connection's events are handled one at a time, in the order sent.
         async_handlers=False,
+        events_per_second=settings.events_per_second,
+        send_queue_limit=settings.send_queue_limit,
         serializer=OrjsonPacket,
         logger=False,
         engineio_logger=False,

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from .auth import Identity
 from .clock import utcnow
 from .db.repositories import (CheckinRepository, MessageDraft, MessagePage, MessageRepository,
                               ShowRepository, StoredMessage)
-from .errors import MessageTooLong, MissingShowIdOrMessage, NotInShowRoom, ShowNotFound
+from .errors import (MessageTooLong, MissingShowIdOrMessage, NotInShowRoom, RateLimitExceeded,
+                     ShowNotFound)
 from .fanout import Fanout
 from .feed import Payload, ShowFeed
+from .limits import RateLimiter
 from .locks import KeyedLock
 from .presence import Departure, Presence
 from .schemas import ActiveUser, ActiveUsers, PresenceChange, UserTyping
@@ -19,6 +22,16 @@ from .writer import MessageWriter
 
 log = logging.getLogger(__name__)
 KNOWN_SHOW_SECONDS = 60.0  # shows are not deleted mid-show; remembering one saves a query
+RESUME_LIMIT = 500  # messages sent to a client resuming after a reconnect; it pages the rest
+
+
+@dataclass(frozen=True, slots=True)
+class Rates:
+    """Per user and show: `send_message` (a token bucket) and `typing` (beyond: dropped)."""
+
+    send_rate: float = 5.0
+    send_burst: int = 10
+    typing_rate: float = 2.0
 
 
 class ChatService:
@@ -26,8 +39,8 @@ class ChatService:
 
     def __init__(self, *, shows: ShowRepository, messages: MessageRepository,
                  checkins: CheckinRepository, presence: Presence, fanout: Fanout,
-                 feed: ShowFeed, writer: MessageWriter, history_limit: int,
-                 message_max_length: int) -> None:
+                 feed: ShowFeed, writer: MessageWriter, limiter: RateLimiter, rates: Rates,
+                 history_limit: int, message_max_length: int) -> None:
         self._shows = shows
         self._messages = messages
         self._checkins = checkins
@@ -35,6 +48,8 @@ class ChatService:
         self._fanout = fanout
         self._feed = feed
         self._writer = writer
+        self._limiter = limiter
+        self._rates = rates
         self._history_limit = history_limit
         self._message_max_length = message_max_length
         self._connections: dict[str, Identity] = {}
@@ -55,6 +70,10 @@ class ChatService:
     @property
     def connection_count(self) -> int:
         return len(self._connections)
+
+    def sids(self) -> list[str]:
+        """The connections this process serves now."""
+        return list(self._connections)
 
     async def disconnected(self, sid: str) -> None:
         """The connection is gone: it leaves every show it was in."""
@@ -82,14 +101,15 @@ class ChatService:
             self._known_shows.clear()
         self._known_shows[show_id] = time.monotonic()
 
-    async def join(self, sid: str, show_id: int) -> None:
+    async def join(self, sid: str, show_id: int, last_message_id: int | None = None) -> None:
         """Join a show: the joiner gets `message_history` then `active_users`; the others get
-        `user_joined` when this is the user's first connection there."""
+        `user_joined` when this is the user's first connection there. With `last_message_id`
+        the history is exactly the messages after it (a client resuming)."""
         identity = self._connections[sid]
         await self.require_show(show_id)
         async with self._membership.hold(identity.user_id):
             await self._checkins.check_in(identity.user_id, show_id, utcnow())
-            first = await self._attach(sid, identity, show_id)
+            first = await self._attach(sid, identity, show_id, last_message_id)
             members = await self.active_users(show_id)
             await self._fanout.to_connection("active_users", members.model_dump(), sid)
             if first:
@@ -99,21 +119,24 @@ class ChatService:
                                         active_users=members.active_users)
                 await self._fanout.to_show("user_joined", change.model_dump(), show_id, skip=sid)
 
-    async def _attach(self, sid: str, identity: Identity, show_id: int) -> bool:
+    async def _attach(self, sid: str, identity: Identity, show_id: int,
+                      after_id: int | None) -> bool:
         """Enter the room with a gapless history; True when the user was not present before."""
+        limit = self._history_limit if after_id is None else RESUME_LIMIT
         first = False
+        page = MessagePage([], False)
 
-        async def deliver(messages: list[Payload]) -> None:
+        async def deliver(messages: list[Payload], cut: bool) -> None:
             nonlocal first
             first = await self._presence.join(show_id, identity.user_id, identity.username, sid)
-            history = {"show_id": show_id, "messages": messages}
+            history = {"show_id": show_id, "messages": messages, "has_more": page.has_more or cut}
             await self._fanout.to_connection("message_history", history, sid)
 
         while True:
             async with self._feed.joining(show_id) as ticket:
-                page = await self._messages.page(show_id, limit=self._history_limit) \
-                    if self._history_limit else MessagePage([], False)
-                if await ticket.attach(sid, page.messages, self._history_limit, deliver):
+                if limit:
+                    page = await self._messages.page(show_id, limit=limit, after_id=after_id)
+                if await ticket.attach(sid, page.messages, limit, deliver, after_id=after_id or 0):
                     return first
 
     async def leave(self, sid: str, show_id: int) -> None:
@@ -151,8 +174,10 @@ class ChatService:
 
     # ------------------------------------------------------------------ messages
 
-    async def send(self, sid: str, show_id: int | None, text: str | None) -> StoredMessage:
-        """Store a message and deliver `new_message` to the whole room, sender included."""
+    async def send(self, sid: str, show_id: int | None, text: str | None,
+                   client_msg_id: str | None = None) -> StoredMessage:
+        """Store a message and deliver `new_message` to the whole room, sender included.
+        A retry (same `client_msg_id`) returns the message stored the first time."""
         identity = self._connections[sid]
         text = text.strip() if text is not None else ""
         if show_id is None or not text:
@@ -161,17 +186,30 @@ class ChatService:
             raise MessageTooLong(f"{len(text)} characters; at most {self._message_max_length}")
         if not await self._presence.is_member(show_id, sid):
             raise NotInShowRoom(f"join show {show_id} before sending to it")
-        draft = MessageDraft(show_id, identity.user_id, identity.username, text, utcnow())
+        wait = await self._limiter.take(f"send:{identity.user_id}:{show_id}",
+                                        self._rates.send_rate, self._rates.send_burst)
+        if wait:
+            raise RateLimitExceeded(f"at most {self._rates.send_rate:g} messages a second "
+                                    f"(bursts of {self._rates.send_burst})", wait)
+        draft = MessageDraft(show_id, identity.user_id, identity.username, text, utcnow(),
+                             client_msg_id)
         return await self._writer.store(draft)
 
-    async def typing(self, sid: str, show_id: int, is_typing: bool) -> None:
-        """Tell the others in the room (never the sender) that this user is typing."""
+    async def typing(self, sid: str, show_id: int, is_typing: bool) -> bool:
+        """Tell the others in the room (never the sender) that this user is typing;
+        False when dropped for coming faster than the typing rate."""
         identity = self._connections[sid]
         if not await self._presence.is_member(show_id, sid):
             raise NotInShowRoom(f"join show {show_id} before typing in it")
+        rate = self._rates.typing_rate
+        # Starts and stops have a bucket each, so a dropped start never eats the stop.
+        key = f"typing:{identity.user_id}:{show_id}:{int(is_typing)}"
+        if await self._limiter.take(key, rate, max(1, int(rate))):
+            return False
         payload = UserTyping(show_id=show_id, user_id=identity.user_id,
                              username=identity.username, is_typing=is_typing)
         await self._fanout.to_show("user_typing", payload.model_dump(), show_id, skip=sid)
+        return True
 
     async def history(self, show_id: int, *, limit: int, before_id: int | None) -> MessagePage:
         """A page of a show's messages, oldest first, older than `before_id`."""

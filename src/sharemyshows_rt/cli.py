@@ -113,6 +113,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from .app import build
+    from .serving import GracefulServer
 
     settings = _settings()
     if settings.uses_development_secret:
@@ -128,7 +129,7 @@ def _serve(args: argparse.Namespace) -> int:
         service.asgi, host=args.host, port=args.port, log_config=None, lifespan="on",
         ws_max_size=settings.max_frame_bytes + 1024, proxy_headers=True,
         timeout_graceful_shutdown=10, server_header=False)
-    server = uvicorn.Server(config)
+    server = GracefulServer(config, service.drain)
     server.run()
     return 0 if server.started else 1
 

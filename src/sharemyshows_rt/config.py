@@ -48,6 +48,15 @@ class Settings(BaseSettings):
     ping_interval: float = Field(25.0, gt=0)
     ping_timeout: float = Field(20.0, gt=0)
     db_timeout: float = Field(5.0, gt=0)
+
+    # Limits (README: "Limits"). Rates are per second.
+    send_rate: float = Field(5.0, gt=0)
+    send_burst: int = Field(10, ge=1)
+    typing_rate: float = Field(2.0, gt=0)
+    events_per_second: int = Field(100, ge=1)
+    max_connections_per_user: int = Field(10, ge=1)
+    send_queue_limit: int = Field(500, ge=10)
+    shutdown_grace: float = Field(10.0, gt=0)
     log_level: str = "INFO"
     log_json: bool = False
 

@@ -12,13 +12,14 @@ class ChatError(Exception):
     message: ClassVar[str] = "Error"
     status: ClassVar[int] = 400
 
-    def __init__(self, details: str = "") -> None:
+    def __init__(self, details: str = "", **extra: Any) -> None:
         super().__init__(details or self.message)
         self.details = details
+        self.extra = extra
 
     def body(self) -> dict[str, Any]:
-        """`{"message", "details"}`: the part every representation shares."""
-        return {"message": self.message, "details": self.details}
+        """`{"message", "details", ...}`: the part every representation shares."""
+        return {"message": self.message, "details": self.details, **self.extra}
 
     def event_payload(self, event: str) -> dict[str, Any]:
         """The `error` event's payload for a failure of the client event `event`."""
@@ -66,6 +67,21 @@ class InvalidPayload(ChatError):
 class UnknownEvent(ChatError):
     message = "Unknown event"
     status = 404
+
+
+class RateLimitExceeded(ChatError):
+    """Carries `retry_after_ms`: when the next message would be accepted."""
+
+    message = "Rate limit exceeded"
+    status = 429
+
+    def __init__(self, details: str, retry_after: float) -> None:
+        super().__init__(details, retry_after_ms=max(1, round(retry_after * 1000)))
+
+
+class TooManyConnections(ChatError):
+    message = "Too many connections"
+    status = 429
 
 
 class ServiceUnavailable(ChatError):

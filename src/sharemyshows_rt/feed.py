@@ -14,6 +14,7 @@ from .fanout import Fanout
 from .schemas import MessageOut
 
 Payload = dict[str, Any]
+Deliver = Callable[[list[Payload], bool], Awaitable[None]]
 # Messages remembered for joiners still reading history; past this they simply read again.
 MAX_REMEMBERED = 5000
 
@@ -36,10 +37,12 @@ class Ticket:
         self.mark = feed._sequence
 
     async def attach(self, sid: str, history: list[StoredMessage], limit: int,
-                     deliver: Callable[[list[Payload]], Awaitable[None]]) -> bool:
-        """Enter the room and `deliver` the history, completed with what was published since
-        the ticket was taken; False (nothing done) when that is no longer known: read again."""
-        return await self._feed._attach(self, sid, history, limit, deliver)
+                     deliver: Deliver, *, after_id: int = 0) -> bool:
+        """Enter the room and `deliver` the history (messages after `after_id`), completed
+        with what was published since the ticket was taken, at most `limit` of the newest
+        (`deliver` is told when older ones were cut). False, with nothing done, when what was
+        published since is no longer known: read again."""
+        return await self._feed._attach(self, sid, history, limit, deliver, after_id)
 
 
 class ShowFeed:
@@ -99,13 +102,13 @@ class ShowFeed:
         return skip
 
     async def _attach(self, ticket: Ticket, sid: str, history: list[StoredMessage], limit: int,
-                      deliver: Callable[[list[Payload]], Awaitable[None]]) -> bool:
+                      deliver: Deliver, after_id: int) -> bool:
         show_id = ticket.show_id
         async with self._lock:
             joins = self._joins[show_id]
             if joins.overflowed_at > ticket.mark:
                 return False
-            newest = history[-1].id if history else 0
+            newest = max(history[-1].id if history else 0, after_id)
             payloads = [MessageOut.of(message).model_dump() for message in history]
             for sequence, message, payload in joins.published:
                 if sequence > ticket.mark and message.id > newest:
@@ -116,7 +119,8 @@ class ShowFeed:
                 # connection has it already.
                 self._holding.setdefault(show_id, {})[sid] = newest
             await self._fanout.enter(sid, show_id)
-            await deliver(payloads[-limit:] if limit else [])
+            kept = payloads[-limit:] if limit else []
+            await deliver(kept, len(kept) < len(payloads))
         return True
 
     def forget(self, sid: str, show_id: int) -> None:

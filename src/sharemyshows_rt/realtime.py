@@ -4,6 +4,7 @@ chat service, and turn every failure into the `error` event and the acknowledgem
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -11,10 +12,13 @@ import socketio
 from socketio import packet
 
 from .auth import Authenticator
+from .backpressure import BoundedEngineServer
 from .chat import ChatService
-from .errors import ChatError, InvalidPayload, UnknownEvent, from_exception
-from .schemas import GetActiveUsers, Incoming, JoinShow, LeaveShow, MessageOut, SendMessage
-from .schemas import Typing, parse
+from .errors import (ChatError, InvalidPayload, ServiceUnavailable, TooManyConnections,
+                     UnknownEvent, from_exception)
+from .limits import ConnectionCap, TokenBucket
+from .schemas import (GetActiveUsers, GetMessageHistory, Incoming, JoinShow, LeaveShow,
+                      MessageOut, MessagePageOut, SendMessage, Typing, parse)
 
 log = logging.getLogger(__name__)
 NAMESPACE = "/"
@@ -29,16 +33,22 @@ Handler = Callable[[str, Any], Awaitable[Ack]]
 class ChatNamespace(socketio.AsyncNamespace):
     """Thin handlers: one per client event, each `payload model -> service call -> ack`."""
 
-    def __init__(self, chat: ChatService, authenticator: Authenticator) -> None:
+    def __init__(self, chat: ChatService, authenticator: Authenticator, cap: ConnectionCap,
+                 max_connections_per_user: int, history_limit: int) -> None:
         super().__init__(NAMESPACE)
         self._chat = chat
         self._auth = authenticator
+        self._cap = cap
+        self._max_connections = max_connections_per_user
+        self._history_limit = max(1, min(history_limit, 100))
+        self.accepting = True
         self._events: dict[str, tuple[type[Incoming], Handler]] = {
             "join_show": (JoinShow, self._join_show),
             "leave_show": (LeaveShow, self._leave_show),
             "send_message": (SendMessage, self._send_message),
             "typing": (Typing, self._typing),
             "get_active_users": (GetActiveUsers, self._get_active_users),
+            "get_message_history": (GetMessageHistory, self._get_message_history),
         }
 
     async def trigger_event(self, event: str, *args: Any) -> Any:
@@ -52,7 +62,11 @@ class ChatNamespace(socketio.AsyncNamespace):
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         try:
+            if not self.accepting:
+                raise ServiceUnavailable("this server is shutting down; connect again")
             identity = await self._auth.identify(self._auth.socket_token(auth, environ))
+            if not await self._cap.acquire(identity.user_id, sid, self._max_connections):
+                raise TooManyConnections(f"at most {self._max_connections} connections per user")
         except ChatError as exc:
             log.info("connection %s refused: %s", sid, exc.details or exc.message)
             raise socketio.exceptions.ConnectionRefusedError(exc.message) from None
@@ -70,11 +84,16 @@ class ChatNamespace(socketio.AsyncNamespace):
                         to=sid)
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        identity = self._chat.identity(sid) if self._chat.has(sid) else None
         try:
             await self._chat.disconnected(sid)
         except Exception:
             log.exception("disconnect of %s was not handled cleanly", sid)
-        log.info("disconnect sid=%s reason=%s", sid, reason)
+        finally:
+            if identity is not None:
+                await self._cap.release(identity.user_id, sid)
+        log.info("disconnect sid=%s user=%s reason=%s", sid,
+                 identity.user_id if identity else None, reason)
 
     async def handle(self, sid: str, event: str, args: tuple[Any, ...]) -> Ack:
         """Run one client event; failures become an `error` event and a failed ack."""
@@ -105,7 +124,7 @@ class ChatNamespace(socketio.AsyncNamespace):
     # ------------------------------------------------------------------ events
 
     async def _join_show(self, sid: str, payload: JoinShow) -> Ack:
-        await self._chat.join(sid, payload.show_id)
+        await self._chat.join(sid, payload.show_id, payload.last_message_id)
         return {"ok": True, "show_id": payload.show_id}
 
     async def _leave_show(self, sid: str, payload: LeaveShow) -> Ack:
@@ -113,12 +132,21 @@ class ChatNamespace(socketio.AsyncNamespace):
         return {"ok": True, "show_id": payload.show_id}
 
     async def _send_message(self, sid: str, payload: SendMessage) -> Ack:
-        stored = await self._chat.send(sid, payload.show_id, payload.message)
+        stored = await self._chat.send(sid, payload.show_id, payload.message, payload.client_msg_id)
         return {"ok": True, "message": MessageOut.of(stored).model_dump()}
 
     async def _typing(self, sid: str, payload: Typing) -> Ack:
-        await self._chat.typing(sid, payload.show_id, payload.is_typing)
-        return {"ok": True, "show_id": payload.show_id}
+        sent = await self._chat.typing(sid, payload.show_id, payload.is_typing)
+        return {"ok": True, "show_id": payload.show_id, "dropped": not sent}
+
+    async def _get_message_history(self, sid: str, payload: GetMessageHistory) -> Ack:
+        page = await self._chat.history(payload.show_id, limit=payload.limit or self._history_limit,
+                                        before_id=payload.before_id)
+        body = MessagePageOut(show_id=payload.show_id, has_more=page.has_more,
+                              messages=[MessageOut.of(m) for m in page.messages]).model_dump()
+        body["before_id"] = payload.before_id
+        await self.emit("message_history", body, to=sid)
+        return {"ok": True, **body}
 
     async def _get_active_users(self, sid: str, payload: GetActiveUsers) -> Ack:
         await self._chat.require_show(payload.show_id)
@@ -128,10 +156,21 @@ class ChatNamespace(socketio.AsyncNamespace):
 
 
 class ChatServer(socketio.AsyncServer):
-    """An AsyncServer that greets each connection after its handshake and refuses events
-    that are not events: reserved names, non-string names, empty packets."""
+    """An AsyncServer that greets each connection after its handshake, refuses events that
+    are not events (reserved names, non-string names, empty packets), disconnects a
+    connection flooding it with events, and bounds each connection's send queue."""
 
     _chat_namespace: ChatNamespace
+
+    def __init__(self, *, events_per_second: int = 100, send_queue_limit: int = 500,
+                 **options: Any) -> None:
+        super().__init__(**options)
+        self.eio.send_queue_limit = send_queue_limit
+        self._events_per_second = events_per_second
+        self._flood: dict[str, TokenBucket] = {}
+
+    def _engineio_server_class(self) -> type:
+        return BoundedEngineServer
 
     def attach_namespace(self, namespace: ChatNamespace) -> None:
         """Register the chat namespace (made after the server, which it emits through)."""
@@ -145,7 +184,16 @@ class ChatServer(socketio.AsyncServer):
         if namespace == NAMESPACE and sid is not None and self.manager.is_connected(sid, namespace):
             await self._chat_namespace.greet(sid)
 
+    def _flooding(self, eio_sid: str) -> bool:
+        now = time.monotonic()
+        bucket = self._flood.get(eio_sid)
+        if bucket is None:
+            rate = self._events_per_second
+            bucket = self._flood[eio_sid] = TokenBucket.full(rate, rate, now)
+        return bucket.take(now) > 0
+
     async def _handle_eio_disconnect(self, eio_sid: str, reason: Any) -> None:
+        self._flood.pop(eio_sid, None)
         await super()._handle_eio_disconnect(eio_sid, reason)
         socket = self.eio.sockets.get(eio_sid)
         if reason == self.reason.CLIENT_DISCONNECT and socket is not None and not socket.upgraded:
@@ -155,13 +203,18 @@ class ChatServer(socketio.AsyncServer):
 
     async def _handle_event(self, eio_sid: str, namespace: str | None, id: int | None,
                             data: Any) -> None:
-        if isinstance(data, list) and data and isinstance(data[0], str) \
-                and data[0] not in RESERVED_EVENTS:
-            return await super()._handle_event(eio_sid, namespace, id, data)
         namespace = namespace or NAMESPACE
         sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
         if sid is None or not self.manager.is_connected(sid, namespace):
             return
+        if self._flooding(eio_sid):
+            log.warning("disconnecting sid=%s: more than %d events a second", sid,
+                        self._events_per_second)
+            await self.disconnect(sid, namespace=namespace)
+            return
+        if isinstance(data, list) and data and isinstance(data[0], str) \
+                and data[0] not in RESERVED_EVENTS:
+            return await super()._handle_event(eio_sid, namespace, id, data)
         name = data[0] if isinstance(data, list) and data and isinstance(data[0], str) else ""
         error = UnknownEvent(f"{name!r} is reserved") if name else InvalidPayload("no event name")
         ack = await self._chat_namespace.refuse(sid, name, error)

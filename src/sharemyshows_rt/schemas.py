@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, StrictBool, StrictStr, ValidationError
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt,
+                      StrictStr, StringConstraints, ValidationError)
 
 from .clock import isoformat_z
 from .db.repositories import StoredMessage
@@ -28,6 +29,8 @@ def _positive_id(value: Any) -> int:
 
 
 Id = Annotated[int, BeforeValidator(_positive_id)]
+# Message ids are `bigint`s; 0 means "none seen yet".
+MessageId = Annotated[StrictInt, Field(ge=0, le=2**63 - 1)]
 
 
 class Incoming(BaseModel):
@@ -41,7 +44,8 @@ class ShowRef(Incoming):
 
 
 class JoinShow(ShowRef):
-    pass
+    # Resume after a reconnect: the history is then exactly the messages after this id.
+    last_message_id: MessageId | None = None
 
 
 class LeaveShow(ShowRef):
@@ -60,6 +64,13 @@ class SendMessage(Incoming):
     # Both optional here so that "missing" gets the product document's own error message.
     show_id: Id | None = None
     message: StrictStr | None = None
+    # Chosen by the client; a retry with the same id is stored and broadcast only once.
+    client_msg_id: Annotated[StrictStr, StringConstraints(min_length=1, max_length=64)] | None = None
+
+
+class GetMessageHistory(ShowRef):
+    before_id: MessageId | None = None
+    limit: Annotated[StrictInt, Field(ge=1, le=100)] | None = None
 
 
 M = TypeVar("M", bound=Incoming)
@@ -100,12 +111,13 @@ class MessageOut(Outgoing):
     username: str
     message: str
     created_at: str
+    client_msg_id: str | None = None
 
     @classmethod
     def of(cls, stored: StoredMessage) -> MessageOut:
         return cls(id=stored.id, show_id=stored.show_id, user_id=stored.user_id,
                    username=stored.username, message=stored.message,
-                   created_at=isoformat_z(stored.created_at))
+                   created_at=isoformat_z(stored.created_at), client_msg_id=stored.client_msg_id)
 
 
 class Connected(Outgoing):
@@ -114,12 +126,11 @@ class Connected(Outgoing):
     user_id: int
 
 
-class MessageHistory(Outgoing):
+class MessagePageOut(Outgoing):
+    """A page of a show's messages, oldest first; `has_more`: older ones exist."""
+
     show_id: int
     messages: list[MessageOut]
-
-
-class MessagePageOut(MessageHistory):
     has_more: bool
 
 

@@ -41,6 +41,14 @@ class MessageWriter:
             pass
         self._task = None
 
+    async def flush(self, timeout: float) -> None:
+        """Wait (at most `timeout`) until everything queued is stored and answered."""
+        try:
+            await asyncio.wait_for(self._queue.join(), timeout)
+        except asyncio.TimeoutError:
+            log.error("%d message(s) still waiting to be stored after %.0fs",
+                      self._queue.qsize(), timeout)
+
     async def store(self, draft: MessageDraft) -> StoredMessage:
         """Store the message and publish it to its show; returns once both are done."""
         if self._task is None or self._task.done():
@@ -67,18 +75,20 @@ class MessageWriter:
         drafts = [draft for draft, _ in batch]
         try:
             async with asyncio.timeout(self._timeout):
-                stored = await self._repository.add_many(drafts)
+                saved = await self._repository.add_many(drafts)
         except Exception as exc:  # the database failed: nobody is told it was stored
             log.error("storing %d message(s) failed: %r", len(drafts), exc)
             for _, future in batch:
                 if not future.done():
                     future.set_exception(ServiceUnavailable("the message could not be stored"))
             return
+        # A retry of a stored message is answered with the original, and not sent again.
+        fresh = sorted((s.message for s in saved if s.created), key=lambda message: message.id)
         try:
-            await self._feed.publish(stored)
+            await self._feed.publish(fresh)
         except Exception:
             # Stored is stored: the senders are answered; a reader catches up from history.
-            log.exception("publishing %d stored message(s) failed", len(stored))
-        for (_, future), message in zip(batch, stored):
+            log.exception("publishing %d stored message(s) failed", len(fresh))
+        for (_, future), outcome in zip(batch, saved):
             if not future.done():
-                future.set_result(message)
+                future.set_result(outcome.message)

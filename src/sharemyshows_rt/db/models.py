@@ -52,6 +52,9 @@ class ChatMessage(Base):
     __tablename__ = "chat_messages"
     __table_args__ = (
         Index("ix_chat_messages_show_id_id", "show_id", "id"),
+        # A sender's retry carries the same client_msg_id: stored once, across processes too.
+        UniqueConstraint("show_id", "user_id", "client_msg_id",
+                         name="uq_chat_messages_client_msg_id"),
         # Ids must only grow (clients resume from "the last id seen"): no rowid reuse on SQLite.
         {"sqlite_autoincrement": True},
     )
@@ -61,3 +64,4 @@ class ChatMessage(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
     message: Mapped[str] = mapped_column(Text, nullable=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    client_msg_id: Mapped[str | None] = mapped_column(String(64), nullable=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import func, insert, select, text, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -28,6 +28,7 @@ class MessageDraft:
     username: str
     message: str
     created_at: datetime
+    client_msg_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +39,16 @@ class StoredMessage:
     username: str
     message: str
     created_at: datetime
+    client_msg_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Saved:
+    """The outcome of storing one draft: the row, and whether this draft created it
+    (False: a retry of a message stored before, which is returned instead)."""
+
+    message: StoredMessage
+    created: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,37 +88,93 @@ class MessageRepository:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
-    async def add_many(self, drafts: list[MessageDraft]) -> list[StoredMessage]:
-        """Insert the drafts in one transaction; returns them with their ids, in the same order."""
-        statement = insert(ChatMessage).returning(ChatMessage.id, sort_by_parameter_order=True)
-        rows = [{"show_id": d.show_id, "user_id": d.user_id, "message": d.message,
-                 "created_at": d.created_at} for d in drafts]
+    async def add_many(self, drafts: list[MessageDraft]) -> list[Saved]:
+        """Store the drafts in one transaction; a draft whose (show, user, client_msg_id) is
+        already stored gets that message back instead. Results are in the drafts' order."""
+        results: list[Saved | None] = [None] * len(drafts)
+        plain = [index for index, draft in enumerate(drafts) if draft.client_msg_id is None]
+        keyed: dict[tuple[int, int, str], list[int]] = {}
+        for index, draft in enumerate(drafts):
+            if draft.client_msg_id is not None:
+                keyed.setdefault(_key(draft), []).append(index)
         async with self._engine.begin() as conn:
-            ids = (await conn.execute(statement, rows)).scalars().all()
-        return [StoredMessage(id, d.show_id, d.user_id, d.username, d.message, d.created_at)
-                for id, d in zip(ids, drafts)]
+            if plain:
+                statement = insert(ChatMessage).returning(ChatMessage.id,
+                                                          sort_by_parameter_order=True)
+                ids = (await conn.execute(statement, [_row(drafts[i]) for i in plain])).scalars()
+                for index, id in zip(plain, ids):
+                    results[index] = Saved(_stored(drafts[index], id), True)
+            if keyed:
+                await self._add_keyed(conn, drafts, keyed, results)
+        return [result for result in results if result is not None]
 
-    async def page(self, show_id: int, *, limit: int, before_id: int | None = None) -> MessagePage:
-        """The newest `limit` messages of a show (older than `before_id`), oldest first."""
+    async def _add_keyed(self, conn, drafts, keyed, results) -> None:
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        statement = (dialect.insert(ChatMessage)
+                     .on_conflict_do_nothing(index_elements=["show_id", "user_id", "client_msg_id"])
+                     .returning(ChatMessage.id, ChatMessage.show_id, ChatMessage.user_id,
+                                ChatMessage.client_msg_id))
+        firsts = {key: indexes[0] for key, indexes in keyed.items()}
+        inserted = (await conn.execute(statement, [_row(drafts[i]) for i in firsts.values()])).all()
+        for row in inserted:
+            key = (row.show_id, row.user_id, row.client_msg_id)
+            indexes = keyed.pop(key)
+            original = _stored(drafts[indexes[0]], row.id)
+            results[indexes[0]] = Saved(original, True)
+            for index in indexes[1:]:
+                results[index] = Saved(original, False)
+        if not keyed:
+            return
+        existing = (await conn.execute(_message_select().where(
+            tuple_(ChatMessage.show_id, ChatMessage.user_id, ChatMessage.client_msg_id)
+            .in_(list(keyed))))).all()
+        for row in existing:
+            for index in keyed.pop((row.show_id, row.user_id, row.client_msg_id), []):
+                results[index] = Saved(_from_row(row), False)
+        if keyed:  # a conflicting row that vanished in between: cannot happen without deletes
+            raise LookupError(f"messages {sorted(keyed)} neither stored nor found")
+
+    async def page(self, show_id: int, *, limit: int, before_id: int | None = None,
+                   after_id: int | None = None) -> MessagePage:
+        """The newest `limit` messages of a show between `after_id` and `before_id`
+        (both exclusive), oldest first; `has_more` says older ones exist in that range."""
         query = (_message_select().where(ChatMessage.show_id == show_id)
                  .order_by(ChatMessage.id.desc()).limit(limit + 1))
         if before_id is not None:
             query = query.where(ChatMessage.id < before_id)
+        if after_id is not None:
+            query = query.where(ChatMessage.id > after_id)
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).all()
-        messages = [_stored(row) for row in rows[:limit]]
+        messages = [_from_row(row) for row in rows[:limit]]
         messages.reverse()
         return MessagePage(messages, has_more=len(rows) > limit)
 
 
+def _key(draft: MessageDraft) -> tuple[int, int, str]:
+    assert draft.client_msg_id is not None
+    return (draft.show_id, draft.user_id, draft.client_msg_id)
+
+
+def _row(draft: MessageDraft) -> dict:
+    return {"show_id": draft.show_id, "user_id": draft.user_id, "message": draft.message,
+            "created_at": draft.created_at, "client_msg_id": draft.client_msg_id}
+
+
+def _stored(draft: MessageDraft, id: int) -> StoredMessage:
+    return StoredMessage(id, draft.show_id, draft.user_id, draft.username, draft.message,
+                         draft.created_at, draft.client_msg_id)
+
+
 def _message_select():
     return select(ChatMessage.id, ChatMessage.show_id, ChatMessage.user_id, User.username,
-                  ChatMessage.message, ChatMessage.created_at).join(User, User.id == ChatMessage.user_id)
+                  ChatMessage.message, ChatMessage.created_at, ChatMessage.client_msg_id
+                  ).join(User, User.id == ChatMessage.user_id)
 
 
-def _stored(row) -> StoredMessage:
+def _from_row(row) -> StoredMessage:
     return StoredMessage(row.id, row.show_id, row.user_id, row.username, row.message,
-                         as_utc(row.created_at))
+                         as_utc(row.created_at), row.client_msg_id)
 
 
 class CheckinRepository:

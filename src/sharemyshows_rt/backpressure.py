@@ -1,0 +1,76 @@
+"""Slow consumers: a connection that stops reading gets a bounded send queue. Past a soft
+limit typing indicators are dropped first; past the hard limit the connection is closed,
+so a stalled phone never grows the server's memory or delays anyone else."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import engineio
+from engineio import packet
+
+log = logging.getLogger(__name__)
+_TYPING = '2["user_typing"'  # a Socket.IO EVENT packet for user_typing, as encoded
+
+
+class SendQueue(asyncio.Queue):
+    """An Engine.IO socket's outgoing packets, bounded by `limit`."""
+
+    def __init__(self, server: BoundedEngineServer, limit: int) -> None:
+        super().__init__()
+        self._server = server
+        self._limit = limit
+        self._soft = max(1, limit // 5)
+        self.overflowed = False
+
+    def put_nowait(self, item: Any) -> None:
+        if item is None:  # the close marker always goes in
+            return super().put_nowait(item)
+        if self.overflowed:
+            return None
+        size = self.qsize()
+        if size >= self._soft and _is_typing(item):
+            return None
+        if size >= self._limit:
+            self._overflow()
+            return None
+        return super().put_nowait(item)
+
+    def _overflow(self) -> None:
+        self.overflowed = True
+        dropped = self.qsize()
+        while not self.empty():  # nothing more will be read: free it now
+            self.get_nowait()
+            self.task_done()
+        socket = next((s for s in self._server.sockets.values() if s.queue is self), None)
+        if socket is None:
+            return
+        log.warning("closing connection %s: it stopped reading (%d packets waiting)",
+                    socket.sid, dropped)
+        self._server.start_background_task(self._server.close_stalled, socket)
+        super().put_nowait(None)  # let the writer end as soon as it is unblocked
+
+
+def _is_typing(item: Any) -> bool:
+    return (isinstance(item, packet.Packet) and isinstance(item.data, str)
+            and item.data.startswith(_TYPING))
+
+
+class BoundedEngineServer(engineio.AsyncServer):
+    """Engine.IO server whose sockets queue at most `send_queue_limit` packets each."""
+
+    send_queue_limit = 500
+
+    def create_queue(self, *args: Any, **kwargs: Any) -> asyncio.Queue:
+        if args or kwargs:
+            return super().create_queue(*args, **kwargs)
+        return SendQueue(self, self.send_queue_limit)
+
+    async def close_stalled(self, socket: Any) -> None:
+        """End a stalled connection for the application (its user leaves every show)."""
+        try:
+            await socket.close(wait=False, abort=True, reason=self.reason.TRANSPORT_ERROR)
+        except Exception:
+            log.exception("closing stalled connection %s failed", socket.sid)
