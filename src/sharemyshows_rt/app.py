@@ -31,6 +31,7 @@ from .presence import MemoryPresence, Presence
 from .realtime import ChatNamespace, ChatServer
 from .wire import OrjsonPacket
 from .writer import MessageWriter
+from .cluster import Cluster
 
 log = logging.getLogger(__name__)
 
@@ -73,17 +74,18 @@ class Service:
 def build(settings: Settings) -> Service:
     """Wire the service for `settings`; nothing connects until the lifespan starts."""
     engine = create_engine(settings.sqlalchemy_url, timeout=settings.db_timeout)
-    presence: Presence = MemoryPresence()
-    limiter: RateLimiter = MemoryRateLimiter()
-    cap: ConnectionCap = MemoryConnectionCap()
+    messages = MessageRepository(engine)
+    cluster = Cluster(settings.redis_url) if settings.redis_url else None
+    presence: Presence = cluster.presence if cluster else MemoryPresence()
+    limiter: RateLimiter = cluster.limiter if cluster else MemoryRateLimiter()
+    cap: ConnectionCap = cluster.cap if cluster else MemoryConnectionCap()
     authenticator = Authenticator(settings.jwt_secret, settings.jwt_cookie_name,
                                   UserRepository(engine))
     # The chat service emits through the server, and the server's namespace calls the
     # service: the server is made first, the namespace registered once both exist.
-    sio = _socket_server(settings)
+    sio = _socket_server(settings, cluster.manager if cluster else None)
     fanout = Fanout(sio)
-    feed = ShowFeed(fanout)
-    messages = MessageRepository(engine)
+    feed = ShowFeed(fanout, messages, cluster.bus if cluster else None)
     writer = MessageWriter(messages, feed, timeout=settings.db_timeout)
     chat = ChatService(shows=ShowRepository(engine), messages=messages,
                        checkins=CheckinRepository(engine), presence=presence, fanout=fanout,
@@ -94,6 +96,8 @@ def build(settings: Settings) -> Service:
     namespace = ChatNamespace(chat, authenticator, cap, settings.max_connections_per_user,
                               settings.history_limit)
     sio.attach_namespace(namespace)
+    if cluster is not None:
+        cluster.connect(chat, feed, fanout)
 
     async def accepting() -> None:
         if not namespace.accepting:
@@ -102,19 +106,24 @@ def build(settings: Settings) -> Service:
     async def database_ready() -> None:
         await ping(engine)
 
-    api = Api(chat, authenticator, {"accepting": accepting, "database": database_ready},
-              settings.history_limit)
+    checks = {"accepting": accepting, "database": database_ready}
+    if cluster is not None:
+        checks["redis"] = cluster.ping
+    api = Api(chat, authenticator, checks, settings.history_limit)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         writer.start()
-        log.info("serving with %s; presence in memory", settings.sqlalchemy_url.get_backend_name())
+        if cluster is not None:
+            await cluster.start(sio)
+        log.info("serving with %s; %s", settings.sqlalchemy_url.get_backend_name(),
+                 "presence and fan-out through Redis" if cluster else "presence in memory")
         try:
             yield
         finally:
             await writer.stop()
-            await presence.close()
-            await limiter.close()
+            if cluster is not None:
+                await cluster.stop()
             await engine.dispose()
 
     rest = Starlette(
@@ -130,9 +139,10 @@ def build(settings: Settings) -> Service:
     return Service(settings, engine, presence, chat, writer, sio, namespace, asgi)
 
 
-def _socket_server(settings: Settings) -> ChatServer:
+def _socket_server(settings: Settings, manager: socketio.AsyncManager | None) -> ChatServer:
     return ChatServer(
         async_mode="asgi",
+        client_manager=manager,
         # Browsers send Origin: only these may open a socket (cross-site hijacking);
         # clients without Origin (native apps, scripts) are let in, as the contract says.
         cors_allowed_origins=settings.cors_allowed_origins,

@@ -150,6 +150,11 @@ class ChatService:
             await self._fanout.exit(sid, show_id)
             await self._departed(departure)
 
+    async def swept(self, departures: list[Departure]) -> None:
+        """Connections of a dead process were removed from presence: tell the rooms."""
+        for departure in departures:
+            await self._departed(departure)
+
     async def _departed(self, departure: Departure) -> None:
         if not departure.last:
             return

@@ -41,6 +41,8 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve HTTP and Socket.IO")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=_port, default=8000, help="port to bind (default 8000)")
+    serve.add_argument("--workers", type=_positive, default=1, metavar="N",
+                       help="processes sharing the port (N > 1 requires REDIS_URL)")
     serve.set_defaults(run=_serve)
 
     token = commands.add_parser("token", help="print a signed access token for a user")
@@ -110,12 +112,10 @@ def _token(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from .app import build
-    from .serving import GracefulServer
-
     settings = _settings()
+    if args.workers > 1 and not settings.redis_url:
+        raise CommandError(f"--workers {args.workers} needs REDIS_URL: separate processes "
+                           "share presence and messages only through Redis")
     if settings.uses_development_secret:
         log.warning("!" * 72)
         log.warning("DEVELOPMENT MODE: tokens are signed with a fixed, public secret.")
@@ -124,14 +124,10 @@ def _serve(args: argparse.Namespace) -> int:
     if settings.is_sqlite:
         _upgrade(settings)  # the embedded default needs no set-up
     asyncio.run(_prepare(settings, args))
-    service = build(settings)
-    config = uvicorn.Config(
-        service.asgi, host=args.host, port=args.port, log_config=None, lifespan="on",
-        ws_max_size=settings.max_frame_bytes + 1024, proxy_headers=True,
-        timeout_graceful_shutdown=10, server_header=False)
-    server = GracefulServer(config, service.drain)
-    server.run()
-    return 0 if server.started else 1
+
+    from .serving import serve
+
+    return serve(settings, args.host, args.port, args.workers)
 
 
 async def _prepare(settings: Settings, args: argparse.Namespace) -> None:

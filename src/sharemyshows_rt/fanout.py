@@ -32,5 +32,16 @@ class Fanout:
         """Everyone in the show's room, except the `skip` connection(s)."""
         await self._server.emit(event, data, room=room_of(show_id), skip_sid=skip)
 
+    async def to_show_here(self, event: str, data: Any, show_id: int,
+                           skip: str | list[str] | None = None) -> None:
+        """The show's members connected to this process only (the others deliver their own)."""
+        await self._server.emit(event, data, room=room_of(show_id), skip_sid=skip,
+                                ignore_queue=True)
+
+    def local_shows(self) -> list[int]:
+        """Shows with members connected to this process."""
+        rooms = self._server.manager.rooms.get("/", {})
+        return [int(room[5:]) for room in rooms if isinstance(room, str) and room.startswith("show:")]
+
     async def to_connection(self, event: str, data: Any, sid: str) -> None:
         await self._server.emit(event, data, to=sid)

@@ -1,31 +1,69 @@
-"""A show's live feed: stored messages go out in id order, and a joiner's history and the
-live messages after it meet with no gap and no repeat."""
+"""A show's live feed: stored messages reach every member in id order, once each, and a
+joiner's history and the live messages after it meet with no gap and no repeat.
+
+With one process, messages are delivered as they are published. With several (Redis),
+a message is published to Redis only, and every process, the publisher included,
+delivers it to its own members when Redis hands it back: all processes then deliver in
+the one order Redis saw, which per-show publish locks make the id order."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from .db.repositories import StoredMessage
+from .db.repositories import MessageRepository, StoredMessage
 from .fanout import Fanout
 from .schemas import MessageOut
 
+log = logging.getLogger(__name__)
 Payload = dict[str, Any]
 Deliver = Callable[[list[Payload], bool], Awaitable[None]]
 # Messages remembered for joiners still reading history; past this they simply read again.
 MAX_REMEMBERED = 5000
+RECENT_IDS = 256  # per show, to deliver a message once even if it comes twice
+ECHO_TIMEOUT = 2.0  # seconds to wait for Redis to hand a published message back
+
+
+class Bus(Protocol):
+    """Where messages go to reach every process (Redis), and per-show publish locks."""
+
+    async def publish_message(self, payload: Payload, show_id: int) -> bool:
+        """Publish to every process; False when it could not be published."""
+
+    def ordered(self, show_ids: list[int]) -> AbstractAsyncContextManager[None]:
+        """Hold the publish locks of these shows across processes."""
 
 
 @dataclass(slots=True)
 class _Joins:
-    """Joins of one show in progress, and what was published while they read history."""
+    """Joins of one show in progress, and what was delivered while they read history."""
 
     count: int = 0
-    published: list[tuple[int, StoredMessage, Payload]] = field(default_factory=list)
-    overflowed_at: int = -1  # sequence number at which `published` was given up
+    delivered: list[tuple[int, int, Payload]] = field(default_factory=list)
+    overflowed_at: int = -1  # sequence number at which `delivered` was given up
+
+
+@dataclass(slots=True)
+class _Recent:
+    last_id: int = 0
+    ids: deque[int] = field(default_factory=lambda: deque(maxlen=RECENT_IDS))
+    seen: set[int] = field(default_factory=set)
+
+    def add(self, message_id: int) -> bool:
+        """Remember the id; False when it was delivered before."""
+        if message_id in self.seen:
+            return False
+        if len(self.ids) == self.ids.maxlen:
+            self.seen.discard(self.ids[0])
+        self.ids.append(message_id)
+        self.seen.add(message_id)
+        self.last_id = max(self.last_id, message_id)
+        return True
 
 
 class Ticket:
@@ -39,24 +77,30 @@ class Ticket:
     async def attach(self, sid: str, history: list[StoredMessage], limit: int,
                      deliver: Deliver, *, after_id: int = 0) -> bool:
         """Enter the room and `deliver` the history (messages after `after_id`), completed
-        with what was published since the ticket was taken, at most `limit` of the newest
-        (`deliver` is told when older ones were cut). False, with nothing done, when what was
-        published since is no longer known: read again."""
+        with what was delivered since the ticket was taken, at most `limit` of the newest
+        (`deliver` is told when older ones were cut). False, with nothing done, when what
+        was delivered since is no longer known: read again."""
         return await self._feed._attach(self, sid, history, limit, deliver, after_id)
 
 
 class ShowFeed:
-    """Serialises publishing and attaching, so that each connection sees a show's messages
-    once each and in id order: first its history, then the live ones."""
+    """Serialises delivering and attaching, per process."""
 
-    def __init__(self, fanout: Fanout) -> None:
+    def __init__(self, fanout: Fanout, messages: MessageRepository, bus: Bus | None = None) -> None:
         self._fanout = fanout
+        self._messages = messages
+        self._bus = bus
         self._lock = asyncio.Lock()
-        self._sequence = 0  # messages published by this process, all shows
-        self._last_id: dict[int, int] = {}
+        self._sequence = 0  # messages delivered by this process, all shows
+        self._recent: dict[int, _Recent] = {}
         self._joins: dict[int, _Joins] = {}
-        # Joiners whose history holds messages committed but not yet published: sid -> newest id.
+        # Joiners whose history holds messages committed but not yet delivered: sid -> newest id.
         self._holding: dict[int, dict[str, int]] = {}
+        self._echoes: dict[int, asyncio.Future[None]] = {}
+
+    def ordered(self, show_ids: list[int]) -> AbstractAsyncContextManager[None]:
+        """Hold while storing and publishing messages of these shows (cross-process order)."""
+        return self._bus.ordered(show_ids) if self._bus is not None else nullcontext()
 
     @asynccontextmanager
     async def joining(self, show_id: int) -> AsyncIterator[Ticket]:
@@ -73,21 +117,51 @@ class ShowFeed:
                 del self._joins[show_id]
 
     async def publish(self, messages: list[StoredMessage]) -> None:
-        """Send `new_message` for each committed message, in order."""
+        """Send `new_message` for each committed message, in order, to every member."""
+        payloads = [MessageOut.of(message).model_dump() for message in messages]
+        if self._bus is None:
+            for payload in payloads:
+                await self.deliver(payload)
+            return
+        loop = asyncio.get_running_loop()
+        waiting = []
+        for payload in payloads:
+            echo = self._echoes.setdefault(payload["id"], loop.create_future())
+            if await self._bus.publish_message(payload, payload["show_id"]):
+                waiting.append((payload, echo))
+            else:  # Redis is down: this process's members at least get it now
+                self._echoes.pop(payload["id"], None)
+                await self.deliver(payload)
+        for payload, echo in waiting:
+            try:
+                await asyncio.wait_for(asyncio.shield(echo), ECHO_TIMEOUT)
+            except asyncio.TimeoutError:
+                log.warning("message %s did not come back from Redis; delivering locally",
+                            payload["id"])
+                await self.deliver(payload)
+            finally:
+                self._echoes.pop(payload["id"], None)
+
+    async def deliver(self, payload: Payload) -> None:
+        """Deliver one message to this process's members of its show (once per id)."""
+        show_id, message_id = payload["show_id"], payload["id"]
         async with self._lock:
-            for message in messages:
-                show_id = message.show_id
-                payload = MessageOut.of(message).model_dump()
+            recent = self._recent.get(show_id)
+            if recent is None:
+                recent = self._recent[show_id] = _Recent()
+            if recent.add(message_id):
                 self._sequence += 1
-                self._last_id[show_id] = max(self._last_id.get(show_id, 0), message.id)
                 joins = self._joins.get(show_id)
                 if joins is not None:
-                    joins.published.append((self._sequence, message, payload))
-                    if len(joins.published) > MAX_REMEMBERED:
-                        joins.published.clear()
+                    joins.delivered.append((self._sequence, message_id, payload))
+                    if len(joins.delivered) > MAX_REMEMBERED:
+                        joins.delivered.clear()
                         joins.overflowed_at = self._sequence
-                await self._fanout.to_show("new_message", payload, show_id,
-                                           skip=self._skip(show_id, message.id))
+                await self._fanout.to_show_here("new_message", payload, show_id,
+                                                skip=self._skip(show_id, message_id))
+        echo = self._echoes.get(message_id)
+        if echo is not None and not echo.done():
+            echo.set_result(None)
 
     def _skip(self, show_id: int, message_id: int) -> list[str] | None:
         holding = self._holding.get(show_id)
@@ -101,6 +175,20 @@ class ShowFeed:
             del self._holding[show_id]
         return skip
 
+    async def catch_up(self, show_ids: list[int]) -> None:
+        """After Redis was away: deliver what members here missed, from the database."""
+        for show_id in show_ids:
+            recent = self._recent.get(show_id)
+            if recent is None or not recent.last_id:
+                continue
+            while True:
+                page = await self._messages.page(show_id, limit=500, after_id=recent.last_id)
+                for message in page.messages:
+                    await self.deliver(MessageOut.of(message).model_dump())
+                if not page.has_more:
+                    break
+            log.info("caught up show %s after a Redis outage", show_id)
+
     async def _attach(self, ticket: Ticket, sid: str, history: list[StoredMessage], limit: int,
                       deliver: Deliver, after_id: int) -> bool:
         show_id = ticket.show_id
@@ -110,12 +198,13 @@ class ShowFeed:
                 return False
             newest = max(history[-1].id if history else 0, after_id)
             payloads = [MessageOut.of(message).model_dump() for message in history]
-            for sequence, message, payload in joins.published:
-                if sequence > ticket.mark and message.id > newest:
+            for sequence, message_id, payload in joins.delivered:
+                if sequence > ticket.mark and message_id > newest:
                     payloads.append(payload)
-                    newest = message.id
-            if newest > self._last_id.get(show_id, 0):
-                # Committed but not yet published: it is on its way to the room, and this
+                    newest = message_id
+            recent = self._recent.get(show_id)
+            if newest > (recent.last_id if recent else 0):
+                # Committed but not yet delivered: it is on its way to the room, and this
                 # connection has it already.
                 self._holding.setdefault(show_id, {})[sid] = newest
             await self._fanout.enter(sid, show_id)

@@ -1,6 +1,7 @@
-"""uvicorn, with a graceful shutdown: on SIGTERM or SIGINT the service drains first (no
-new connections, sockets closed so clients reconnect elsewhere, check-outs and queued
-messages written), then uvicorn stops. A second signal stops at once."""
+"""Serving with uvicorn, one process or several, with a graceful shutdown: on SIGTERM or
+SIGINT each process drains first (no new connections, sockets closed so clients reconnect
+elsewhere, check-outs and queued messages written), then uvicorn stops. A second signal
+stops at once."""
 
 from __future__ import annotations
 
@@ -8,8 +9,13 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from types import FrameType
+from typing import Any
 
 import uvicorn
+from uvicorn.supervisors import multiprocess
+from uvicorn.supervisors.multiprocess import Multiprocess, Process
+
+from .config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -42,3 +48,50 @@ class GracefulServer(uvicorn.Server):
             log.exception("draining failed; shutting down anyway")
         finally:
             super().handle_exit(sig, frame)
+
+
+def uvicorn_config(app: Any, settings: Settings, host: str, port: int, workers: int = 1
+                   ) -> uvicorn.Config:
+    return uvicorn.Config(
+        app, host=host, port=port, workers=workers, log_config=None, lifespan="on",
+        ws_max_size=settings.max_frame_bytes + 1024, proxy_headers=True,
+        timeout_graceful_shutdown=int(settings.shutdown_grace), server_header=False)
+
+
+def graceful_server(settings: Settings, host: str, port: int) -> GracefulServer:
+    """One process's server: the app built for `settings`, draining on shutdown."""
+    from .app import build
+
+    service = build(settings)
+    return GracefulServer(uvicorn_config(service.asgi, settings, host, port), service.drain)
+
+
+class _Worker(Process):
+    """A uvicorn worker process whose server is ours: built in the child, after spawn."""
+
+    @property
+    def server(self) -> uvicorn.Server:
+        if self._server is None:
+            from . import logs
+            from .config import load_settings
+
+            settings = load_settings()
+            logs.configure(settings.log_level, settings.log_json)
+            self._server = graceful_server(settings, self.config.host, self.config.port)
+        return self._server
+
+
+def serve(settings: Settings, host: str, port: int, workers: int) -> int:
+    """Serve until signalled; returns the exit code."""
+    if workers == 1:
+        server = graceful_server(settings, host, port)
+        server.run()
+        return 0 if server.started else 1
+    # The parent only holds the socket and supervises; each worker builds its own app.
+    config = uvicorn_config("sharemyshows_rt.app:create_app", settings, host, port, workers)
+    config.factory = True
+    socket = config.bind_socket()
+    # uvicorn's supervisor starts (and restarts) workers through this name.
+    multiprocess.Process = _Worker  # type: ignore[misc]
+    Multiprocess(config, [socket]).run()
+    return 0

@@ -73,22 +73,25 @@ class MessageWriter:
 
     async def _write(self, batch: list[tuple[MessageDraft, asyncio.Future[StoredMessage]]]) -> None:
         drafts = [draft for draft, _ in batch]
-        try:
-            async with asyncio.timeout(self._timeout):
-                saved = await self._repository.add_many(drafts)
-        except Exception as exc:  # the database failed: nobody is told it was stored
-            log.error("storing %d message(s) failed: %r", len(drafts), exc)
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(ServiceUnavailable("the message could not be stored"))
-            return
-        # A retry of a stored message is answered with the original, and not sent again.
-        fresh = sorted((s.message for s in saved if s.created), key=lambda message: message.id)
-        try:
-            await self._feed.publish(fresh)
-        except Exception:
-            # Stored is stored: the senders are answered; a reader catches up from history.
-            log.exception("publishing %d stored message(s) failed", len(fresh))
+        # Across processes, a show's messages are stored and published one batch at a time,
+        # so that every process delivers them in id order.
+        async with self._feed.ordered(sorted({draft.show_id for draft in drafts})):
+            try:
+                async with asyncio.timeout(self._timeout):
+                    saved = await self._repository.add_many(drafts)
+            except Exception as exc:  # the database failed: nobody is told it was stored
+                log.error("storing %d message(s) failed: %r", len(drafts), exc)
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(ServiceUnavailable("the message could not be stored"))
+                return
+            # A retry of a stored message is answered with the original, and not sent again.
+            fresh = sorted((s.message for s in saved if s.created), key=lambda message: message.id)
+            try:
+                await self._feed.publish(fresh)
+            except Exception:
+                # Stored is stored: the senders are answered; readers catch up from history.
+                log.exception("publishing %d stored message(s) failed", len(fresh))
         for (_, future), outcome in zip(batch, saved):
             if not future.done():
                 future.set_result(outcome.message)

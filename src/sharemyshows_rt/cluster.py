@@ -1,0 +1,81 @@
+"""The Redis side of a multi-process deployment, built and run in one place: the Socket.IO
+client manager, presence, limits, the message bus, and the loops that keep them healthy."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+from redis.asyncio import Redis
+
+from .limits.redis import RedisConnectionCap, RedisRateLimiter
+from .presence.redis import RedisPresence
+from .redis_bus import CHANNEL, ChatRedisManager, RedisBus
+from .wire import OrjsonPacket
+
+if TYPE_CHECKING:
+    from .chat import ChatService
+    from .fanout import Fanout
+    from .feed import ShowFeed
+    from .realtime import ChatServer
+
+log = logging.getLogger(__name__)
+LEASE_RENEW_SECONDS = 30.0
+
+
+class Cluster:
+    def __init__(self, url: str) -> None:
+        self.redis = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5,
+                                    health_check_interval=10)
+        self.manager = ChatRedisManager(url, channel=CHANNEL, json=OrjsonPacket.json,
+                                        redis_options={"socket_connect_timeout": 2,
+                                                       "health_check_interval": 10})
+        self.presence = RedisPresence(self.redis)
+        self.limiter = RedisRateLimiter(self.redis)
+        self.cap = RedisConnectionCap(self.redis)
+        self.bus = RedisBus(self.manager, self.redis)
+        self._renewal: asyncio.Task[None] | None = None
+
+    def connect(self, chat: ChatService, feed: ShowFeed, fanout: Fanout) -> None:
+        """Hand the pieces that react to other processes to the service."""
+        self.manager.feed = feed
+        self.presence.on_swept = chat.swept
+
+        async def caught_up() -> None:
+            try:
+                await feed.catch_up(fanout.local_shows())
+            except Exception:
+                log.exception("catching up after the Redis outage failed")
+
+        self.manager.on_resubscribed = caught_up
+
+    async def start(self, sio: ChatServer) -> None:
+        """Subscribe now (not at the first connection) and start heartbeating."""
+        if not sio.manager_initialized:
+            sio.manager_initialized = True
+            sio.manager.initialize()
+        try:
+            await self.presence.start()
+        except Exception as exc:
+            # Serve anyway: the heartbeat retries, and /readyz says Redis is missing.
+            log.error("Redis is not answering at start-up: %r", exc)
+            self.presence.start_heartbeat()
+        self._renewal = asyncio.create_task(self._renew(), name="connection-leases")
+
+    async def _renew(self) -> None:
+        while True:
+            await asyncio.sleep(LEASE_RENEW_SECONDS)
+            try:
+                await self.cap.renew()
+            except Exception as exc:
+                log.warning("renewing connection leases failed: %r", exc)
+
+    async def ping(self) -> None:
+        await self.redis.ping()
+
+    async def stop(self) -> None:
+        if self._renewal is not None:
+            self._renewal.cancel()
+        await self.presence.close()
+        await self.redis.aclose()

@@ -1,0 +1,81 @@
+"""Limits counted in Redis, so that they hold however many processes serve a user."""
+
+from __future__ import annotations
+
+import time
+
+from redis.asyncio import Redis
+
+from .base import ConnectionCap, RateLimiter
+
+PREFIX = "smsrt:limits"
+
+# KEYS: bucket. ARGV: rate, burst, now (s). Returns 0 (taken) or the seconds to wait, as
+# a string (Lua numbers are truncated to integers on the way back).
+_TAKE = """
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local now = tonumber(ARGV[3])
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(state[1]) or burst
+local at = tonumber(state[2]) or now
+tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
+local wait = 0
+if tokens >= 1 then tokens = tokens - 1 else wait = (1 - tokens) / rate end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
+redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
+return tostring(wait)
+"""
+
+# KEYS: the user's connections (zset sid -> expiry). ARGV: sid, cap, now, expiry.
+# Entries of connections whose process died expire instead of counting for ever.
+_ACQUIRE = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 1 end
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[4], ARGV[1])
+redis.call('PEXPIREAT', KEYS[1], math.floor(tonumber(ARGV[4]) * 1000))
+return 1
+"""
+
+LEASE_SECONDS = 120.0  # a connection's slot lives this long unless renewed
+
+
+class RedisRateLimiter(RateLimiter):
+    def __init__(self, redis: Redis) -> None:
+        self._take = redis.register_script(_TAKE)
+
+    async def take(self, key: str, rate: float, burst: int) -> float:
+        wait = await self._take(keys=[f"{PREFIX}:bucket:{key}"], args=[rate, burst, time.time()])
+        return float(wait)
+
+
+class RedisConnectionCap(ConnectionCap):
+    """Each connection holds a leased slot; `renew` (called by the heartbeat) keeps the
+    slots of live connections, so a crashed process's slots free themselves."""
+
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+        self._acquire = redis.register_script(_ACQUIRE)
+        self._held: dict[str, int] = {}  # sid -> user
+
+    async def acquire(self, user_id: int, sid: str, cap: int) -> bool:
+        now = time.time()
+        ok = await self._acquire(keys=[f"{PREFIX}:conns:{user_id}"],
+                                 args=[sid, cap, now, now + LEASE_SECONDS])
+        if ok:
+            self._held[sid] = user_id
+        return bool(ok)
+
+    async def release(self, user_id: int, sid: str) -> None:
+        self._held.pop(sid, None)
+        await self._redis.zrem(f"{PREFIX}:conns:{user_id}", sid)
+
+    async def renew(self) -> None:
+        """Extend the lease of every connection this process holds."""
+        expiry = time.time() + LEASE_SECONDS
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for sid, user_id in self._held.items():
+                pipe.zadd(f"{PREFIX}:conns:{user_id}", {sid: expiry})
+                pipe.pexpireat(f"{PREFIX}:conns:{user_id}", int(expiry * 1000))
+            await pipe.execute()

@@ -1,0 +1,223 @@
+"""Presence shared by every process through Redis. Each process heartbeats a liveness key;
+a survivor sweeps the connections of a process that died, so no ghost stays listed."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+
+from redis.asyncio import Redis
+
+from .base import Departure, Member, Presence
+
+log = logging.getLogger(__name__)
+PREFIX = "smsrt:presence"
+HEARTBEAT_SECONDS = 3.0
+ALIVE_SECONDS = 10.0  # a process silent this long is dead: its connections are swept
+
+# KEYS: sids, users, order, names, proc entries. ARGV: sid, user_id, username, entry, now.
+# Idempotent: the same sid joining again changes nothing. Returns 1 on the user's first tab.
+_JOIN = """
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('SADD', KEYS[5], ARGV[4])
+local count = redis.call('HINCRBY', KEYS[2], ARGV[2], 1)
+if count == 1 then
+  redis.call('ZADD', KEYS[3], ARGV[5], ARGV[2])
+  redis.call('HSET', KEYS[4], ARGV[2], ARGV[3])
+  return 1
+end
+return 0
+"""
+
+# KEYS as for join. ARGV: sid, entry. Returns {user_id, username, last} or nil when absent.
+_LEAVE = """
+local user = redis.call('HGET', KEYS[1], ARGV[1])
+if not user then return nil end
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('SREM', KEYS[5], ARGV[2])
+local name = redis.call('HGET', KEYS[4], user) or ''
+local count = redis.call('HINCRBY', KEYS[2], user, -1)
+if count <= 0 then
+  redis.call('HDEL', KEYS[2], user)
+  redis.call('ZREM', KEYS[3], user)
+  redis.call('HDEL', KEYS[4], user)
+  return {user, name, 1}
+end
+return {user, name, 0}
+"""
+
+
+def _keys(show_id: int, proc: str) -> list[str]:
+    base = f"{PREFIX}:show:{show_id}"
+    return [f"{base}:sids", f"{base}:users", f"{base}:order", f"{base}:names",
+            f"{PREFIX}:proc:{proc}:entries"]
+
+
+Swept = Callable[[list[Departure]], Awaitable[None]]
+
+
+class RedisPresence(Presence):
+    """Membership in Redis hashes per show; this process's own memberships are mirrored
+    locally (for fast checks, and to restore Redis after it lost its data)."""
+
+    def __init__(self, redis: Redis, *, on_swept: Swept | None = None) -> None:
+        self._redis = redis
+        self.proc = uuid.uuid4().hex
+        self._join = redis.register_script(_JOIN)
+        self._leave = redis.register_script(_LEAVE)
+        self._local: dict[str, tuple[int, str, set[int]]] = {}  # sid -> (user, name, shows)
+        self._unrecorded_leaves: set[tuple[int, str]] = set()  # Redis was down: retry
+        self.on_swept = on_swept
+        self._task: asyncio.Task[None] | None = None
+        self._loop_ticks = 0
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        """Announce this process and start heartbeating and sweeping."""
+        await self._beat()
+        self.start_heartbeat()
+
+    def start_heartbeat(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._heartbeat(), name="presence-heartbeat")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+        try:  # leave nothing behind for the others to sweep
+            await self._redis.delete(f"{PREFIX}:alive:{self.proc}")
+            await self._redis.srem(f"{PREFIX}:procs", self.proc)
+        except Exception as exc:
+            log.warning("could not unregister process %s from Redis: %r", self.proc, exc)
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+            try:
+                await self._beat()
+                await self._retry_leaves()
+                await self.sweep()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("presence heartbeat failed (Redis unreachable?): %r", exc)
+
+    async def _beat(self) -> None:
+        alive_key = f"{PREFIX}:alive:{self.proc}"
+        restored = await self._redis.set(alive_key, "1", px=int(ALIVE_SECONDS * 1000), xx=True)
+        if not restored:
+            # First beat, or Redis lost its data (restart): publish what this process holds.
+            await self._redis.set(alive_key, "1", px=int(ALIVE_SECONDS * 1000))
+            await self._redis.sadd(f"{PREFIX}:procs", self.proc)
+            await self._resync()
+
+    async def _retry_leaves(self) -> None:
+        for show_id, sid in list(self._unrecorded_leaves):
+            await self._leave_one(show_id, sid, self.proc)
+            self._unrecorded_leaves.discard((show_id, sid))
+
+    async def _resync(self) -> None:
+        if self._local:
+            log.warning("restoring %d connection(s) of this process into Redis", len(self._local))
+        now = time.time()
+        for sid, (user_id, username, shows) in list(self._local.items()):
+            for show_id in shows:
+                await self._join(keys=_keys(show_id, self.proc),
+                                 args=[sid, user_id, username, f"{show_id}:{sid}", now])
+
+    async def sweep(self) -> list[Departure]:
+        """Remove the connections of processes that stopped heartbeating; report departures."""
+        departures: list[Departure] = []
+        for proc in await self._redis.smembers(f"{PREFIX}:procs"):
+            proc = proc.decode() if isinstance(proc, bytes) else proc
+            if proc == self.proc or await self._redis.exists(f"{PREFIX}:alive:{proc}"):
+                continue
+            # One survivor sweeps a dead process; the lock expires if that survivor dies too.
+            if not await self._redis.set(f"{PREFIX}:sweeping:{proc}", self.proc, nx=True, ex=30):
+                continue
+            departures += await self._sweep(proc)
+        if departures and self.on_swept is not None:
+            await self.on_swept(departures)
+        return departures
+
+    async def _sweep(self, proc: str) -> list[Departure]:
+        entries_key = f"{PREFIX}:proc:{proc}:entries"
+        departures = []
+        for entry in await self._redis.smembers(entries_key):
+            entry = entry.decode() if isinstance(entry, bytes) else entry
+            show, _, sid = entry.partition(":")
+            departure = await self._leave_one(int(show), sid, proc)
+            if departure is not None:
+                departures.append(departure)
+        await self._redis.delete(entries_key)
+        await self._redis.srem(f"{PREFIX}:procs", proc)
+        log.warning("swept %d connection(s) of dead process %s", len(departures), proc)
+        return departures
+
+    # ------------------------------------------------------------------ Presence
+
+    async def join(self, show_id: int, user_id: int, username: str, sid: str) -> bool:
+        first = await self._join(keys=_keys(show_id, self.proc),
+                                 args=[sid, user_id, username, f"{show_id}:{sid}", time.time()])
+        self._local.setdefault(sid, (user_id, username, set()))[2].add(show_id)
+        return bool(first)
+
+    async def leave(self, show_id: int, sid: str) -> Departure | None:
+        entry = self._local.get(sid)
+        if entry is None or show_id not in entry[2]:
+            return None
+        entry[2].discard(show_id)
+        if not entry[2]:
+            del self._local[sid]
+        try:
+            return await self._leave_one(show_id, sid, self.proc)
+        except Exception:
+            # The connection has left either way; Redis hears of it on the next heartbeat.
+            self._unrecorded_leaves.add((show_id, sid))
+            raise
+
+    async def _leave_one(self, show_id: int, sid: str, proc: str) -> Departure | None:
+        result = await self._leave(keys=_keys(show_id, proc), args=[sid, f"{show_id}:{sid}"])
+        if result is None:
+            return None
+        user, name, last = result
+        name = name.decode() if isinstance(name, bytes) else name
+        return Departure(show_id, int(user), name, bool(last))
+
+    async def leave_all(self, sid: str) -> list[Departure]:
+        entry = self._local.get(sid)
+        if entry is None:
+            return []
+        departures = []
+        for show_id in sorted(entry[2]):
+            departure = await self.leave(show_id, sid)
+            if departure is not None:
+                departures.append(departure)
+        return departures
+
+    async def members(self, show_id: int) -> list[Member]:
+        base = f"{PREFIX}:show:{show_id}"
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.zrange(f"{base}:order", 0, -1)
+            pipe.hgetall(f"{base}:names")
+            pipe.hgetall(f"{base}:sids")
+            order, names, sids = await pipe.execute()
+        first_sid: dict[bytes, bytes] = {}
+        for sid, user in sorted(sids.items()):
+            first_sid.setdefault(user, sid)
+        return [Member(int(user), names.get(user, b"").decode(), first_sid[user].decode())
+                for user in order if user in first_sid]
+
+    async def is_member(self, show_id: int, sid: str) -> bool:
+        entry = self._local.get(sid)
+        return entry is not None and show_id in entry[2]
