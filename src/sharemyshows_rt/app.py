@@ -18,6 +18,7 @@ from starlette.middleware.cors import CORSMiddleware
 
 from .api import Api, chat_error, http_error
 from .auth import Authenticator
+from .broadcast import FastBroadcast
 from .chat import ChatService, Rates
 from .config import Settings
 from .db.engine import create_engine
@@ -75,7 +76,7 @@ def build(settings: Settings) -> Service:
     """Wire the service for `settings`; nothing connects until the lifespan starts."""
     engine = create_engine(settings.sqlalchemy_url, timeout=settings.db_timeout)
     messages = MessageRepository(engine)
-    cluster = Cluster(settings.redis_url) if settings.redis_url else None
+    cluster = Cluster(settings.redis_url, settings.redis_namespace) if settings.redis_url else None
     presence: Presence = cluster.presence if cluster else MemoryPresence()
     limiter: RateLimiter = cluster.limiter if cluster else MemoryRateLimiter()
     cap: ConnectionCap = cluster.cap if cluster else MemoryConnectionCap()
@@ -83,7 +84,7 @@ def build(settings: Settings) -> Service:
                                   UserRepository(engine))
     # The chat service emits through the server, and the server's namespace calls the
     # service: the server is made first, the namespace registered once both exist.
-    sio = _socket_server(settings, cluster.manager if cluster else None)
+    sio = _socket_server(settings, cluster.manager if cluster else FastBroadcast())
     fanout = Fanout(sio)
     feed = ShowFeed(fanout, messages, cluster.bus if cluster else None)
     writer = MessageWriter(messages, feed, timeout=settings.db_timeout)
@@ -139,7 +140,7 @@ def build(settings: Settings) -> Service:
     return Service(settings, engine, presence, chat, writer, sio, namespace, asgi)
 
 
-def _socket_server(settings: Settings, manager: socketio.AsyncManager | None) -> ChatServer:
+def _socket_server(settings: Settings, manager: socketio.AsyncManager) -> ChatServer:
     return ChatServer(
         async_mode="asgi",
         client_manager=manager,

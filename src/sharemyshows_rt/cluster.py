@@ -11,7 +11,7 @@ from redis.asyncio import Redis
 
 from .limits.redis import RedisConnectionCap, RedisRateLimiter
 from .presence.redis import RedisPresence
-from .redis_bus import CHANNEL, ChatRedisManager, RedisBus
+from .redis_bus import ChatRedisManager, RedisBus
 from .wire import OrjsonPacket
 
 if TYPE_CHECKING:
@@ -25,16 +25,19 @@ LEASE_RENEW_SECONDS = 30.0
 
 
 class Cluster:
-    def __init__(self, url: str) -> None:
+    """`namespace` prefixes every key and names the channel: deployments sharing one Redis
+    stay apart."""
+
+    def __init__(self, url: str, namespace: str) -> None:
         self.redis = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5,
                                     health_check_interval=10)
-        self.manager = ChatRedisManager(url, channel=CHANNEL, json=OrjsonPacket.json,
+        self.manager = ChatRedisManager(url, channel=f"{namespace}:socketio", json=OrjsonPacket.json,
                                         redis_options={"socket_connect_timeout": 2,
                                                        "health_check_interval": 10})
-        self.presence = RedisPresence(self.redis)
-        self.limiter = RedisRateLimiter(self.redis)
-        self.cap = RedisConnectionCap(self.redis)
-        self.bus = RedisBus(self.manager, self.redis)
+        self.presence = RedisPresence(self.redis, namespace)
+        self.limiter = RedisRateLimiter(self.redis, namespace)
+        self.cap = RedisConnectionCap(self.redis, namespace)
+        self.bus = RedisBus(self.manager, self.redis, namespace)
         self._renewal: asyncio.Task[None] | None = None
 
     def connect(self, chat: ChatService, feed: ShowFeed, fanout: Fanout) -> None:

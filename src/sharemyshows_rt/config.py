@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from functools import cached_property
 from typing import Annotated
 
@@ -35,6 +36,7 @@ class Settings(BaseSettings):
     jwt_secret_key: SecretStr | None = None
     jwt_cookie_name: str = Field("access_token_cookie", min_length=1)
     redis_url: str | None = None
+    redis_prefix: str | None = None
     cors_allowed_origins: Annotated[list[str], NoDecode] = [
         "http://localhost:3000",
         "http://localhost:5173",
@@ -65,7 +67,7 @@ class Settings(BaseSettings):
     def _split_origins(cls, value: object) -> list[str]:
         return [origin.rstrip("/") for origin in _csv(value)]
 
-    @field_validator("redis_url", "sharemyshows_env", mode="before")
+    @field_validator("redis_url", "redis_prefix", "sharemyshows_env", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -101,6 +103,16 @@ class Settings(BaseSettings):
     def sqlalchemy_url(self) -> URL:
         """DATABASE_URL with its async driver (asyncpg or aiosqlite) filled in."""
         return async_url(self.database_url)
+
+    @property
+    def redis_namespace(self) -> str:
+        """Prefix of every Redis key and channel: REDIS_PREFIX, or one derived from the
+        database, so that the processes of one deployment meet and other deployments on
+        the same Redis never do."""
+        if self.redis_prefix:
+            return self.redis_prefix
+        database = self.sqlalchemy_url.render_as_string(hide_password=True)
+        return "smsrt:" + hashlib.sha256(database.encode()).hexdigest()[:12]
 
     @property
     def is_sqlite(self) -> bool:

@@ -14,17 +14,16 @@ from typing import TYPE_CHECKING, Any
 import socketio
 from redis.asyncio import Redis
 
+from .broadcast import FastBroadcast
 from .fanout import room_of
 
 if TYPE_CHECKING:
     from .feed import ShowFeed
 
 log = logging.getLogger(__name__)
-CHANNEL = "sharemyshows-rt"
 # Published chat messages carry this host id, so that every process, the publisher too,
 # takes them from Redis (python-socketio skips messages bearing its own host id).
 FEED_HOST = "feed"
-LOCK_PREFIX = "smsrt:order:"
 LOCK_MS = 5000  # a lock outlives no crashed holder by more than this
 LOCK_WAIT = 2.0  # seconds to wait for a show's lock before publishing without it
 
@@ -34,7 +33,7 @@ return 0
 """
 
 
-class ChatRedisManager(socketio.AsyncRedisManager):
+class ChatRedisManager(socketio.AsyncRedisManager, FastBroadcast):
     """The Redis client manager, handing chat messages to the feed and telling the service
     when its subscription came back after Redis was away."""
 
@@ -84,9 +83,10 @@ class ChatRedisManager(socketio.AsyncRedisManager):
 class RedisBus:
     """Publishes chat messages through the manager and holds per-show publish locks."""
 
-    def __init__(self, manager: ChatRedisManager, redis: Redis) -> None:
+    def __init__(self, manager: ChatRedisManager, redis: Redis, namespace: str) -> None:
         self._manager = manager
         self._redis = redis
+        self._lock_prefix = f"{namespace}:order:"
         self._release = redis.register_script(_RELEASE)
 
     async def publish_message(self, payload: dict[str, Any], show_id: int) -> bool:
@@ -101,7 +101,7 @@ class RedisBus:
         held: list[str] = []
         try:
             for show_id in sorted(show_ids):
-                key = f"{LOCK_PREFIX}{show_id}"
+                key = f"{self._lock_prefix}{show_id}"
                 if await self._acquire(key, token):
                     held.append(key)
             yield

@@ -8,7 +8,6 @@ from redis.asyncio import Redis
 
 from .base import ConnectionCap, RateLimiter
 
-PREFIX = "smsrt:limits"
 
 # KEYS: bucket. ARGV: rate, burst, now (s). Returns 0 (taken) or the seconds to wait, as
 # a string (Lua numbers are truncated to integers on the way back).
@@ -42,11 +41,12 @@ LEASE_SECONDS = 120.0  # a connection's slot lives this long unless renewed
 
 
 class RedisRateLimiter(RateLimiter):
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, namespace: str) -> None:
         self._take = redis.register_script(_TAKE)
+        self._prefix = f"{namespace}:limits"
 
     async def take(self, key: str, rate: float, burst: int) -> float:
-        wait = await self._take(keys=[f"{PREFIX}:bucket:{key}"], args=[rate, burst, time.time()])
+        wait = await self._take(keys=[f"{self._prefix}:bucket:{key}"], args=[rate, burst, time.time()])
         return float(wait)
 
 
@@ -54,14 +54,15 @@ class RedisConnectionCap(ConnectionCap):
     """Each connection holds a leased slot; `renew` (called by the heartbeat) keeps the
     slots of live connections, so a crashed process's slots free themselves."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, namespace: str) -> None:
         self._redis = redis
+        self._prefix = f"{namespace}:limits"
         self._acquire = redis.register_script(_ACQUIRE)
         self._held: dict[str, int] = {}  # sid -> user
 
     async def acquire(self, user_id: int, sid: str, cap: int) -> bool:
         now = time.time()
-        ok = await self._acquire(keys=[f"{PREFIX}:conns:{user_id}"],
+        ok = await self._acquire(keys=[f"{self._prefix}:conns:{user_id}"],
                                  args=[sid, cap, now, now + LEASE_SECONDS])
         if ok:
             self._held[sid] = user_id
@@ -69,13 +70,13 @@ class RedisConnectionCap(ConnectionCap):
 
     async def release(self, user_id: int, sid: str) -> None:
         self._held.pop(sid, None)
-        await self._redis.zrem(f"{PREFIX}:conns:{user_id}", sid)
+        await self._redis.zrem(f"{self._prefix}:conns:{user_id}", sid)
 
     async def renew(self) -> None:
         """Extend the lease of every connection this process holds."""
         expiry = time.time() + LEASE_SECONDS
         async with self._redis.pipeline(transaction=False) as pipe:
             for sid, user_id in self._held.items():
-                pipe.zadd(f"{PREFIX}:conns:{user_id}", {sid: expiry})
-                pipe.pexpireat(f"{PREFIX}:conns:{user_id}", int(expiry * 1000))
+                pipe.zadd(f"{self._prefix}:conns:{user_id}", {sid: expiry})
+                pipe.pexpireat(f"{self._prefix}:conns:{user_id}", int(expiry * 1000))
             await pipe.execute()

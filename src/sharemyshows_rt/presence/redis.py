@@ -14,7 +14,6 @@ from redis.asyncio import Redis
 from .base import Departure, Member, Presence
 
 log = logging.getLogger(__name__)
-PREFIX = "smsrt:presence"
 HEARTBEAT_SECONDS = 3.0
 ALIVE_SECONDS = 10.0  # a process silent this long is dead: its connections are swept
 
@@ -51,10 +50,10 @@ return {user, name, 0}
 """
 
 
-def _keys(show_id: int, proc: str) -> list[str]:
-    base = f"{PREFIX}:show:{show_id}"
+def _keys(prefix: str, show_id: int, proc: str) -> list[str]:
+    base = f"{prefix}:show:{show_id}"
     return [f"{base}:sids", f"{base}:users", f"{base}:order", f"{base}:names",
-            f"{PREFIX}:proc:{proc}:entries"]
+            f"{prefix}:proc:{proc}:entries"]
 
 
 Swept = Callable[[list[Departure]], Awaitable[None]]
@@ -64,8 +63,9 @@ class RedisPresence(Presence):
     """Membership in Redis hashes per show; this process's own memberships are mirrored
     locally (for fast checks, and to restore Redis after it lost its data)."""
 
-    def __init__(self, redis: Redis, *, on_swept: Swept | None = None) -> None:
+    def __init__(self, redis: Redis, namespace: str, *, on_swept: Swept | None = None) -> None:
         self._redis = redis
+        self._prefix = f"{namespace}:presence"
         self.proc = uuid.uuid4().hex
         self._join = redis.register_script(_JOIN)
         self._leave = redis.register_script(_LEAVE)
@@ -95,8 +95,8 @@ class RedisPresence(Presence):
                 pass
             self._task = None
         try:  # leave nothing behind for the others to sweep
-            await self._redis.delete(f"{PREFIX}:alive:{self.proc}")
-            await self._redis.srem(f"{PREFIX}:procs", self.proc)
+            await self._redis.delete(f"{self._prefix}:alive:{self.proc}")
+            await self._redis.srem(f"{self._prefix}:procs", self.proc)
         except Exception as exc:
             log.warning("could not unregister process %s from Redis: %r", self.proc, exc)
 
@@ -113,12 +113,12 @@ class RedisPresence(Presence):
                 log.warning("presence heartbeat failed (Redis unreachable?): %r", exc)
 
     async def _beat(self) -> None:
-        alive_key = f"{PREFIX}:alive:{self.proc}"
+        alive_key = f"{self._prefix}:alive:{self.proc}"
         restored = await self._redis.set(alive_key, "1", px=int(ALIVE_SECONDS * 1000), xx=True)
         if not restored:
             # First beat, or Redis lost its data (restart): publish what this process holds.
             await self._redis.set(alive_key, "1", px=int(ALIVE_SECONDS * 1000))
-            await self._redis.sadd(f"{PREFIX}:procs", self.proc)
+            await self._redis.sadd(f"{self._prefix}:procs", self.proc)
             await self._resync()
 
     async def _retry_leaves(self) -> None:
@@ -132,18 +132,18 @@ class RedisPresence(Presence):
         now = time.time()
         for sid, (user_id, username, shows) in list(self._local.items()):
             for show_id in shows:
-                await self._join(keys=_keys(show_id, self.proc),
+                await self._join(keys=_keys(self._prefix, show_id, self.proc),
                                  args=[sid, user_id, username, f"{show_id}:{sid}", now])
 
     async def sweep(self) -> list[Departure]:
         """Remove the connections of processes that stopped heartbeating; report departures."""
         departures: list[Departure] = []
-        for proc in await self._redis.smembers(f"{PREFIX}:procs"):
+        for proc in await self._redis.smembers(f"{self._prefix}:procs"):
             proc = proc.decode() if isinstance(proc, bytes) else proc
-            if proc == self.proc or await self._redis.exists(f"{PREFIX}:alive:{proc}"):
+            if proc == self.proc or await self._redis.exists(f"{self._prefix}:alive:{proc}"):
                 continue
             # One survivor sweeps a dead process; the lock expires if that survivor dies too.
-            if not await self._redis.set(f"{PREFIX}:sweeping:{proc}", self.proc, nx=True, ex=30):
+            if not await self._redis.set(f"{self._prefix}:sweeping:{proc}", self.proc, nx=True, ex=30):
                 continue
             departures += await self._sweep(proc)
         if departures and self.on_swept is not None:
@@ -151,7 +151,7 @@ class RedisPresence(Presence):
         return departures
 
     async def _sweep(self, proc: str) -> list[Departure]:
-        entries_key = f"{PREFIX}:proc:{proc}:entries"
+        entries_key = f"{self._prefix}:proc:{proc}:entries"
         departures = []
         for entry in await self._redis.smembers(entries_key):
             entry = entry.decode() if isinstance(entry, bytes) else entry
@@ -160,14 +160,14 @@ class RedisPresence(Presence):
             if departure is not None:
                 departures.append(departure)
         await self._redis.delete(entries_key)
-        await self._redis.srem(f"{PREFIX}:procs", proc)
+        await self._redis.srem(f"{self._prefix}:procs", proc)
         log.warning("swept %d connection(s) of dead process %s", len(departures), proc)
         return departures
 
     # ------------------------------------------------------------------ Presence
 
     async def join(self, show_id: int, user_id: int, username: str, sid: str) -> bool:
-        first = await self._join(keys=_keys(show_id, self.proc),
+        first = await self._join(keys=_keys(self._prefix, show_id, self.proc),
                                  args=[sid, user_id, username, f"{show_id}:{sid}", time.time()])
         self._local.setdefault(sid, (user_id, username, set()))[2].add(show_id)
         return bool(first)
@@ -187,7 +187,7 @@ class RedisPresence(Presence):
             raise
 
     async def _leave_one(self, show_id: int, sid: str, proc: str) -> Departure | None:
-        result = await self._leave(keys=_keys(show_id, proc), args=[sid, f"{show_id}:{sid}"])
+        result = await self._leave(keys=_keys(self._prefix, show_id, proc), args=[sid, f"{show_id}:{sid}"])
         if result is None:
             return None
         user, name, last = result
@@ -206,7 +206,7 @@ class RedisPresence(Presence):
         return departures
 
     async def members(self, show_id: int) -> list[Member]:
-        base = f"{PREFIX}:show:{show_id}"
+        base = f"{self._prefix}:show:{show_id}"
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.zrange(f"{base}:order", 0, -1)
             pipe.hgetall(f"{base}:names")
