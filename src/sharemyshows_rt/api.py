@@ -36,6 +36,13 @@ class MessagesQuery(BaseModel):
     before_id: int | None = Field(None, ge=1, le=2**63 - 1)
 
 
+class ActiveUsersQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    offset: int = Field(0, ge=0)
+    limit: int | None = Field(None, ge=1, le=1000)
+
+
 class ShowPath(BaseModel):
     show_id: Id
 
@@ -91,8 +98,10 @@ class Api:
         """The same body as the `active_users` event."""
         await self._identify(request)
         show_id = _show_id(request)
+        query = _validate(ActiveUsersQuery, dict(request.query_params))
         await self._chat.require_show(show_id)
-        return JSON((await self._chat.active_users(show_id)).model_dump())
+        page = await self._chat.active_users(show_id, query.offset, query.limit)
+        return JSON({**page.model_dump(), "offset": query.offset})
 
 
 def _show_id(request: Request) -> int:

@@ -30,6 +30,7 @@ from .feed import ShowFeed
 from .limits import ConnectionCap, MemoryConnectionCap, MemoryRateLimiter, RateLimiter
 from .presence import MemoryPresence, Presence
 from .realtime import ChatNamespace, ChatServer
+from .roster import Roster
 from .wire import OrjsonPacket
 from .writer import MessageWriter
 from .cluster import Cluster
@@ -88,8 +89,11 @@ def build(settings: Settings) -> Service:
     fanout = Fanout(sio)
     feed = ShowFeed(fanout, messages, cluster.bus if cluster else None)
     writer = MessageWriter(messages, feed, timeout=settings.db_timeout)
+    roster = Roster(presence, fanout, list_limit=settings.presence_list_limit,
+                    coalesce_seconds=settings.presence_coalesce_ms / 1000)
     chat = ChatService(shows=ShowRepository(engine), messages=messages,
-                       checkins=CheckinRepository(engine), presence=presence, fanout=fanout,
+                       checkins=CheckinRepository(engine), presence=presence, roster=roster,
+                       fanout=fanout,
                        feed=feed, writer=writer, limiter=limiter,
                        rates=Rates(settings.send_rate, settings.send_burst, settings.typing_rate),
                        history_limit=settings.history_limit,
@@ -122,6 +126,7 @@ def build(settings: Settings) -> Service:
         try:
             yield
         finally:
+            await roster.close()
             await writer.stop()
             if cluster is not None:
                 await cluster.stop()

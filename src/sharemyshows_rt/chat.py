@@ -17,7 +17,8 @@ from .feed import Payload, ShowFeed
 from .limits import RateLimiter
 from .locks import KeyedLock
 from .presence import Departure, Presence
-from .schemas import ActiveUser, ActiveUsers, PresenceChange, UserTyping
+from .roster import Roster
+from .schemas import ActiveUsers, UserRef, UserTyping
 from .writer import MessageWriter
 
 log = logging.getLogger(__name__)
@@ -38,13 +39,15 @@ class ChatService:
     """One instance per process; holds the connections this process serves."""
 
     def __init__(self, *, shows: ShowRepository, messages: MessageRepository,
-                 checkins: CheckinRepository, presence: Presence, fanout: Fanout,
+                 checkins: CheckinRepository, presence: Presence, roster: Roster,
+                 fanout: Fanout,
                  feed: ShowFeed, writer: MessageWriter, limiter: RateLimiter, rates: Rates,
                  history_limit: int, message_max_length: int) -> None:
         self._shows = shows
         self._messages = messages
         self._checkins = checkins
         self._presence = presence
+        self._roster = roster
         self._fanout = fanout
         self._feed = feed
         self._writer = writer
@@ -110,14 +113,11 @@ class ChatService:
         async with self._membership.hold(identity.user_id):
             await self._checkins.check_in(identity.user_id, show_id, utcnow())
             first = await self._attach(sid, identity, show_id, last_message_id)
-            members = await self.active_users(show_id)
+            members = await self._roster.page(show_id)
             await self._fanout.to_connection("active_users", members.model_dump(), sid)
             if first:
-                change = PresenceChange(show_id=show_id, user_id=identity.user_id,
-                                        username=identity.username,
-                                        message=f"{identity.username} joined the chat",
-                                        active_users=members.active_users)
-                await self._fanout.to_show("user_joined", change.model_dump(), show_id, skip=sid)
+                await self._roster.joined(show_id, UserRef.model_construct(
+                    user_id=identity.user_id, username=identity.username), sid)
 
     async def _attach(self, sid: str, identity: Identity, show_id: int,
                       after_id: int | None) -> bool:
@@ -158,12 +158,8 @@ class ChatService:
     async def _departed(self, departure: Departure) -> None:
         if not departure.last:
             return
-        members = await self.active_users(departure.show_id)
-        change = PresenceChange(show_id=departure.show_id, user_id=departure.user_id,
-                                username=departure.username,
-                                message=f"{departure.username} left the chat",
-                                active_users=members.active_users)
-        await self._fanout.to_show("user_left", change.model_dump(), departure.show_id)
+        await self._roster.left(departure.show_id, UserRef.model_construct(
+            user_id=departure.user_id, username=departure.username))
         try:
             await self._checkins.check_out(departure.user_id, [departure.show_id], utcnow())
         except Exception:
@@ -171,11 +167,10 @@ class ChatService:
             log.exception("check-out of user %s from show %s was not recorded",
                           departure.user_id, departure.show_id)
 
-    async def active_users(self, show_id: int) -> ActiveUsers:
-        """Everyone present in the show, each user once."""
-        members = await self._presence.members(show_id)
-        listed = [ActiveUser(user_id=m.user_id, username=m.username, sid=m.sid) for m in members]
-        return ActiveUsers(show_id=show_id, active_users=listed, count=len(listed))
+    async def active_users(self, show_id: int, offset: int = 0,
+                           limit: int | None = None) -> ActiveUsers:
+        """Who is present in the show, each user once: a page, and the count."""
+        return await self._roster.page(show_id, offset, limit)
 
     # ------------------------------------------------------------------ messages
 

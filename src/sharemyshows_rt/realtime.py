@@ -150,7 +150,9 @@ class ChatNamespace(socketio.AsyncNamespace):
 
     async def _get_active_users(self, sid: str, payload: GetActiveUsers) -> Ack:
         await self._chat.require_show(payload.show_id)
-        users = (await self._chat.active_users(payload.show_id)).model_dump()
+        users = (await self._chat.active_users(payload.show_id, payload.offset,
+                                               payload.limit)).model_dump()
+        users["offset"] = payload.offset
         await self.emit("active_users", users, to=sid)
         return {"ok": True, **users}
 

@@ -53,7 +53,9 @@ class LeaveShow(ShowRef):
 
 
 class GetActiveUsers(ShowRef):
-    pass
+    # Large rooms are listed a page at a time.
+    offset: Annotated[StrictInt, Field(ge=0)] = 0
+    limit: Annotated[StrictInt, Field(ge=1, le=1000)] | None = None
 
 
 class Typing(ShowRef):
@@ -141,19 +143,32 @@ class ActiveUser(Outgoing):
 
 
 class ActiveUsers(Outgoing):
+    """A page of who is present; `count` is everyone, `truncated` says more are not listed."""
+
     show_id: int
     active_users: list[ActiveUser]
     count: int
+    truncated: bool = False
+
+
+class UserRef(Outgoing):
+    user_id: int
+    username: str
 
 
 class PresenceChange(Outgoing):
-    """`user_joined` / `user_left`."""
+    """`user_joined` / `user_left`: about one user, or (in a large room) the last of several
+    listed in `joined` / `left`."""
 
     show_id: int
     user_id: int
     username: str
     message: str
     active_users: list[ActiveUser]
+    count: int
+    truncated: bool = False
+    joined: list[UserRef] | None = None
+    left: list[UserRef] | None = None
 
 
 class UserTyping(Outgoing):

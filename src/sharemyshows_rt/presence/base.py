@@ -42,8 +42,9 @@ class Presence(ABC):
         """Remove the connection from every show it is in (it disconnected)."""
 
     @abstractmethod
-    async def members(self, show_id: int) -> list[Member]:
-        """Everyone present in the show, each user once, in order of arrival."""
+    async def page(self, show_id: int, offset: int, limit: int) -> tuple[list[Member], int]:
+        """Users present in the show, each once, in order of arrival: `limit` of them from
+        `offset`, and how many there are in all."""
 
     @abstractmethod
     async def is_member(self, show_id: int, sid: str) -> bool:

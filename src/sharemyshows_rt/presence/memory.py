@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import islice
 
 from .base import Departure, Member, Presence
 
@@ -59,9 +60,11 @@ class MemoryPresence(Presence):
                 departures.append(departure)
         return departures
 
-    async def members(self, show_id: int) -> list[Member]:
-        return [Member(user_id, attendance.username, next(iter(attendance.sids)))
-                for user_id, attendance in self._shows.get(show_id, {}).items()]
+    async def page(self, show_id: int, offset: int, limit: int) -> tuple[list[Member], int]:
+        users = self._shows.get(show_id, {})
+        listed = islice(users.items(), offset, offset + limit)
+        return ([Member(user_id, attendance.username, next(iter(attendance.sids)))
+                 for user_id, attendance in listed], len(users))
 
     async def is_member(self, show_id: int, sid: str) -> bool:
         entry = self._by_sid.get(sid)

@@ -17,43 +17,60 @@ log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 3.0
 ALIVE_SECONDS = 10.0  # a process silent this long is dead: its connections are swept
 
-# KEYS: sids, users, order, names, proc entries. ARGV: sid, user_id, username, entry, now.
+# Per show: `sids` (hash sid -> user), `order` (zset user -> first arrival), `names` (hash
+# user -> username), `tab:<user>` (set of that user's sids); per process: `entries`.
+
+# KEYS: sids, order, names, entries. ARGV: sid, user_id, username, entry, now, show base.
 # Idempotent: the same sid joining again changes nothing. Returns 1 on the user's first tab.
 _JOIN = """
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-redis.call('SADD', KEYS[5], ARGV[4])
-local count = redis.call('HINCRBY', KEYS[2], ARGV[2], 1)
-if count == 1 then
-  redis.call('ZADD', KEYS[3], ARGV[5], ARGV[2])
-  redis.call('HSET', KEYS[4], ARGV[2], ARGV[3])
+redis.call('SADD', KEYS[4], ARGV[4])
+local tabs = ARGV[6] .. ':tab:' .. ARGV[2]
+redis.call('SADD', tabs, ARGV[1])
+if redis.call('SCARD', tabs) == 1 then
+  redis.call('ZADD', KEYS[2], ARGV[5], ARGV[2])
+  redis.call('HSET', KEYS[3], ARGV[2], ARGV[3])
   return 1
 end
 return 0
 """
 
-# KEYS as for join. ARGV: sid, entry. Returns {user_id, username, last} or nil when absent.
+# KEYS as for join. ARGV: sid, entry, show base. Returns {user_id, username, last} or nil.
 _LEAVE = """
 local user = redis.call('HGET', KEYS[1], ARGV[1])
 if not user then return nil end
 redis.call('HDEL', KEYS[1], ARGV[1])
-redis.call('SREM', KEYS[5], ARGV[2])
-local name = redis.call('HGET', KEYS[4], user) or ''
-local count = redis.call('HINCRBY', KEYS[2], user, -1)
-if count <= 0 then
-  redis.call('HDEL', KEYS[2], user)
-  redis.call('ZREM', KEYS[3], user)
-  redis.call('HDEL', KEYS[4], user)
+redis.call('SREM', KEYS[4], ARGV[2])
+local tabs = ARGV[3] .. ':tab:' .. user
+redis.call('SREM', tabs, ARGV[1])
+local name = redis.call('HGET', KEYS[3], user) or ''
+if redis.call('SCARD', tabs) == 0 then
+  redis.call('ZREM', KEYS[2], user)
+  redis.call('HDEL', KEYS[3], user)
   return {user, name, 1}
 end
 return {user, name, 0}
 """
 
+# KEYS: order, names. ARGV: offset, limit, show base. Returns {total, user, name, sid, ...}.
+_PAGE = """
+local result = {redis.call('ZCARD', KEYS[1])}
+local users = redis.call('ZRANGE', KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[1]) + tonumber(ARGV[2]) - 1)
+for _, user in ipairs(users) do
+  local sids = redis.call('SMEMBERS', ARGV[3] .. ':tab:' .. user)
+  table.sort(sids)
+  table.insert(result, user)
+  table.insert(result, redis.call('HGET', KEYS[2], user) or '')
+  table.insert(result, sids[1] or '')
+end
+return result
+"""
+
 
 def _keys(prefix: str, show_id: int, proc: str) -> list[str]:
     base = f"{prefix}:show:{show_id}"
-    return [f"{base}:sids", f"{base}:users", f"{base}:order", f"{base}:names",
-            f"{prefix}:proc:{proc}:entries"]
+    return [f"{base}:sids", f"{base}:order", f"{base}:names", f"{prefix}:proc:{proc}:entries"]
 
 
 Swept = Callable[[list[Departure]], Awaitable[None]]
@@ -69,6 +86,7 @@ class RedisPresence(Presence):
         self.proc = uuid.uuid4().hex
         self._join = redis.register_script(_JOIN)
         self._leave = redis.register_script(_LEAVE)
+        self._page = redis.register_script(_PAGE)
         self._local: dict[str, tuple[int, str, set[int]]] = {}  # sid -> (user, name, shows)
         self._unrecorded_leaves: set[tuple[int, str]] = set()  # Redis was down: retry
         self.on_swept = on_swept
@@ -133,7 +151,8 @@ class RedisPresence(Presence):
         for sid, (user_id, username, shows) in list(self._local.items()):
             for show_id in shows:
                 await self._join(keys=_keys(self._prefix, show_id, self.proc),
-                                 args=[sid, user_id, username, f"{show_id}:{sid}", now])
+                                 args=[sid, user_id, username, f"{show_id}:{sid}", now,
+                                       self._base(show_id)])
 
     async def sweep(self) -> list[Departure]:
         """Remove the connections of processes that stopped heartbeating; report departures."""
@@ -168,7 +187,8 @@ class RedisPresence(Presence):
 
     async def join(self, show_id: int, user_id: int, username: str, sid: str) -> bool:
         first = await self._join(keys=_keys(self._prefix, show_id, self.proc),
-                                 args=[sid, user_id, username, f"{show_id}:{sid}", time.time()])
+                                 args=[sid, user_id, username, f"{show_id}:{sid}", time.time(),
+                                       self._base(show_id)])
         self._local.setdefault(sid, (user_id, username, set()))[2].add(show_id)
         return bool(first)
 
@@ -187,7 +207,8 @@ class RedisPresence(Presence):
             raise
 
     async def _leave_one(self, show_id: int, sid: str, proc: str) -> Departure | None:
-        result = await self._leave(keys=_keys(self._prefix, show_id, proc), args=[sid, f"{show_id}:{sid}"])
+        result = await self._leave(keys=_keys(self._prefix, show_id, proc),
+                                   args=[sid, f"{show_id}:{sid}", self._base(show_id)])
         if result is None:
             return None
         user, name, last = result
@@ -205,18 +226,17 @@ class RedisPresence(Presence):
                 departures.append(departure)
         return departures
 
-    async def members(self, show_id: int) -> list[Member]:
-        base = f"{self._prefix}:show:{show_id}"
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.zrange(f"{base}:order", 0, -1)
-            pipe.hgetall(f"{base}:names")
-            pipe.hgetall(f"{base}:sids")
-            order, names, sids = await pipe.execute()
-        first_sid: dict[bytes, bytes] = {}
-        for sid, user in sorted(sids.items()):
-            first_sid.setdefault(user, sid)
-        return [Member(int(user), names.get(user, b"").decode(), first_sid[user].decode())
-                for user in order if user in first_sid]
+    async def page(self, show_id: int, offset: int, limit: int) -> tuple[list[Member], int]:
+        base = self._base(show_id)
+        result = await self._page(keys=[f"{base}:order", f"{base}:names"],
+                                  args=[offset, limit, base])
+        rows = [part.decode() if isinstance(part, bytes) else part for part in result[1:]]
+        members = [Member(int(rows[i]), rows[i + 1], rows[i + 2])
+                   for i in range(0, len(rows), 3) if rows[i + 2]]
+        return members, int(result[0])
+
+    def _base(self, show_id: int) -> str:
+        return f"{self._prefix}:show:{show_id}"
 
     async def is_member(self, show_id: int, sid: str) -> bool:
         entry = self._local.get(sid)

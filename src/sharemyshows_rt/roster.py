@@ -1,0 +1,111 @@
+"""What a room is told about who is present. Lists are capped (`PRESENCE_LIST_LIMIT`, with
+the exact `count` and `truncated`), paged on request, and in rooms larger than the cap the
+`user_joined`/`user_left` broadcasts of a short window are folded into one each, so that
+filling a room of n fans costs O(n) broadcasts of bounded size, not O(n^2)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+
+from .fanout import Fanout
+from .presence import Presence
+from .schemas import ActiveUser, ActiveUsers, PresenceChange, UserRef
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class _Pending:
+    joined: list[UserRef] = field(default_factory=list)
+    left: list[UserRef] = field(default_factory=list)
+    skip: list[str] = field(default_factory=list)  # the joiners' own connections
+
+
+class Roster:
+    def __init__(self, presence: Presence, fanout: Fanout, *, list_limit: int,
+                 coalesce_seconds: float) -> None:
+        self._presence = presence
+        self._fanout = fanout
+        self.list_limit = list_limit
+        self._window = coalesce_seconds
+        self._pending: dict[int, _Pending] = {}
+        self._flushes: set[asyncio.Task[None]] = set()
+
+    async def page(self, show_id: int, offset: int = 0, limit: int | None = None) -> ActiveUsers:
+        """Who is present: `limit` users (default the cap) from `offset`, and the count."""
+        limit = self.list_limit if limit is None else limit
+        members, count = await self._presence.page(show_id, offset, limit)
+        listed = [ActiveUser.model_construct(user_id=m.user_id, username=m.username, sid=m.sid)
+                  for m in members]
+        return ActiveUsers.model_construct(show_id=show_id, active_users=listed, count=count,
+                                           truncated=offset + len(listed) < count)
+
+    async def joined(self, show_id: int, user: UserRef, sid: str) -> None:
+        """The user's first connection joined: tell the others."""
+        current = await self.page(show_id)
+        if current.count <= self.list_limit and show_id not in self._pending:
+            await self._announce("user_joined", show_id, current, [user], skip=[sid])
+        else:
+            pending = self._queue(show_id)
+            pending.joined.append(user)
+            pending.skip.append(sid)
+
+    async def left(self, show_id: int, user: UserRef) -> None:
+        """The user's last connection left: tell the others."""
+        current = await self.page(show_id)
+        if current.count <= self.list_limit and show_id not in self._pending:
+            await self._announce("user_left", show_id, current, [user], skip=[])
+        else:
+            self._queue(show_id).left.append(user)
+
+    def _queue(self, show_id: int) -> _Pending:
+        pending = self._pending.get(show_id)
+        if pending is None:
+            pending = self._pending[show_id] = _Pending()
+            task = asyncio.create_task(self._flush_later(show_id), name=f"roster-{show_id}")
+            self._flushes.add(task)
+            task.add_done_callback(self._flushes.discard)
+        return pending
+
+    async def _flush_later(self, show_id: int) -> None:
+        await asyncio.sleep(self._window)
+        await self._flush(show_id)
+
+    async def _flush(self, show_id: int) -> None:
+        pending = self._pending.pop(show_id, None)
+        if pending is None:
+            return
+        try:
+            current = await self.page(show_id)
+            if pending.joined:
+                await self._announce("user_joined", show_id, current, pending.joined,
+                                     skip=pending.skip, batched=True)
+            if pending.left:
+                await self._announce("user_left", show_id, current, pending.left,
+                                     skip=[], batched=True)
+        except Exception:
+            log.exception("presence broadcast for show %s failed", show_id)
+
+    async def _announce(self, event: str, show_id: int, current: ActiveUsers,
+                        users: list[UserRef], *, skip: list[str], batched: bool = False) -> None:
+        subject = users[-1]
+        verb = "joined" if event == "user_joined" else "left"
+        others = len(users) - 1
+        text = f"{subject.username} {verb} the chat" if not others else \
+            f"{subject.username} and {others} other{'s' if others > 1 else ''} {verb} the chat"
+        change = PresenceChange.model_construct(
+            show_id=show_id, user_id=subject.user_id, username=subject.username, message=text,
+            active_users=current.active_users, count=current.count, truncated=current.truncated,
+            joined=users if batched and event == "user_joined" else None,
+            left=users if batched and event == "user_left" else None)
+        await self._fanout.to_show(event, change.model_dump(exclude_none=True), show_id,
+                                   skip=skip or None)
+
+    async def close(self) -> None:
+        """Send what is still waiting (shutting down)."""
+        for task in list(self._flushes):
+            task.cancel()
+        for show_id in list(self._pending):
+            await self._flush(show_id)
