@@ -20,6 +20,7 @@ from .api import Api, chat_error, http_error
 from .auth import Authenticator
 from .broadcast import FastBroadcast
 from .chat import ChatService, Rates
+from .checkins import CheckinRecorder
 from .config import Settings
 from .db.engine import create_engine
 from .db.repositories import (CheckinRepository, MessageRepository, ShowRepository,
@@ -87,12 +88,14 @@ def build(settings: Settings) -> Service:
     # service: the server is made first, the namespace registered once both exist.
     sio = _socket_server(settings, cluster.manager if cluster else FastBroadcast())
     fanout = Fanout(sio)
-    feed = ShowFeed(fanout, messages, cluster.bus if cluster else None)
+    feed = ShowFeed(fanout, messages, cluster.bus if cluster else None,
+                    history_limit=settings.history_limit,
+                    history_cache_seconds=settings.history_cache_seconds)
     writer = MessageWriter(messages, feed, timeout=settings.db_timeout)
     roster = Roster(presence, fanout, list_limit=settings.presence_list_limit,
                     coalesce_seconds=settings.presence_coalesce_ms / 1000)
-    chat = ChatService(shows=ShowRepository(engine), messages=messages,
-                       checkins=CheckinRepository(engine), presence=presence, roster=roster,
+    checkins = CheckinRecorder(CheckinRepository(engine))
+    chat = ChatService(shows=ShowRepository(engine), messages=messages, checkins=checkins, presence=presence, roster=roster,
                        fanout=fanout,
                        feed=feed, writer=writer, limiter=limiter,
                        rates=Rates(settings.send_rate, settings.send_burst, settings.typing_rate),
@@ -119,6 +122,7 @@ def build(settings: Settings) -> Service:
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         writer.start()
+        checkins.start()
         if cluster is not None:
             await cluster.start(sio)
         log.info("serving with %s; %s", settings.sqlalchemy_url.get_backend_name(),
@@ -128,6 +132,7 @@ def build(settings: Settings) -> Service:
         finally:
             await roster.close()
             await writer.stop()
+            await checkins.stop(settings.shutdown_grace)
             if cluster is not None:
                 await cluster.stop()
             await engine.dispose()

@@ -4,6 +4,7 @@ checked as Flask-JWT-Extended issues it, and the user it names."""
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from http.cookies import CookieError, SimpleCookie
 from typing import Any, Mapping
@@ -28,10 +29,14 @@ class Identity:
 class Authenticator:
     """Finds and verifies access tokens, and resolves them to an existing user."""
 
-    def __init__(self, secret: str, cookie_name: str, users: UserRepository) -> None:
+    def __init__(self, secret: str, cookie_name: str, users: UserRepository,
+                 remember_seconds: float = 60.0) -> None:
         self._secret = secret
         self._cookie_name = cookie_name
         self._users = users
+        # Fans reconnect often: a user looked up a moment ago needs no query.
+        self._remember = remember_seconds
+        self._known: dict[int, tuple[UserRecord, float]] = {}
 
     def socket_token(self, auth: Any, environ: Mapping[str, Any]) -> str | None:
         """The token of a Socket.IO handshake: `auth` payload, then query, then cookie."""
@@ -85,15 +90,26 @@ class Authenticator:
 
     async def identify(self, token: str | None) -> Identity:
         """The existing user a valid access token names; raises Unauthorized otherwise."""
-        user: UserRecord | None = await self._users.get(self.user_id(token))
+        user = await self._user(self.user_id(token))
         if user is None:
             raise Unauthorized("unknown user")
         return Identity(user.id, user.username)
 
+    async def _user(self, user_id: int) -> UserRecord | None:
+        now = time.monotonic()
+        known = self._known.get(user_id)
+        if known is not None and now - known[1] < self._remember:
+            return known[0]
+        user = await self._users.get(user_id)
+        if user is not None:
+            if len(self._known) >= 100_000:
+                self._known.clear()
+            self._known[user_id] = (user, now)
+        return user
+
 
 def issue_token(secret: str, user_id: int, *, expires_in: int = 3600) -> str:
     """An access token as Flask-JWT-Extended issues it (for operators, demos and tests)."""
-    import time
     import uuid
 
     now = int(time.time())

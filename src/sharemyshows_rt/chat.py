@@ -8,8 +8,9 @@ import time
 from dataclasses import dataclass
 from .auth import Identity
 from .clock import utcnow
-from .db.repositories import (CheckinRepository, MessageDraft, MessagePage, MessageRepository,
-                              ShowRepository, StoredMessage)
+from .checkins import CheckinRecorder
+from .db.repositories import (MessageDraft, MessagePage, MessageRepository, ShowRepository,
+                              StoredMessage)
 from .errors import (MessageTooLong, MissingShowIdOrMessage, NotInShowRoom, RateLimitExceeded,
                      ShowNotFound)
 from .fanout import Fanout
@@ -39,7 +40,7 @@ class ChatService:
     """One instance per process; holds the connections this process serves."""
 
     def __init__(self, *, shows: ShowRepository, messages: MessageRepository,
-                 checkins: CheckinRepository, presence: Presence, roster: Roster,
+                 checkins: CheckinRecorder, presence: Presence, roster: Roster,
                  fanout: Fanout,
                  feed: ShowFeed, writer: MessageWriter, limiter: RateLimiter, rates: Rates,
                  history_limit: int, message_max_length: int) -> None:
@@ -111,8 +112,9 @@ class ChatService:
         identity = self._connections[sid]
         await self.require_show(show_id)
         async with self._membership.hold(identity.user_id):
-            await self._checkins.check_in(identity.user_id, show_id, utcnow())
             first = await self._attach(sid, identity, show_id, last_message_id)
+            if first:
+                self._checkins.check_in(identity.user_id, show_id)
             members = await self._roster.page(show_id)
             await self._fanout.to_connection("active_users", members.model_dump(), sid)
             if first:
@@ -124,19 +126,22 @@ class ChatService:
         """Enter the room with a gapless history; True when the user was not present before."""
         limit = self._history_limit if after_id is None else RESUME_LIMIT
         first = False
-        page = MessagePage([], False)
 
-        async def deliver(messages: list[Payload], cut: bool) -> None:
+        async def deliver(messages: list[Payload], has_more: bool) -> None:
             nonlocal first
             first = await self._presence.join(show_id, identity.user_id, identity.username, sid)
-            history = {"show_id": show_id, "messages": messages, "has_more": page.has_more or cut}
+            history = {"show_id": show_id, "messages": messages, "has_more": has_more}
             await self._fanout.to_connection("message_history", history, sid)
 
+        if after_id is None and await self._feed.attach_cached(sid, show_id, deliver):
+            return first
         while True:
             async with self._feed.joining(show_id) as ticket:
+                page = MessagePage([], False)
                 if limit:
                     page = await self._messages.page(show_id, limit=limit, after_id=after_id)
-                if await ticket.attach(sid, page.messages, limit, deliver, after_id=after_id or 0):
+                if await ticket.attach(sid, page.messages, limit, deliver,
+                                       after_id=after_id or 0, has_more=page.has_more):
                     return first
 
     async def leave(self, sid: str, show_id: int) -> None:
@@ -158,14 +163,9 @@ class ChatService:
     async def _departed(self, departure: Departure) -> None:
         if not departure.last:
             return
+        self._checkins.check_out(departure.user_id, departure.show_id)
         await self._roster.left(departure.show_id, UserRef.model_construct(
             user_id=departure.user_id, username=departure.username))
-        try:
-            await self._checkins.check_out(departure.user_id, [departure.show_id], utcnow())
-        except Exception:
-            # The user has left either way; the row stays checked in until their next visit.
-            log.exception("check-out of user %s from show %s was not recorded",
-                          departure.user_id, departure.show_id)
 
     async def active_users(self, show_id: int, offset: int = 0,
                            limit: int | None = None) -> ActiveUsers:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import deque
+import time
+from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ Deliver = Callable[[list[Payload], bool], Awaitable[None]]
 MAX_REMEMBERED = 5000
 RECENT_IDS = 256  # per show, to deliver a message once even if it comes twice
 ECHO_TIMEOUT = 2.0  # seconds to wait for Redis to hand a published message back
+MAX_CACHED_SHOWS = 2000  # join histories kept, least recently joined dropped first
 
 
 class Bus(Protocol):
@@ -46,6 +48,22 @@ class _Joins:
     count: int = 0
     delivered: list[tuple[int, int, Payload]] = field(default_factory=list)
     overflowed_at: int = -1  # sequence number at which `delivered` was given up
+
+
+@dataclass(slots=True)
+class _History:
+    """A show's newest messages as its members were sent them: the join history, cached."""
+
+    payloads: deque[Payload]
+    older: bool  # older messages exist before the first one kept
+    loaded: float
+
+    def append(self, payload: Payload) -> None:
+        if self.payloads and payload["id"] <= self.payloads[-1]["id"]:
+            return  # already in: it was committed before the history was read
+        if len(self.payloads) == self.payloads.maxlen:
+            self.older = True
+        self.payloads.append(payload)
 
 
 @dataclass(slots=True)
@@ -75,21 +93,25 @@ class Ticket:
         self.mark = feed._sequence
 
     async def attach(self, sid: str, history: list[StoredMessage], limit: int,
-                     deliver: Deliver, *, after_id: int = 0) -> bool:
-        """Enter the room and `deliver` the history (messages after `after_id`), completed
-        with what was delivered since the ticket was taken, at most `limit` of the newest
-        (`deliver` is told when older ones were cut). False, with nothing done, when what
-        was delivered since is no longer known: read again."""
-        return await self._feed._attach(self, sid, history, limit, deliver, after_id)
+                     deliver: Deliver, *, after_id: int = 0, has_more: bool = False) -> bool:
+        """Enter the room and `deliver` the history (messages after `after_id`; `has_more`:
+        older ones exist), completed with what was delivered since the ticket was taken, at
+        most `limit` of the newest. False, with nothing done, when what was delivered since
+        is no longer known: read again."""
+        return await self._feed._attach(self, sid, history, limit, deliver, after_id, has_more)
 
 
 class ShowFeed:
     """Serialises delivering and attaching, per process."""
 
-    def __init__(self, fanout: Fanout, messages: MessageRepository, bus: Bus | None = None) -> None:
+    def __init__(self, fanout: Fanout, messages: MessageRepository, bus: Bus | None = None, *,
+                 history_limit: int = 50, history_cache_seconds: float = 0.0) -> None:
         self._fanout = fanout
         self._messages = messages
         self._bus = bus
+        self._history_limit = history_limit
+        self._history_ttl = history_cache_seconds
+        self._histories: OrderedDict[int, _History] = OrderedDict()
         self._lock = asyncio.Lock()
         self._sequence = 0  # messages delivered by this process, all shows
         self._recent: dict[int, _Recent] = {}
@@ -157,6 +179,9 @@ class ShowFeed:
                     if len(joins.delivered) > MAX_REMEMBERED:
                         joins.delivered.clear()
                         joins.overflowed_at = self._sequence
+                history = self._histories.get(show_id)
+                if history is not None:
+                    history.append(payload)
                 await self._fanout.to_show_here("new_message", payload, show_id,
                                                 skip=self._skip(show_id, message_id))
         echo = self._echoes.get(message_id)
@@ -189,8 +214,28 @@ class ShowFeed:
                     break
             log.info("caught up show %s after a Redis outage", show_id)
 
+    async def attach_cached(self, sid: str, show_id: int, deliver: Deliver) -> bool:
+        """Enter the room and `deliver` the cached join history; False when there is none."""
+        if self._history_ttl <= 0:
+            return False
+        async with self._lock:
+            history = self._histories.get(show_id)
+            if history is None or time.monotonic() - history.loaded > self._history_ttl:
+                return False
+            self._histories.move_to_end(show_id)
+            await self._fanout.enter(sid, show_id)
+            await deliver(list(history.payloads), history.older)
+        return True
+
+    def _remember_history(self, show_id: int, payloads: list[Payload], older: bool) -> None:
+        self._histories[show_id] = _History(deque(payloads, maxlen=self._history_limit),
+                                            older, time.monotonic())
+        self._histories.move_to_end(show_id)
+        while len(self._histories) > MAX_CACHED_SHOWS:
+            self._histories.popitem(last=False)
+
     async def _attach(self, ticket: Ticket, sid: str, history: list[StoredMessage], limit: int,
-                      deliver: Deliver, after_id: int) -> bool:
+                      deliver: Deliver, after_id: int, has_more: bool) -> bool:
         show_id = ticket.show_id
         async with self._lock:
             joins = self._joins[show_id]
@@ -209,7 +254,10 @@ class ShowFeed:
                 self._holding.setdefault(show_id, {})[sid] = newest
             await self._fanout.enter(sid, show_id)
             kept = payloads[-limit:] if limit else []
-            await deliver(kept, len(kept) < len(payloads))
+            older = has_more or len(kept) < len(payloads)
+            if not after_id and limit == self._history_limit and self._history_ttl > 0:
+                self._remember_history(show_id, kept, older)
+            await deliver(kept, older)
         return True
 
     def forget(self, sid: str, show_id: int) -> None:

@@ -177,30 +177,34 @@ def _from_row(row) -> StoredMessage:
                          as_utc(row.created_at), row.client_msg_id)
 
 
+@dataclass(frozen=True, slots=True)
+class CheckinState:
+    """Where a user stands with a show: checked in at, and checked out at (None: present)."""
+
+    user_id: int
+    show_id: int
+    checked_in_at: datetime
+    checked_out_at: datetime | None
+
+
 class CheckinRepository:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
-    async def check_in(self, user_id: int, show_id: int, at: datetime) -> None:
-        """Create the user's row for the show, or clear `checked_out_at` if they come back."""
+    async def record(self, states: list[CheckinState]) -> None:
+        """Write each state in one statement: a missing row is created; an existing one
+        keeps its `checked_in_at` and takes the new `checked_out_at`."""
+        if not states:
+            return
         dialect = postgresql if self._engine.dialect.name == "postgresql" else sqlite
-        statement = dialect.insert(ShowCheckin).values(
-            user_id=user_id, show_id=show_id, checked_in_at=at, checked_out_at=None)
+        statement = dialect.insert(ShowCheckin)
         statement = statement.on_conflict_do_update(
             index_elements=[ShowCheckin.user_id, ShowCheckin.show_id],
-            set_={"checked_out_at": None})
+            set_={"checked_out_at": statement.excluded.checked_out_at})
+        rows = [{"user_id": s.user_id, "show_id": s.show_id, "checked_in_at": s.checked_in_at,
+                 "checked_out_at": s.checked_out_at} for s in states]
         async with self._engine.begin() as conn:
-            await conn.execute(statement)
-
-    async def check_out(self, user_id: int, show_ids: list[int], at: datetime) -> None:
-        """Set `checked_out_at` on the user's rows for these shows."""
-        if not show_ids:
-            return
-        statement = (update(ShowCheckin)
-                     .where(ShowCheckin.user_id == user_id, ShowCheckin.show_id.in_(show_ids))
-                     .values(checked_out_at=at))
-        async with self._engine.begin() as conn:
-            await conn.execute(statement)
+            await conn.execute(statement, rows)
 
 
 async def ping(engine: AsyncEngine) -> None:
