@@ -20,6 +20,7 @@ from .api import Api, chat_error, http_error
 from .auth import Authenticator
 from .broadcast import FastBroadcast
 from .chat import ChatService, Rates
+from .devtools import DevTools
 from .checkins import CheckinRecorder
 from .config import Settings
 from .db.engine import create_engine
@@ -137,8 +138,12 @@ def build(settings: Settings) -> Service:
                 await cluster.stop()
             await engine.dispose()
 
+    routes = api.routes()
+    if settings.development:
+        routes += DevTools(UserRepository(engine), settings.jwt_secret,
+                           settings.jwt_cookie_name).routes()
     rest = Starlette(
-        routes=api.routes(),
+        routes=routes,
         middleware=[Middleware(CORSMiddleware, allow_origins=settings.cors_allowed_origins,
                                allow_credentials=True, allow_methods=["GET", "POST", "DELETE"],
                                allow_headers=["Authorization", "Content-Type"], max_age=600)],

@@ -68,6 +68,19 @@ class UserRepository:
                 select(User.id, User.username).where(User.id == user_id))).first()
         return UserRecord(row.id, row.username) if row else None
 
+    async def get_or_create(self, username: str) -> UserRecord:
+        """The user with this username, created if there is none (development logins)."""
+        existing = await self.by_username(username)
+        if existing is not None:
+            return existing
+        dialect = postgresql if self._engine.dialect.name == "postgresql" else sqlite
+        async with self._engine.begin() as conn:
+            await conn.execute(dialect.insert(User).values(username=username)
+                               .on_conflict_do_nothing(index_elements=[User.username]))
+        created = await self.by_username(username)
+        assert created is not None
+        return created
+
     async def by_username(self, username: str) -> UserRecord | None:
         async with self._engine.connect() as conn:
             row = (await conn.execute(

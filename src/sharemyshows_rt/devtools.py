@@ -1,0 +1,54 @@
+"""Development mode only: the demo chat page at /demo and a login that sets the access-token
+cookie, so that a person (or a browser test) can chat without the ShareMyShows app."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from .auth import issue_token
+from .db.repositories import UserRepository
+from .errors import InvalidPayload
+
+DEMO_DIRECTORY = Path(__file__).resolve().parent / "demo"
+TOKEN_SECONDS = 12 * 3600
+
+
+class DevLogin(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    username: str = Field(min_length=1, max_length=40, pattern=re.compile(r"^[A-Za-z0-9_.-]+$"))
+
+
+class DevTools:
+    def __init__(self, users: UserRepository, secret: str, cookie_name: str) -> None:
+        self._users = users
+        self._secret = secret
+        self._cookie_name = cookie_name
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route("/api/dev/login", self.login, methods=["POST"]),
+            Mount("/demo", StaticFiles(directory=DEMO_DIRECTORY, html=True), name="demo"),
+        ]
+
+    async def login(self, request: Request) -> Response:
+        """`{"username"}` -> that user (created if new), a token, and the cookie set."""
+        try:
+            body = DevLogin.model_validate_json(await request.body())
+        except ValidationError as exc:
+            raise InvalidPayload(exc.errors(include_url=False, include_input=False)[0]["msg"]) \
+                from None
+        user = await self._users.get_or_create(body.username)
+        token = issue_token(self._secret, user.id, expires_in=TOKEN_SECONDS)
+        response = JSONResponse({"user_id": user.id, "username": user.username, "token": token})
+        # Lax: sent to the API from pages of the same site (localhost:3000 -> localhost:8000).
+        response.set_cookie(self._cookie_name, token, max_age=TOKEN_SECONDS, httponly=True,
+                            samesite="lax", path="/")
+        return response
