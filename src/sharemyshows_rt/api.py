@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -12,9 +13,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from . import metrics, openapi
 from .auth import Authenticator, Identity
 from .chat import ChatService
-from .errors import ChatError, InvalidPayload, from_exception
+from .errors import ChatError, InvalidPayload, Unauthorized, from_exception
 from .schemas import Id, MessageOut, MessagePageOut
 
 log = logging.getLogger(__name__)
@@ -51,19 +53,40 @@ class Api:
     """The routes, over the same chat service and authenticator as the socket."""
 
     def __init__(self, chat: ChatService, authenticator: Authenticator,
-                 checks: dict[str, ReadinessCheck], history_limit: int) -> None:
+                 checks: dict[str, ReadinessCheck], history_limit: int, *,
+                 metrics_here: bool = True, metrics_token: str | None = None) -> None:
         self._chat = chat
         self._auth = authenticator
         self._checks = checks
         self._default_limit = max(1, min(history_limit, REST_LIMIT_MAX))
+        self._metrics_here = metrics_here
+        self._metrics_token = metrics_token
+        self._openapi = JSONResponse(openapi.document())
 
     def routes(self) -> list[Route]:
-        return [
+        routes = [
             Route("/healthz", self.healthz, methods=["GET", "HEAD"]),
             Route("/readyz", self.readyz, methods=["GET", "HEAD"]),
+            Route("/openapi.json", self.openapi, methods=["GET"]),
             Route("/api/shows/{show_id}/messages", self.messages, methods=["GET"]),
             Route("/api/shows/{show_id}/active_users", self.active_users, methods=["GET"]),
         ]
+        if self._metrics_here:
+            routes.append(Route("/metrics", self.metrics, methods=["GET"]))
+        return routes
+
+    async def openapi(self, request: Request) -> Response:
+        return self._openapi
+
+    async def metrics(self, request: Request) -> Response:
+        """Prometheus's text format; behind METRICS_TOKEN (Bearer) when it is set."""
+        if self._metrics_token is not None:
+            scheme, _, token = request.headers.get("authorization", "").partition(" ")
+            if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip(),
+                                                                     self._metrics_token):
+                raise Unauthorized("/metrics needs the METRICS_TOKEN bearer token")
+        body, content_type = metrics.exposition()
+        return Response(body, headers={"Content-Type": content_type, "Cache-Control": "no-store"})
 
     async def healthz(self, request: Request) -> Response:
         return JSON({"status": "ok"})

@@ -10,18 +10,20 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+import prometheus_client
 import socketio
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
+from . import metrics
 from .api import Api, chat_error, http_error
 from .auth import Authenticator
 from .broadcast import FastBroadcast
 from .chat import ChatService, Rates
-from .devtools import DevTools
 from .checkins import CheckinRecorder
+from .devtools import DevTools
 from .config import Settings
 from .db.engine import create_engine
 from .db.repositories import (CheckinRepository, MessageRepository, ShowRepository,
@@ -118,12 +120,17 @@ def build(settings: Settings) -> Service:
     checks = {"accepting": accepting, "database": database_ready}
     if cluster is not None:
         checks["redis"] = cluster.ping
-    api = Api(chat, authenticator, checks, settings.history_limit)
+    metrics_token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
+    api = Api(chat, authenticator, checks, settings.history_limit,
+              metrics_here=settings.metrics_port is None, metrics_token=metrics_token)
+    metrics.watch_rooms(fanout.room_sizes)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         writer.start()
         checkins.start()
+        if settings.metrics_port is not None:
+            prometheus_client.start_http_server(settings.metrics_port)
         if cluster is not None:
             await cluster.start(sio)
         log.info("serving with %s; %s", settings.sqlalchemy_url.get_backend_name(),

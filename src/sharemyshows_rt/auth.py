@@ -12,6 +12,7 @@ from urllib.parse import parse_qs
 
 import jwt
 
+from . import metrics
 from .db.repositories import UserRecord, UserRepository
 from .errors import Unauthorized
 
@@ -100,7 +101,8 @@ class Authenticator:
         known = self._known.get(user_id)
         if known is not None and now - known[1] < self._remember:
             return known[0]
-        user = await self._users.get(user_id)
+        with metrics.timed(metrics.DB_SECONDS, "user"):
+            user = await self._users.get(user_id)
         if user is not None:
             if len(self._known) >= 100_000:
                 self._known.clear()

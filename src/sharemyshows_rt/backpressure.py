@@ -12,6 +12,8 @@ from typing import Any
 import engineio
 from engineio import packet
 
+from . import metrics
+
 log = logging.getLogger(__name__)
 _TYPING = '2["user_typing"'  # a Socket.IO EVENT packet for user_typing, as encoded
 
@@ -56,6 +58,7 @@ class SendQueue(asyncio.Queue):
 
     def _overflow(self) -> None:
         self.overflowed = True
+        metrics.RATE_LIMITED.labels("slow_consumer").inc()
         dropped = self.qsize()
         while not self.empty():  # nothing more will be read: free it now
             self.get_nowait()

@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+
+from . import logs, metrics
 from .auth import Identity
 from .clock import utcnow
 from .checkins import CheckinRecorder
@@ -113,6 +115,7 @@ class ChatService:
         await self.require_show(show_id)
         async with self._membership.hold(identity.user_id):
             first = await self._attach(sid, identity, show_id, last_message_id)
+            logs.event(log, "join", sid=sid, user=identity.user_id, show=show_id)
             if first:
                 self._checkins.check_in(identity.user_id, show_id)
             members = await self._roster.page(show_id)
@@ -139,7 +142,8 @@ class ChatService:
             async with self._feed.joining(show_id) as ticket:
                 page = MessagePage([], False)
                 if limit:
-                    page = await self._messages.page(show_id, limit=limit, after_id=after_id)
+                    with metrics.timed(metrics.DB_SECONDS, "history"):
+                        page = await self._messages.page(show_id, limit=limit, after_id=after_id)
                 if await ticket.attach(sid, page.messages, limit, deliver,
                                        after_id=after_id or 0, has_more=page.has_more):
                     return first
@@ -153,6 +157,7 @@ class ChatService:
                 return  # never joined: nothing changes, nobody is told
             self._feed.forget(sid, show_id)
             await self._fanout.exit(sid, show_id)
+            logs.event(log, "leave", sid=sid, user=identity.user_id, show=show_id)
             await self._departed(departure)
 
     async def swept(self, departures: list[Departure]) -> None:
@@ -189,6 +194,7 @@ class ChatService:
         wait = await self._limiter.take(f"send:{identity.user_id}:{show_id}",
                                         self._rates.send_rate, self._rates.send_burst)
         if wait:
+            metrics.RATE_LIMITED.labels("send").inc()
             raise RateLimitExceeded(f"at most {self._rates.send_rate:g} messages a second "
                                     f"(bursts of {self._rates.send_burst})", wait)
         draft = MessageDraft(show_id, identity.user_id, identity.username, text, utcnow(),
@@ -205,6 +211,7 @@ class ChatService:
         # Starts and stops have a bucket each, so a dropped start never eats the stop.
         key = f"typing:{identity.user_id}:{show_id}:{int(is_typing)}"
         if await self._limiter.take(key, rate, max(1, int(rate))):
+            metrics.RATE_LIMITED.labels("typing").inc()
             return False
         payload = UserTyping(show_id=show_id, user_id=identity.user_id,
                              username=identity.username, is_typing=is_typing)

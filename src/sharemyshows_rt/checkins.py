@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from . import metrics
 from .clock import utcnow
 from .db.repositories import CheckinRepository, CheckinState
 
@@ -65,7 +66,8 @@ class CheckinRecorder:
     async def _write(self, batch: list[CheckinState]) -> None:
         for attempt, pause in enumerate((*RETRY_SECONDS, None)):
             try:
-                await self._repository.record(batch)
+                with metrics.timed(metrics.DB_SECONDS, "checkins"):
+                    await self._repository.record(batch)
                 return
             except asyncio.CancelledError:
                 raise

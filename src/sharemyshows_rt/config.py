@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     presence_list_limit: int = Field(100, ge=1, le=1000)
     presence_coalesce_ms: int = Field(1000, ge=0, le=60_000)
     shutdown_grace: float = Field(10.0, gt=0)
+    metrics_token: SecretStr | None = None
+    metrics_port: int | None = Field(None, ge=1, le=65535)
     log_level: str = "INFO"
     log_json: bool = False
 
@@ -75,7 +77,7 @@ class Settings(BaseSettings):
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("jwt_secret_key", mode="before")
+    @field_validator("jwt_secret_key", "metrics_token", "metrics_port", mode="before")
     @classmethod
     def _blank_secret_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

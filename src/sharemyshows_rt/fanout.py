@@ -40,8 +40,13 @@ class Fanout:
 
     def local_shows(self) -> list[int]:
         """Shows with members connected to this process."""
+        return list(self.room_sizes())
+
+    def room_sizes(self) -> dict[int, int]:
+        """Connections per show on this process."""
         rooms = self._server.manager.rooms.get("/", {})
-        return [int(room[5:]) for room in rooms if isinstance(room, str) and room.startswith("show:")]
+        return {int(room[5:]): len(members) for room, members in list(rooms.items())
+                if isinstance(room, str) and room.startswith("show:")}
 
     async def to_connection(self, event: str, data: Any, sid: str) -> None:
         await self._server.emit(event, data, to=sid)

@@ -17,6 +17,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcon
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from . import metrics
 from .db.repositories import MessageRepository, StoredMessage
 from .fanout import Fanout
 from .schemas import MessageOut
@@ -179,6 +180,7 @@ class ShowFeed:
                     if len(joins.delivered) > MAX_REMEMBERED:
                         joins.delivered.clear()
                         joins.overflowed_at = self._sequence
+                metrics.MESSAGES_DELIVERED.inc()
                 history = self._histories.get(show_id)
                 if history is not None:
                     history.append(payload)

@@ -28,6 +28,14 @@ class RedactTokens(logging.Filter):
         return True
 
 
+def event(logger: logging.Logger, action: str, level: int = logging.INFO, **fields: Any) -> None:
+    """One line about what a connection did: `action key=value ...` as text, and the same
+    fields as JSON keys with LOG_JSON. Never pass a token or message text here."""
+    if logger.isEnabledFor(level):
+        text = " ".join(f"{key}={value}" for key, value in fields.items())
+        logger.log(level, "%s %s", action, text, extra={"action": action, "fields": fields})
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line, for log collectors."""
 
@@ -38,9 +46,13 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        action = getattr(record, "action", None)
+        if action is not None:
+            entry["action"] = action
+            entry.update(getattr(record, "fields", {}))
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return orjson.dumps(entry).decode()
+        return orjson.dumps(entry, default=str).decode()
 
 
 def configure(level: str = "INFO", json: bool = False) -> None:

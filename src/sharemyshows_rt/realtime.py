@@ -11,6 +11,7 @@ from typing import Any
 import socketio
 from socketio import packet
 
+from . import logs, metrics
 from .auth import Authenticator
 from .backpressure import BoundedEngineServer
 from .chat import ChatService
@@ -66,15 +67,17 @@ class ChatNamespace(socketio.AsyncNamespace):
                 raise ServiceUnavailable("this server is shutting down; connect again")
             identity = await self._auth.identify(self._auth.socket_token(auth, environ))
             if not await self._cap.acquire(identity.user_id, sid, self._max_connections):
+                metrics.RATE_LIMITED.labels("connections").inc()
                 raise TooManyConnections(f"at most {self._max_connections} connections per user")
         except ChatError as exc:
-            log.info("connection %s refused: %s", sid, exc.details or exc.message)
+            logs.event(log, "refused", sid=sid, error=exc.message, reason=exc.details)
             raise socketio.exceptions.ConnectionRefusedError(exc.message) from None
         except Exception as exc:
             log.exception("connection %s refused: authentication failed", sid)
             raise socketio.exceptions.ConnectionRefusedError(from_exception(exc).message) from None
         self._chat.connected(sid, identity)
-        log.info("connect sid=%s user=%s", sid, identity.user_id)
+        metrics.CONNECTIONS.inc()
+        logs.event(log, "connect", sid=sid, user=identity.user_id)
 
     async def greet(self, sid: str) -> None:
         """`connected`, sent once the handshake is complete."""
@@ -91,30 +94,35 @@ class ChatNamespace(socketio.AsyncNamespace):
             log.exception("disconnect of %s was not handled cleanly", sid)
         finally:
             if identity is not None:
+                metrics.CONNECTIONS.dec()
                 await self._cap.release(identity.user_id, sid)
-        log.info("disconnect sid=%s user=%s reason=%s", sid,
-                 identity.user_id if identity else None, reason)
+        logs.event(log, "disconnect", sid=sid, user=identity.user_id if identity else None,
+                   reason=reason)
 
     async def handle(self, sid: str, event: str, args: tuple[Any, ...]) -> Ack:
         """Run one client event; failures become an `error` event and a failed ack."""
-        try:
-            route = self._events.get(event)
-            if route is None:
-                raise UnknownEvent(f"{event!r} is not an event of this server")
-            model, handler = route
-            return await handler(sid, parse(model, args))
-        except Exception as exc:
-            return await self.refuse(sid, event, exc)
+        label = metrics.event_label(event)
+        metrics.EVENTS.labels(label).inc()
+        with metrics.timed(metrics.HANDLER_SECONDS, label):
+            try:
+                route = self._events.get(event)
+                if route is None:
+                    raise UnknownEvent(f"{event!r} is not an event of this server")
+                model, handler = route
+                return await handler(sid, parse(model, args))
+            except Exception as exc:
+                return await self.refuse(sid, event, exc)
 
     async def refuse(self, sid: str, event: str, exc: Exception) -> Ack:
         """The one place a failure is reported: `error` to the connection, and the ack."""
         error = exc if isinstance(exc, ChatError) else from_exception(exc)
+        metrics.count_error(error)
+        identity = self._chat.identity(sid) if self._chat.has(sid) else None
+        user_id = identity.user_id if identity else None
         if not isinstance(exc, ChatError):
-            identity = self._chat.identity(sid) if self._chat.has(sid) else None
-            log.error("event %r from sid=%s user=%s failed: %r", event, sid,
-                      identity.user_id if identity else None, exc, exc_info=exc)
-        else:
-            log.debug("event %r from sid=%s refused: %s", event, sid, error.message)
+            log.error("event %r from sid=%s user=%s failed: %r", event, sid, user_id, exc,
+                      exc_info=exc)
+        logs.event(log, "error", sid=sid, user=user_id, event=event[:64], error=error.message)
         try:
             await self.emit("error", error.event_payload(event), to=sid)
         except Exception:
@@ -210,6 +218,7 @@ class ChatServer(socketio.AsyncServer):
         if sid is None or not self.manager.is_connected(sid, namespace):
             return
         if self._flooding(eio_sid):
+            metrics.RATE_LIMITED.labels("events").inc()
             log.warning("disconnecting sid=%s: more than %d events a second", sid,
                         self._events_per_second)
             await self.disconnect(sid, namespace=namespace)

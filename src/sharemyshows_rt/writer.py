@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from . import metrics
 from .db.repositories import MessageDraft, MessageRepository, StoredMessage
 from .errors import ServiceUnavailable
 from .feed import ShowFeed
@@ -78,7 +79,8 @@ class MessageWriter:
         async with self._feed.ordered(sorted({draft.show_id for draft in drafts})):
             try:
                 async with asyncio.timeout(self._timeout):
-                    saved = await self._repository.add_many(drafts)
+                    with metrics.timed(metrics.DB_SECONDS, "store_messages"):
+                        saved = await self._repository.add_many(drafts)
             except Exception as exc:  # the database failed: nobody is told it was stored
                 log.error("storing %d message(s) failed: %r", len(drafts), exc)
                 for _, future in batch:
@@ -87,6 +89,7 @@ class MessageWriter:
                 return
             # A retry of a stored message is answered with the original, and not sent again.
             fresh = sorted((s.message for s in saved if s.created), key=lambda message: message.id)
+            metrics.MESSAGES_STORED.inc(len(fresh))
             try:
                 await self._feed.publish(fresh)
             except Exception:

@@ -6,6 +6,7 @@ import time
 
 from redis.asyncio import Redis
 
+from .. import metrics
 from .base import ConnectionCap, RateLimiter
 
 
@@ -46,7 +47,9 @@ class RedisRateLimiter(RateLimiter):
         self._prefix = f"{namespace}:limits"
 
     async def take(self, key: str, rate: float, burst: int) -> float:
-        wait = await self._take(keys=[f"{self._prefix}:bucket:{key}"], args=[rate, burst, time.time()])
+        with metrics.timed(metrics.REDIS_SECONDS, "rate_limit"):
+            wait = await self._take(keys=[f"{self._prefix}:bucket:{key}"],
+                                    args=[rate, burst, time.time()])
         return float(wait)
 
 

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 
 from redis.asyncio import Redis
 
+from .. import metrics
 from .base import Departure, Member, Presence
 
 log = logging.getLogger(__name__)
@@ -186,9 +187,10 @@ class RedisPresence(Presence):
     # ------------------------------------------------------------------ Presence
 
     async def join(self, show_id: int, user_id: int, username: str, sid: str) -> bool:
-        first = await self._join(keys=_keys(self._prefix, show_id, self.proc),
-                                 args=[sid, user_id, username, f"{show_id}:{sid}", time.time(),
-                                       self._base(show_id)])
+        with metrics.timed(metrics.REDIS_SECONDS, "presence_join"):
+            first = await self._join(keys=_keys(self._prefix, show_id, self.proc),
+                                     args=[sid, user_id, username, f"{show_id}:{sid}",
+                                           time.time(), self._base(show_id)])
         self._local.setdefault(sid, (user_id, username, set()))[2].add(show_id)
         return bool(first)
 
@@ -228,8 +230,9 @@ class RedisPresence(Presence):
 
     async def page(self, show_id: int, offset: int, limit: int) -> tuple[list[Member], int]:
         base = self._base(show_id)
-        result = await self._page(keys=[f"{base}:order", f"{base}:names"],
-                                  args=[offset, limit, base])
+        with metrics.timed(metrics.REDIS_SECONDS, "presence_page"):
+            result = await self._page(keys=[f"{base}:order", f"{base}:names"],
+                                      args=[offset, limit, base])
         rows = [part.decode() if isinstance(part, bytes) else part for part in result[1:]]
         members = [Member(int(rows[i]), rows[i + 1], rows[i + 2])
                    for i in range(0, len(rows), 3) if rows[i + 2]]
