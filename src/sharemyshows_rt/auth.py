@@ -6,11 +6,11 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from http.cookies import CookieError, SimpleCookie
 from typing import Any, Mapping
 from urllib.parse import parse_qs
 
 import jwt
+from starlette.requests import cookie_parser
 
 from . import metrics
 from .db.repositories import UserRecord, UserRepository
@@ -56,20 +56,9 @@ class Authenticator:
         return self.cookie_token(headers.get("cookie", ""))
 
     def cookie_token(self, header: str) -> str | None:
-        if not header:
-            return None
-        cookies: SimpleCookie = SimpleCookie()
-        try:
-            cookies.load(header)
-        except CookieError:
-            # One malformed cookie from another app on the domain must not hide ours.
-            for part in header.split(";"):
-                name, _, value = part.strip().partition("=")
-                if name == self._cookie_name and value:
-                    return value.strip('"')
-            return None
-        morsel = cookies.get(self._cookie_name)
-        return morsel.value if morsel is not None and morsel.value else None
+        # Starlette's parser reads cookies as browsers write them: one malformed cookie
+        # of another app on the domain does not hide ours (http.cookies stops at it).
+        return cookie_parser(header).get(self._cookie_name) or None if header else None
 
     def user_id(self, token: str | None) -> int:
         """The user id a valid access token names; raises Unauthorized otherwise."""

@@ -6,15 +6,23 @@ import logging
 import logging.config
 import re
 from typing import Any
+from urllib.parse import unquote_plus
 
 import orjson
 
-_TOKEN_IN_QUERY = re.compile(r"(?i)((?:^|[?&])(?:token|access_token)=)[^&#\s]*")
+_QUERY_PARAMETER = re.compile(r"(^|[?&;])([^=&#\s?]*)=([^&#\s]*)")
+SECRET_PARAMETERS = frozenset({"token", "access_token", "jwt"})
 
 
 def redact(text: str) -> str:
-    """`text` with the value of any `token` query parameter replaced."""
-    return _TOKEN_IN_QUERY.sub(r"\1[redacted]", text)
+    """`text` with the value of any `token` query parameter replaced (however its name is
+    percent-encoded or cased)."""
+    def hide(match: re.Match[str]) -> str:
+        name = unquote_plus(match.group(2)).strip().lower()
+        return f"{match.group(1)}{match.group(2)}=[redacted]" if name in SECRET_PARAMETERS \
+            else match.group(0)
+
+    return _QUERY_PARAMETER.sub(hide, text)
 
 
 class RedactTokens(logging.Filter):
@@ -71,6 +79,8 @@ def configure(level: str = "INFO", json: bool = False) -> None:
             "uvicorn": {"level": level, "handlers": [], "propagate": True},
             "uvicorn.error": {"level": level, "handlers": [], "propagate": True},
             "uvicorn.access": {"level": level, "handlers": [], "propagate": True},
+            # Alembic announces its context at INFO on every check; `migrate` says what it did.
+            "alembic": {"level": "WARNING"},
             # python-socketio logs every packet at INFO, with payloads: far too chatty.
             "socketio": {"level": "WARNING"},
             "engineio": {"level": "WARNING"},

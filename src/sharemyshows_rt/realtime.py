@@ -122,9 +122,10 @@ class ChatNamespace(socketio.AsyncNamespace):
         if not isinstance(exc, ChatError):
             log.error("event %r from sid=%s user=%s failed: %r", event, sid, user_id, exc,
                       exc_info=exc)
-        logs.event(log, "error", sid=sid, user=user_id, event=event[:64], error=error.message)
+        logs.event(log, "error", sid=sid, user=user_id, event=printable(event)[:64],
+                   error=error.message)
         try:
-            await self.emit("error", error.event_payload(event), to=sid)
+            await self.emit("error", error.event_payload(printable(event)), to=sid)
         except Exception:
             log.exception("could not send the error for %r to %s", event, sid)
         return error.ack()
@@ -163,6 +164,11 @@ class ChatNamespace(socketio.AsyncNamespace):
         users["offset"] = payload.offset
         await self.emit("active_users", users, to=sid)
         return {"ok": True, **users}
+
+
+def printable(name: str) -> str:
+    """A client's event name as it can be echoed back: valid UTF-8, at most 100 characters."""
+    return name[:100].encode("utf-8", "replace").decode("utf-8")
 
 
 class ChatServer(socketio.AsyncServer):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, TypeVar
 
-from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt,
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt,
                       StrictStr, StringConstraints, ValidationError)
 
 from .clock import isoformat_z
@@ -28,7 +28,19 @@ def _positive_id(value: Any) -> int:
     return value
 
 
+def _storable(text: str) -> str:
+    """Text the database can hold: no NUL characters, no lone UTF-16 surrogates."""
+    if "\x00" in text:
+        raise ValueError("NUL characters are not allowed")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("not valid Unicode (a lone surrogate)") from None
+    return text
+
+
 Id = Annotated[int, BeforeValidator(_positive_id)]
+Text = Annotated[StrictStr, AfterValidator(_storable)]
 # Message ids are `bigint`s; 0 means "none seen yet".
 MessageId = Annotated[StrictInt, Field(ge=0, le=2**63 - 1)]
 
@@ -65,9 +77,9 @@ class Typing(ShowRef):
 class SendMessage(Incoming):
     # Both optional here so that "missing" gets the product document's own error message.
     show_id: Id | None = None
-    message: StrictStr | None = None
+    message: Text | None = None
     # Chosen by the client; a retry with the same id is stored and broadcast only once.
-    client_msg_id: Annotated[StrictStr, StringConstraints(min_length=1, max_length=64)] | None = None
+    client_msg_id: Annotated[Text, StringConstraints(min_length=1, max_length=64)] | None = None
 
 
 class GetMessageHistory(ShowRef):

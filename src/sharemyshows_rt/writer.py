@@ -8,7 +8,7 @@ import logging
 
 from . import metrics
 from .db.repositories import MessageDraft, MessageRepository, StoredMessage
-from .errors import ServiceUnavailable
+from .errors import ServiceUnavailable, from_exception
 from .feed import ShowFeed
 
 log = logging.getLogger(__name__)
@@ -73,6 +73,24 @@ class MessageWriter:
                     self._queue.task_done()
 
     async def _write(self, batch: list[tuple[MessageDraft, asyncio.Future[StoredMessage]]]) -> None:
+        failure = await self._store_and_publish(batch)
+        if failure is None:
+            return
+        error = from_exception(failure)
+        if len(batch) > 1 and not isinstance(error, ServiceUnavailable):
+            # One draft the database refuses must not fail the others: store them one by one.
+            for item in batch:
+                await self._write([item])
+            return
+        log.error("storing %d message(s) failed: %r", len(batch), failure)
+        for _, future in batch:
+            if not future.done():
+                future.set_exception(error)
+
+    async def _store_and_publish(self, batch: list[tuple[MessageDraft, asyncio.Future[StoredMessage]]]
+                                 ) -> Exception | None:
+        """Store the batch, publish it and answer its senders; the exception if storing failed
+        (then nobody was answered and nothing published)."""
         drafts = [draft for draft, _ in batch]
         # Across processes, a show's messages are stored and published one batch at a time,
         # so that every process delivers them in id order.
@@ -81,12 +99,8 @@ class MessageWriter:
                 async with asyncio.timeout(self._timeout):
                     with metrics.timed(metrics.DB_SECONDS, "store_messages"):
                         saved = await self._repository.add_many(drafts)
-            except Exception as exc:  # the database failed: nobody is told it was stored
-                log.error("storing %d message(s) failed: %r", len(drafts), exc)
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(ServiceUnavailable("the message could not be stored"))
-                return
+            except Exception as exc:  # nobody is told it was stored
+                return exc
             # A retry of a stored message is answered with the original, and not sent again.
             fresh = sorted((s.message for s in saved if s.created), key=lambda message: message.id)
             metrics.MESSAGES_STORED.inc(len(fresh))
@@ -98,3 +112,4 @@ class MessageWriter:
         for (_, future), outcome in zip(batch, saved):
             if not future.done():
                 future.set_result(outcome.message)
+        return None
