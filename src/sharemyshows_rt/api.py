@@ -6,6 +6,7 @@ import asyncio
 import hmac
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.exceptions import HTTPException
@@ -22,6 +23,7 @@ from .schemas import Id, MessageOut, MessagePageOut
 log = logging.getLogger(__name__)
 REST_LIMIT_MAX = 100
 ReadinessCheck = Callable[[], Awaitable[None]]
+M = TypeVar("M", bound=BaseModel)
 
 
 class JSON(JSONResponse):
@@ -110,8 +112,8 @@ class Api:
     async def messages(self, request: Request) -> Response:
         """`{"show_id", "messages", "has_more"}`: a page of messages, oldest first."""
         await self._identify(request)
-        show_id = _show_id(request)
-        query = _validate(MessagesQuery, {"limit": self._default_limit, **request.query_params})
+        show_id = show_id_of(request)
+        query = validated(MessagesQuery, {"limit": self._default_limit, **request.query_params})
         page = await self._chat.history(show_id, limit=query.limit, before_id=query.before_id)
         body = MessagePageOut(show_id=show_id, messages=[MessageOut.of(m) for m in page.messages],
                               has_more=page.has_more)
@@ -120,22 +122,24 @@ class Api:
     async def active_users(self, request: Request) -> Response:
         """The same body as the `active_users` event."""
         await self._identify(request)
-        show_id = _show_id(request)
-        query = _validate(ActiveUsersQuery, dict(request.query_params))
+        show_id = show_id_of(request)
+        query = validated(ActiveUsersQuery, dict(request.query_params))
         await self._chat.require_show(show_id)
         page = await self._chat.active_users(show_id, query.offset, query.limit)
         return JSON({**page.model_dump(), "offset": query.offset})
 
 
-def _show_id(request: Request) -> int:
-    return _validate(ShowPath, {"show_id": request.path_params["show_id"]}).show_id
+def show_id_of(request: Request) -> int:
+    """The `{show_id}` of the path, validated like every show id."""
+    return validated(ShowPath, {"show_id": request.path_params["show_id"]}).show_id
 
 
-def _validate(model, data):
+def validated(model: type[M], data: Any, *, raw_json: bool = False) -> M:
+    """`data` (a mapping, or JSON text with `raw_json`) as `model`, or InvalidPayload."""
     try:
-        return model.model_validate(data)
+        return model.model_validate_json(data) if raw_json else model.model_validate(data)
     except ValidationError as exc:
-        details = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
+        details = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}"
                             for e in exc.errors(include_url=False, include_input=False))
         raise InvalidPayload(details) from None
 

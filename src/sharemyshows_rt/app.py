@@ -8,6 +8,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import prometheus_client
@@ -26,6 +27,7 @@ from .checkins import CheckinRecorder
 from .devtools import DevTools
 from .config import Settings
 from .db.engine import create_engine
+from .db.push import PushRepository
 from .db.repositories import (CheckinRepository, MessageRepository, ShowRepository,
                               UserRepository, ping)
 from .errors import ChatError
@@ -36,6 +38,13 @@ from .presence import MemoryPresence, Presence
 from .realtime import ChatNamespace, ChatServer
 from .roster import Roster
 from .wire import OrjsonPacket
+from .push.api import PushApi
+from .push.coalesce import Coalescer, MemoryCoalescer, RedisCoalescer
+from .push.events import Events, MemoryEvents, RedisEvents
+from .push.keys import VapidKeys, beside_database as keys_beside_database, parse as parse_vapid_key
+from .push.notifier import Notifier
+from .push.sender import PushSender
+from .push.service import PushService
 from .writer import MessageWriter
 from .cluster import Cluster
 
@@ -94,7 +103,12 @@ def build(settings: Settings) -> Service:
     feed = ShowFeed(fanout, messages, cluster.bus if cluster else None,
                     history_limit=settings.history_limit,
                     history_cache_seconds=settings.history_cache_seconds)
-    writer = MessageWriter(messages, feed, timeout=settings.db_timeout)
+    push_repository = PushRepository(engine)
+    keys = vapid_keys(settings)
+    push = PushService(push_repository, keys, settings.push_endpoint_allowlist)
+    notifier = _notifier(settings, keys, push_repository, presence, cluster)
+    writer = MessageWriter(messages, feed, timeout=settings.db_timeout,
+                           on_stored=notifier.message_stored if notifier else None)
     roster = Roster(presence, fanout, list_limit=settings.presence_list_limit,
                     coalesce_seconds=settings.presence_coalesce_ms / 1000)
     checkins = CheckinRecorder(CheckinRepository(engine))
@@ -105,7 +119,7 @@ def build(settings: Settings) -> Service:
                        history_limit=settings.history_limit,
                        message_max_length=settings.message_max_length)
     namespace = ChatNamespace(chat, authenticator, cap, settings.max_connections_per_user,
-                              settings.history_limit)
+                              settings.history_limit, push)
     sio.attach_namespace(namespace)
     if cluster is not None:
         cluster.connect(chat, feed, fanout)
@@ -131,6 +145,8 @@ def build(settings: Settings) -> Service:
         checkins.start()
         if settings.metrics_port is not None:
             prometheus_client.start_http_server(settings.metrics_port)
+        if notifier is not None:
+            notifier.start()
         if cluster is not None:
             await cluster.start(sio)
         log.info("serving with %s; %s", settings.sqlalchemy_url.get_backend_name(),
@@ -140,12 +156,14 @@ def build(settings: Settings) -> Service:
         finally:
             await roster.close()
             await writer.stop()
+            if notifier is not None:
+                await notifier.stop()
             await checkins.stop(settings.shutdown_grace)
             if cluster is not None:
                 await cluster.stop()
             await engine.dispose()
 
-    routes = api.routes()
+    routes = api.routes() + PushApi(push, chat, authenticator).routes()
     if settings.development:
         routes += DevTools(UserRepository(engine), settings.jwt_secret,
                            settings.jwt_cookie_name).routes()
@@ -160,6 +178,34 @@ def build(settings: Settings) -> Service:
     )
     asgi = socketio.ASGIApp(sio, other_asgi_app=rest, socketio_path="socket.io")
     return Service(settings, engine, presence, chat, writer, sio, namespace, asgi)
+
+
+def vapid_keys(settings: Settings) -> VapidKeys | None:
+    """The VAPID keys: configured, or (development, SQLite) kept beside the database."""
+    if settings.vapid_private_key is not None:
+        return parse_vapid_key(settings.vapid_private_key.get_secret_value())
+    database = settings.sqlalchemy_url.database
+    if settings.development and settings.is_sqlite and database and database != ":memory:":
+        return keys_beside_database(Path(database))
+    log.warning("push notifications disabled: VAPID_PRIVATE_KEY is not set")
+    return None
+
+
+def _notifier(settings: Settings, keys: VapidKeys | None, repository: PushRepository,
+              presence: Presence, cluster: Cluster | None) -> Notifier | None:
+    if keys is None:
+        return None
+    subject = settings.vapid_subject or "mailto:dev@localhost"
+    sender = PushSender(repository, keys, subject, ttl=settings.push_ttl)
+    window = settings.push_coalesce_seconds
+    if cluster is not None:
+        coalescer: Coalescer = RedisCoalescer(cluster.redis, cluster.namespace, window)
+        events: Events = RedisEvents(cluster.redis, cluster.namespace, cluster.presence.proc)
+    else:
+        coalescer, events = MemoryCoalescer(window), MemoryEvents()
+    return Notifier(repository, presence, sender, coalescer, events,
+                    checkin_window=settings.push_checkin_window,
+                    url_template=settings.push_url_template)
 
 
 def _socket_server(settings: Settings, manager: socketio.AsyncManager) -> ChatServer:

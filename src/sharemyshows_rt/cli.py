@@ -27,6 +27,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `sharemyshows-rt token 1 | head -c 10`
+        return 0
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -50,6 +52,9 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("--expires-in", type=_positive, default=3600, metavar="SECONDS",
                        help="lifetime in seconds (default 3600)")
     token.set_defaults(run=_token)
+
+    vapid = commands.add_parser("vapid-keys", help="print a new VAPID key pair for Web Push")
+    vapid.set_defaults(run=_vapid_keys)
     return parser
 
 
@@ -108,6 +113,15 @@ def _token(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     print(issue_token(settings.jwt_secret, args.user_id, expires_in=args.expires_in))
+    return 0
+
+
+def _vapid_keys(args: argparse.Namespace) -> int:
+    from .push.keys import generate
+
+    keys = generate()
+    print(f"VAPID_PRIVATE_KEY={keys.private_key}")
+    print(f"# public key (the applicationServerKey browsers subscribe with): {keys.public_key}")
     return 0
 
 

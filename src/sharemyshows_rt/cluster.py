@@ -29,6 +29,7 @@ class Cluster:
     stay apart."""
 
     def __init__(self, url: str, namespace: str) -> None:
+        self.namespace = namespace
         self.redis = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5,
                                     health_check_interval=10)
         self.manager = ChatRedisManager(url, channel=f"{namespace}:socketio", json=OrjsonPacket.json,

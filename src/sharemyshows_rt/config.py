@@ -62,12 +62,19 @@ class Settings(BaseSettings):
     presence_list_limit: int = Field(100, ge=1, le=1000)
     presence_coalesce_ms: int = Field(1000, ge=0, le=60_000)
     shutdown_grace: float = Field(10.0, gt=0)
+    vapid_private_key: SecretStr | None = None
+    vapid_subject: str | None = None
+    push_endpoint_allowlist: Annotated[list[str], NoDecode] = []
+    push_checkin_window: float = Field(6 * 3600, ge=0)
+    push_coalesce_seconds: float = Field(60.0, ge=1)
+    push_ttl: int = Field(6 * 3600, ge=1, le=28 * 24 * 3600)
+    push_url_template: str = "/shows/{show_id}"
     metrics_token: SecretStr | None = None
     metrics_port: int | None = Field(None, ge=1, le=65535)
     log_level: str = "INFO"
     log_json: bool = False
 
-    @field_validator("cors_allowed_origins", mode="before")
+    @field_validator("cors_allowed_origins", "push_endpoint_allowlist", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> list[str]:
         return [origin.rstrip("/") for origin in _csv(value)]
@@ -77,7 +84,8 @@ class Settings(BaseSettings):
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("jwt_secret_key", "metrics_token", "metrics_port", mode="before")
+    @field_validator("jwt_secret_key", "metrics_token", "metrics_port", "vapid_private_key",
+                     "vapid_subject", mode="before")
     @classmethod
     def _blank_secret_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -86,6 +94,31 @@ class Settings(BaseSettings):
     @classmethod
     def _parseable_url(cls, value: str) -> str:
         async_url(value)  # raises ValueError with a readable message
+        return value
+
+    @field_validator("vapid_private_key")
+    @classmethod
+    def _vapid_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            from .push.keys import parse
+
+            parse(value.get_secret_value())  # raises ValueError with a readable message
+        return value
+
+    @field_validator("vapid_subject")
+    @classmethod
+    def _vapid_subject(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("mailto:", "https://")):
+            raise ValueError("must be a mailto: or https:// URL (RFC 8292)")
+        return value
+
+    @field_validator("push_url_template")
+    @classmethod
+    def _url_template(cls, value: str) -> str:
+        try:
+            value.format(show_id=1)
+        except (KeyError, IndexError, ValueError):
+            raise ValueError("may use only {show_id}") from None
         return value
 
     @field_validator("log_level")
@@ -102,6 +135,10 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"JWT_SECRET_KEY is required when SHAREMYSHOWS_ENV is {self.environment!r}"
             )
+        if self.vapid_private_key is not None and self.vapid_subject is None \
+                and not self.development:
+            raise ValueError("VAPID_SUBJECT (mailto: or https:// contact) is required with "
+                             "VAPID_PRIVATE_KEY")
         return self
 
     @cached_property

@@ -6,15 +6,15 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from .api import validated
 from .auth import issue_token
 from .db.repositories import UserRepository
-from .errors import InvalidPayload
 
 DEMO_DIRECTORY = Path(__file__).resolve().parent / "demo"
 TOKEN_SECONDS = 12 * 3600
@@ -40,11 +40,7 @@ class DevTools:
 
     async def login(self, request: Request) -> Response:
         """`{"username"}` -> that user (created if new), a token, and the cookie set."""
-        try:
-            body = DevLogin.model_validate_json(await request.body())
-        except ValidationError as exc:
-            raise InvalidPayload(exc.errors(include_url=False, include_input=False)[0]["msg"]) \
-                from None
+        body = validated(DevLogin, await request.body(), raw_json=True)
         user = await self._users.get_or_create(body.username)
         token = issue_token(self._secret, user.id, expires_in=TOKEN_SECONDS)
         response = JSONResponse({"user_id": user.id, "username": user.username, "token": token})

@@ -16,7 +16,7 @@ from .errors import ChatError
 
 disable_created_metrics()  # the *_created series only double the scrape
 KNOWN_EVENTS = frozenset({"join_show", "leave_show", "send_message", "typing",
-                          "get_active_users", "get_message_history"})
+                          "get_active_users", "get_message_history", "mute_show", "unmute_show"})
 TOP_SHOWS = 20
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
 
@@ -32,6 +32,8 @@ RATE_LIMITED = Counter("sharemyshows_rate_limited_total", "Requests refused or d
                        ["limit"])
 DB_SECONDS = Histogram("sharemyshows_db_seconds", "Database round trips", ["operation"],
                        buckets=LATENCY_BUCKETS)
+PUSHES = Counter("sharemyshows_push_total",
+                 "Web Push outcomes: sent, failed, dropped, subscription_removed", ["outcome"])
 REDIS_SECONDS = Histogram("sharemyshows_redis_seconds", "Redis round trips", ["operation"],
                           buckets=LATENCY_BUCKETS)
 

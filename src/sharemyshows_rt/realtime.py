@@ -18,8 +18,9 @@ from .chat import ChatService
 from .errors import (ChatError, InvalidPayload, ServiceUnavailable, TooManyConnections,
                      UnknownEvent, from_exception)
 from .limits import ConnectionCap, TokenBucket
+from .push.service import PushService
 from .schemas import (GetActiveUsers, GetMessageHistory, Incoming, JoinShow, LeaveShow,
-                      MessageOut, MessagePageOut, SendMessage, Typing, parse)
+                      MessageOut, MessagePageOut, MuteShow, SendMessage, Typing, parse)
 
 log = logging.getLogger(__name__)
 NAMESPACE = "/"
@@ -35,9 +36,10 @@ class ChatNamespace(socketio.AsyncNamespace):
     """Thin handlers: one per client event, each `payload model -> service call -> ack`."""
 
     def __init__(self, chat: ChatService, authenticator: Authenticator, cap: ConnectionCap,
-                 max_connections_per_user: int, history_limit: int) -> None:
+                 max_connections_per_user: int, history_limit: int, push: PushService) -> None:
         super().__init__(NAMESPACE)
         self._chat = chat
+        self._push = push
         self._auth = authenticator
         self._cap = cap
         self._max_connections = max_connections_per_user
@@ -50,6 +52,8 @@ class ChatNamespace(socketio.AsyncNamespace):
             "typing": (Typing, self._typing),
             "get_active_users": (GetActiveUsers, self._get_active_users),
             "get_message_history": (GetMessageHistory, self._get_message_history),
+            "mute_show": (MuteShow, self._mute_show),
+            "unmute_show": (MuteShow, self._unmute_show),
         }
 
     async def trigger_event(self, event: str, *args: Any) -> Any:
@@ -147,6 +151,16 @@ class ChatNamespace(socketio.AsyncNamespace):
     async def _typing(self, sid: str, payload: Typing) -> Ack:
         sent = await self._chat.typing(sid, payload.show_id, payload.is_typing)
         return {"ok": True, "show_id": payload.show_id, "dropped": not sent}
+
+    async def _mute_show(self, sid: str, payload: MuteShow) -> Ack:
+        await self._chat.require_show(payload.show_id)
+        await self._push.mute(self._chat.identity(sid).user_id, payload.show_id)
+        return {"ok": True, "show_id": payload.show_id, "muted": True}
+
+    async def _unmute_show(self, sid: str, payload: MuteShow) -> Ack:
+        await self._chat.require_show(payload.show_id)
+        await self._push.unmute(self._chat.identity(sid).user_id, payload.show_id)
+        return {"ok": True, "show_id": payload.show_id, "muted": False}
 
     async def _get_message_history(self, sid: str, payload: GetMessageHistory) -> Ack:
         page = await self._chat.history(payload.show_id, limit=payload.limit or self._history_limit,

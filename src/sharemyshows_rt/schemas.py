@@ -87,6 +87,33 @@ class GetMessageHistory(ShowRef):
     limit: Annotated[StrictInt, Field(ge=1, le=100)] | None = None
 
 
+class MuteShow(ShowRef):
+    pass
+
+
+class PushKeys(BaseModel):
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+    p256dh: Annotated[StrictStr, StringConstraints(min_length=80, max_length=128)]
+    auth: Annotated[StrictStr, StringConstraints(min_length=16, max_length=64)]
+
+
+class PushSubscriptionIn(BaseModel):
+    """A browser's `PushSubscription.toJSON()`."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+    endpoint: Annotated[Text, StringConstraints(min_length=8, max_length=2048)]
+    expirationTime: int | None = None  # noqa: N815 (the browser's name)
+    keys: PushKeys
+
+
+class PushEndpoint(BaseModel):
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+    endpoint: Annotated[Text, StringConstraints(min_length=1, max_length=2048)]
+
+
 M = TypeVar("M", bound=Incoming)
 
 

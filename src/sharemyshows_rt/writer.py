@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from . import metrics
 from .db.repositories import MessageDraft, MessageRepository, StoredMessage
@@ -18,9 +19,11 @@ class MessageWriter:
     """One task that drains a bounded queue: insert a batch, commit, publish, answer."""
 
     def __init__(self, repository: MessageRepository, feed: ShowFeed, *,
-                 max_batch: int = 256, max_pending: int = 10_000, timeout: float = 5.0) -> None:
+                 max_batch: int = 256, max_pending: int = 10_000, timeout: float = 5.0,
+                 on_stored: Callable[[StoredMessage], None] | None = None) -> None:
         self._repository = repository
         self._feed = feed
+        self._on_stored = on_stored
         self._max_batch = max_batch
         self._timeout = timeout
         self._queue: asyncio.Queue[tuple[MessageDraft, asyncio.Future[StoredMessage]]] = \
@@ -109,6 +112,9 @@ class MessageWriter:
             except Exception:
                 # Stored is stored: the senders are answered; readers catch up from history.
                 log.exception("publishing %d stored message(s) failed", len(fresh))
+            if self._on_stored is not None:
+                for message in fresh:
+                    self._on_stored(message)
         for (_, future), outcome in zip(batch, saved):
             if not future.done():
                 future.set_result(outcome.message)

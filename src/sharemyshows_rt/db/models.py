@@ -39,7 +39,8 @@ class Show(Base):
 
 class ShowCheckin(Base):
     __tablename__ = "show_checkins"
-    __table_args__ = (UniqueConstraint("user_id", "show_id", name="uq_show_checkins_user_show"),)
+    __table_args__ = (UniqueConstraint("user_id", "show_id", name="uq_show_checkins_user_show"),
+                      Index("ix_show_checkins_show_id", "show_id", "checked_out_at"))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
@@ -65,3 +66,30 @@ class ChatMessage(Base):
     message: Mapped[str] = mapped_column(Text, nullable=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     client_msg_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class PushSubscription(Base):
+    """A browser's Web Push subscription (RFC 8030); a user may have several devices."""
+
+    __tablename__ = "push_subscriptions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False,
+                                         index=True)
+    endpoint: Mapped[str] = mapped_column(Text, unique=True, nullable=False)
+    p256dh: Mapped[str] = mapped_column(String(128), nullable=False)
+    auth: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class ShowMute(Base):
+    """A user who asked for no push notifications from a show."""
+
+    __tablename__ = "show_mutes"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    show_id: Mapped[int] = mapped_column(ForeignKey("shows.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    muted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)

@@ -47,6 +47,10 @@ class Presence(ABC):
         `offset`, and how many there are in all."""
 
     @abstractmethod
+    async def present_users(self, show_id: int, user_ids: list[int]) -> set[int]:
+        """Which of these users have a connection in the show now (on any process)."""
+
+    @abstractmethod
     async def is_member(self, show_id: int, sid: str) -> bool:
         """True when this connection has joined the show and not left it."""
 

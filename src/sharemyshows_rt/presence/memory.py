@@ -66,6 +66,10 @@ class MemoryPresence(Presence):
         return ([Member(user_id, attendance.username, next(iter(attendance.sids)))
                  for user_id, attendance in listed], len(users))
 
+    async def present_users(self, show_id: int, user_ids: list[int]) -> set[int]:
+        users = self._shows.get(show_id, {})
+        return {user_id for user_id in user_ids if user_id in users}
+
     async def is_member(self, show_id: int, sid: str) -> bool:
         entry = self._by_sid.get(sid)
         return entry is not None and show_id in entry[1]

@@ -241,6 +241,12 @@ class RedisPresence(Presence):
     def _base(self, show_id: int) -> str:
         return f"{self._prefix}:show:{show_id}"
 
+    async def present_users(self, show_id: int, user_ids: list[int]) -> set[int]:
+        if not user_ids:
+            return set()
+        scores = await self._redis.zmscore(f"{self._base(show_id)}:order", user_ids)
+        return {user_id for user_id, score in zip(user_ids, scores) if score is not None}
+
     async def is_member(self, show_id: int, sid: str) -> bool:
         entry = self._local.get(sid)
         return entry is not None and show_id in entry[2]

@@ -1,0 +1,124 @@
+"""The stream of stored messages that the notifier works through. One process: a bounded
+queue. Several (Redis): a Redis stream with a consumer group, so that each message is
+handled by one process, and a process that dies leaves its share to be claimed by another."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from .. import metrics
+
+log = logging.getLogger(__name__)
+Event = dict[str, Any]
+Handler = Callable[[list[Event]], Awaitable[None]]
+MAX_LOCAL = 10_000
+BATCH = 200
+
+
+class Events(ABC):
+    def __init__(self) -> None:
+        self._local: asyncio.Queue[Event] = asyncio.Queue(MAX_LOCAL)
+
+    def put(self, event: Event) -> None:
+        """Called on the message path: never waits; a full queue drops (and counts)."""
+        try:
+            self._local.put_nowait(event)
+        except asyncio.QueueFull:
+            metrics.PUSHES.labels("dropped").inc()
+
+    @abstractmethod
+    async def run(self, handle: Handler) -> None:
+        """Feed batches of events to `handle`, for ever."""
+
+    async def _drain_local(self) -> list[Event]:
+        batch = [await self._local.get()]
+        while len(batch) < BATCH and not self._local.empty():
+            batch.append(self._local.get_nowait())
+        return batch
+
+
+class MemoryEvents(Events):
+    async def run(self, handle: Handler) -> None:
+        while True:
+            batch = await self._drain_local()
+            try:
+                await handle(batch)
+            except Exception:
+                log.exception("push notifier failed on %d message(s)", len(batch))
+
+
+class RedisEvents(Events):
+    CLAIM_IDLE_MS = 30_000
+
+    def __init__(self, redis: Redis, namespace: str, consumer: str) -> None:
+        super().__init__()
+        self._redis = redis
+        self._stream = f"{namespace}:push:events"
+        self._group = "notifiers"
+        self._consumer = consumer
+
+    async def run(self, handle: Handler) -> None:
+        await asyncio.gather(self._pump(), self._consume(handle))
+
+    async def _pump(self) -> None:
+        while True:
+            batch = await self._drain_local()
+            while True:
+                try:
+                    async with self._redis.pipeline(transaction=False) as pipe:
+                        for event in batch:
+                            pipe.xadd(self._stream, {"e": orjson.dumps(event)},
+                                      maxlen=100_000, approximate=True)
+                        await pipe.execute()
+                    break
+                except Exception as exc:
+                    log.warning("push events not handed to Redis yet (%r); retrying", exc)
+                    await asyncio.sleep(1)
+
+    async def _consume(self, handle: Handler) -> None:
+        while True:
+            try:
+                await self._ensure_group()
+                claimed = await self._claim()
+                if claimed:
+                    await self._handle(handle, claimed)
+                answer = await self._redis.xreadgroup(self._group, self._consumer,
+                                                      {self._stream: ">"}, count=BATCH, block=1000)
+                for _, entries in answer or []:
+                    await self._handle(handle, entries)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("reading push events from Redis failed (%r); retrying", exc)
+                await asyncio.sleep(1)
+
+    async def _ensure_group(self) -> None:
+        try:
+            await self._redis.xgroup_create(self._stream, self._group, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    async def _claim(self) -> list[Any]:
+        """Entries another consumer took and never acknowledged (it died)."""
+        result = await self._redis.xautoclaim(self._stream, self._group, self._consumer,
+                                              min_idle_time=self.CLAIM_IDLE_MS, count=BATCH)
+        return result[1] if result else []
+
+    async def _handle(self, handle: Handler, entries: list[Any]) -> None:
+        ids = [entry_id for entry_id, _ in entries]
+        events = [orjson.loads(fields[b"e"]) for _, fields in entries if fields and b"e" in fields]
+        try:
+            await handle(events)
+        except Exception:
+            log.exception("push notifier failed on %d message(s)", len(events))
+        if ids:
+            await self._redis.xack(self._stream, self._group, *ids)

@@ -1,0 +1,66 @@
+"""The push rules the transports call: subscriptions (validated), mutes, the public key."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from urllib.parse import urlsplit
+
+from ..clock import utcnow
+from ..db.push import PushRepository, Subscription
+from ..errors import InvalidPayload, ServiceUnavailable
+from ..schemas import PushSubscriptionIn
+from .keys import VapidKeys
+
+
+def _decoded(value: str) -> bytes:
+    try:
+        return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    except (binascii.Error, ValueError):
+        raise InvalidPayload("keys must be base64url") from None
+
+
+class PushService:
+    def __init__(self, repository: PushRepository, keys: VapidKeys | None,
+                 allowed_origins: list[str]) -> None:
+        self._repository = repository
+        self._keys = keys
+        self._allowed = {origin.rstrip("/").lower() for origin in allowed_origins}
+
+    @property
+    def enabled(self) -> bool:
+        return self._keys is not None
+
+    def public_key(self) -> str:
+        """The application server key (base64url) browsers subscribe with."""
+        if self._keys is None:
+            raise ServiceUnavailable("push notifications are not configured on this server")
+        return self._keys.public_key
+
+    async def subscribe(self, user_id: int, subscription: PushSubscriptionIn) -> None:
+        """Store a browser's PushSubscription; the same endpoint again updates it."""
+        self._check_endpoint(subscription.endpoint)
+        if len(p256dh := _decoded(subscription.keys.p256dh)) != 65 or p256dh[0] != 4:
+            raise InvalidPayload("keys.p256dh must be an uncompressed P-256 public key")
+        if len(_decoded(subscription.keys.auth)) != 16:
+            raise InvalidPayload("keys.auth must be 16 bytes")
+        await self._repository.subscribe(user_id, Subscription(
+            subscription.endpoint, subscription.keys.p256dh, subscription.keys.auth), utcnow())
+
+    def _check_endpoint(self, endpoint: str) -> None:
+        parts = urlsplit(endpoint)
+        if not parts.hostname:
+            raise InvalidPayload("endpoint must be an absolute URL")
+        origin = f"{parts.scheme}://{parts.netloc}".lower()
+        if parts.scheme != "https" and origin not in self._allowed:
+            raise InvalidPayload("endpoint must be an https:// URL "
+                                 "(or an origin in PUSH_ENDPOINT_ALLOWLIST)")
+
+    async def unsubscribe(self, user_id: int, endpoint: str) -> bool:
+        return await self._repository.unsubscribe(user_id, endpoint)
+
+    async def mute(self, user_id: int, show_id: int) -> None:
+        await self._repository.mute(user_id, show_id, utcnow())
+
+    async def unmute(self, user_id: int, show_id: int) -> None:
+        await self._repository.unmute(user_id, show_id)
