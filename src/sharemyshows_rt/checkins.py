@@ -7,6 +7,7 @@ import asyncio
 import logging
 
 from . import metrics
+from .tasks import cancel
 from .clock import utcnow
 from .db.repositories import CheckinRepository, CheckinState
 
@@ -89,11 +90,6 @@ class CheckinRecorder:
             await asyncio.wait_for(self._idle.wait(), timeout)
         except asyncio.TimeoutError:
             log.error("%d check-in change(s) not written at shutdown", len(self._pending))
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await cancel(self._task)
+        self._task = None
 

@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 from .limits.redis import RedisConnectionCap, RedisRateLimiter
 from .presence.redis import RedisPresence
 from .redis_bus import ChatRedisManager, RedisBus
+from .tasks import cancel
 from .wire import OrjsonPacket
 
 if TYPE_CHECKING:
@@ -79,7 +80,6 @@ class Cluster:
         await self.redis.ping()
 
     async def stop(self) -> None:
-        if self._renewal is not None:
-            self._renewal.cancel()
+        await cancel(self._renewal)
         await self.presence.close()
         await self.redis.aclose()

@@ -8,6 +8,7 @@ import logging
 from collections.abc import Callable
 
 from . import metrics
+from .tasks import cancel
 from .db.repositories import MessageDraft, MessageRepository, StoredMessage
 from .errors import ServiceUnavailable, from_exception
 from .feed import ShowFeed
@@ -38,11 +39,7 @@ class MessageWriter:
         if self._task is None:
             return
         await self._queue.join()
-        self._task.cancel()
-        try:
-            await self._task
-        except asyncio.CancelledError:
-            pass
+        await cancel(self._task)
         self._task = None
 
     async def flush(self, timeout: float) -> None:

@@ -38,8 +38,17 @@ class Presence(ABC):
         """Remove the connection from the show; None when it was not there."""
 
     @abstractmethod
+    def shows_of(self, sid: str) -> list[int]:
+        """The shows this process's connection is in."""
+
     async def leave_all(self, sid: str) -> list[Departure]:
         """Remove the connection from every show it is in (it disconnected)."""
+        departures = []
+        for show_id in self.shows_of(sid):
+            departure = await self.leave(show_id, sid)
+            if departure is not None:
+                departures.append(departure)
+        return departures
 
     @abstractmethod
     async def page(self, show_id: int, offset: int, limit: int) -> tuple[list[Member], int]:

@@ -49,16 +49,9 @@ class MemoryPresence(Presence):
                 del self._shows[show_id]
         return Departure(show_id, user_id, attendance.username, last)
 
-    async def leave_all(self, sid: str) -> list[Departure]:
+    def shows_of(self, sid: str) -> list[int]:
         entry = self._by_sid.get(sid)
-        if entry is None:
-            return []
-        departures = []
-        for show_id in sorted(entry[1]):
-            departure = await self.leave(show_id, sid)
-            if departure is not None:
-                departures.append(departure)
-        return departures
+        return sorted(entry[1]) if entry else []
 
     async def page(self, show_id: int, offset: int, limit: int) -> tuple[list[Member], int]:
         users = self._shows.get(show_id, {})

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from redis.asyncio import Redis
 
 from .. import metrics
+from ..tasks import cancel
 from .base import Departure, Member, Presence
 
 log = logging.getLogger(__name__)
@@ -106,13 +107,8 @@ class RedisPresence(Presence):
             self._task = asyncio.create_task(self._heartbeat(), name="presence-heartbeat")
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await cancel(self._task)
+        self._task = None
         try:  # leave nothing behind for the others to sweep
             await self._redis.delete(f"{self._prefix}:alive:{self.proc}")
             await self._redis.srem(f"{self._prefix}:procs", self.proc)
@@ -217,16 +213,9 @@ class RedisPresence(Presence):
         name = name.decode() if isinstance(name, bytes) else name
         return Departure(show_id, int(user), name, bool(last))
 
-    async def leave_all(self, sid: str) -> list[Departure]:
+    def shows_of(self, sid: str) -> list[int]:
         entry = self._local.get(sid)
-        if entry is None:
-            return []
-        departures = []
-        for show_id in sorted(entry[2]):
-            departure = await self.leave(show_id, sid)
-            if departure is not None:
-                departures.append(departure)
-        return departures
+        return sorted(entry[2]) if entry else []
 
     async def page(self, show_id: int, offset: int, limit: int) -> tuple[list[Member], int]:
         base = self._base(show_id)

@@ -15,6 +15,7 @@ from ..clock import utcnow
 from ..db.push import PushRepository
 from ..db.repositories import StoredMessage
 from ..presence import Presence
+from ..tasks import cancel_all
 from .coalesce import Coalescer
 from .events import Event, Events
 from .sender import Push, PushSender
@@ -45,9 +46,7 @@ class Notifier:
                        asyncio.create_task(self._flush(), name="push-folds")]
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await cancel_all(self._tasks)
         await self._sender.stop()
 
     def message_stored(self, message: StoredMessage) -> None:

@@ -16,6 +16,7 @@ import orjson
 from pywebpush import WebPusher
 
 from .. import metrics
+from ..tasks import cancel_all
 from ..db.push import PushRepository, Subscription
 from .keys import VapidKeys
 
@@ -52,9 +53,7 @@ class PushSender:
                          for n in range(self._concurrency)]
 
     async def stop(self) -> None:
-        for worker in self._workers:
-            worker.cancel()
-        await asyncio.gather(*self._workers, return_exceptions=True)
+        await cancel_all(self._workers)
         self._workers = []
         if self._session is not None:
             await self._session.close()

@@ -1,0 +1,383 @@
+// The demo chat: the product document's `useShowChat` hook, without React.
+//
+// State (messages, active users, connected, typing users) lives in one object; every socket
+// event updates it and re-renders the part it changed. Messages are kept by id, so history
+// and live messages never show twice. Text is always inserted as text, never as HTML.
+(function () {
+  'use strict';
+
+  var TYPING_IDLE_MS = 2000; // stop the typing indicator 2 s after the last keystroke
+  var TYPING_STALE_MS = 6000; // forget someone's "typing" if their stop never arrives
+  var MAX_ACTIVITY = 4;
+
+  var params = new URLSearchParams(window.location.search);
+  var API = (params.get('api') || window.location.origin).replace(/\/+$/, '');
+  var SHOW_ID = parseInt(params.get('show') || '1', 10);
+
+  var state = {
+    me: null, // {user_id, username}
+    connected: false,
+    messages: new Map(), // id -> message
+    lastMessageId: null,
+    activeUsers: [],
+    activeCount: 0,
+    typingUsers: new Map(), // username -> timer that forgets a stale indicator
+  };
+  var socket = null;
+  var typingSent = false;
+  var typingTimer = null;
+
+  var $ = function (id) { return document.getElementById(id); };
+  var ui = {
+    status: $('status'), login: $('login'), loginForm: $('login-form'), username: $('username'),
+    loginButton: $('login-button'), loginError: $('login-error'), chat: $('chat'),
+    activeCount: $('active-count'), activeUsers: $('active-users'), activity: $('activity'),
+    showTitle: $('show-title'), me: $('me'), leave: $('leave'), messages: $('messages'),
+    typing: $('typing'), chatError: $('chat-error'), composer: $('composer'),
+    input: $('message-input'), send: $('send'), showId: $('show-id'),
+  };
+
+  // ------------------------------------------------------------------ rendering
+
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function setStatus(stateName, text) {
+    ui.status.dataset.state = stateName;
+    ui.status.textContent = text;
+    ui.status.className = 'status ' + stateName;
+  }
+
+  function showError(node, text) {
+    node.textContent = text || '';
+    node.hidden = !text;
+  }
+
+  function timeOf(iso) {
+    var date = new Date(iso);
+    return isNaN(date) ? '' : date.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  }
+
+  function renderMessages() {
+    var atBottom = ui.messages.scrollHeight - ui.messages.scrollTop - ui.messages.clientHeight < 40;
+    var sorted = Array.from(state.messages.values()).sort(function (a, b) { return a.id - b.id; });
+    var items = sorted.map(function (message) {
+      var mine = state.me && message.user_id === state.me.user_id;
+      var item = el('li', 'message' + (mine ? ' mine' : ''));
+      item.dataset.id = String(message.id);
+      item.dataset.userId = String(message.user_id);
+      var meta = el('div', 'meta');
+      meta.appendChild(el('span', 'username', message.username));
+      var time = el('time', 'time', timeOf(message.created_at));
+      time.dateTime = message.created_at;
+      meta.appendChild(time);
+      item.appendChild(meta);
+      item.appendChild(el('div', 'text', message.message));
+      return item;
+    });
+    if (items.length === 0) items.push(el('li', 'empty', 'No messages yet. Say hello!'));
+    ui.messages.replaceChildren.apply(ui.messages, items);
+    if (atBottom || sorted.length && state.me && sorted[sorted.length - 1].user_id === state.me.user_id) {
+      ui.messages.scrollTop = ui.messages.scrollHeight;
+    }
+  }
+
+  function renderActiveUsers() {
+    var seen = new Set();
+    var items = [];
+    state.activeUsers.forEach(function (user) {
+      if (seen.has(user.user_id)) return; // one line per user, however many tabs
+      seen.add(user.user_id);
+      var me = state.me && user.user_id === state.me.user_id;
+      var item = el('li', me ? 'me' : '', user.username);
+      item.dataset.userId = String(user.user_id);
+      if (me) item.appendChild(el('span', 'muted', ' (you)'));
+      items.push(item);
+    });
+    ui.activeUsers.replaceChildren.apply(ui.activeUsers, items);
+    ui.activeCount.textContent = String(Math.max(state.activeCount, items.length));
+  }
+
+  function renderTyping() {
+    var names = Array.from(state.typingUsers.keys());
+    ui.typing.textContent = names.length === 0 ? ''
+      : names.join(', ') + (names.length > 1 ? ' are' : ' is') + ' typing…';
+    ui.typing.dataset.users = names.join(',');
+  }
+
+  function renderComposer() {
+    ui.input.disabled = !state.connected;
+    ui.send.disabled = !state.connected || !ui.input.value.trim();
+  }
+
+  function addActivity(text) {
+    var item = el('li', '', text);
+    ui.activity.insertBefore(item, ui.activity.firstChild);
+    while (ui.activity.children.length > MAX_ACTIVITY) ui.activity.removeChild(ui.activity.lastChild);
+  }
+
+  // ------------------------------------------------------------------ state changes
+
+  function addMessages(messages) {
+    messages.forEach(function (message) {
+      state.messages.set(message.id, message); // by id: a message arrives once on screen
+      if (state.lastMessageId === null || message.id > state.lastMessageId) {
+        state.lastMessageId = message.id;
+      }
+    });
+    renderMessages();
+  }
+
+  function setActiveUsers(body) {
+    if (!body || !Array.isArray(body.active_users)) return;
+    state.activeUsers = body.active_users;
+    state.activeCount = typeof body.count === 'number' ? body.count : body.active_users.length;
+    renderActiveUsers();
+  }
+
+  function setTyping(username, isTyping) {
+    var timer = state.typingUsers.get(username);
+    if (timer) clearTimeout(timer);
+    if (isTyping) {
+      state.typingUsers.set(username, setTimeout(function () {
+        state.typingUsers.delete(username);
+        renderTyping();
+      }, TYPING_STALE_MS));
+    } else {
+      state.typingUsers.delete(username);
+    }
+    renderTyping();
+  }
+
+  // ------------------------------------------------------------------ the socket
+
+  function connect() {
+    if (typeof io !== 'function') {
+      setStatus('error', 'Socket.IO client missing');
+      showError(ui.chatError, 'vendor/socket.io.min.js did not load: run ./scripts/build-demo');
+      return;
+    }
+    socket = io(API, { withCredentials: true, transports: ['websocket', 'polling'] });
+    setStatus('connecting', 'Connecting…');
+
+    socket.on('connect', function () {
+      state.connected = true;
+      setStatus('connected', 'Connected');
+      showError(ui.chatError, '');
+      renderComposer();
+      // Join (again, after a reconnect): resume after the last message seen, if any.
+      var payload = { show_id: SHOW_ID };
+      if (state.lastMessageId !== null) payload.last_message_id = state.lastMessageId;
+      socket.emit('join_show', payload);
+    });
+
+    socket.on('disconnect', function (reason) {
+      state.connected = false;
+      state.typingUsers.forEach(function (timer) { clearTimeout(timer); });
+      state.typingUsers.clear();
+      renderTyping();
+      renderComposer();
+      if (reason === 'io client disconnect') setStatus('disconnected', 'Disconnected');
+      else setStatus('reconnecting', 'Reconnecting…');
+    });
+
+    socket.on('connect_error', function (error) {
+      state.connected = false;
+      renderComposer();
+      if (error && error.message === 'Unauthorized') {
+        socket.disconnect(); // no point retrying with a refused cookie
+        endChat('Please log in again (the server said: Unauthorized).');
+        return;
+      }
+      setStatus('reconnecting', 'Cannot connect: ' + (error && error.message || 'error'));
+    });
+
+    socket.on('connected', function (data) {
+      state.me = { user_id: data.user_id, username: data.username };
+      ui.me.textContent = data.username;
+    });
+
+    socket.on('message_history', function (data) {
+      // A history page older than what is shown (before_id) or a resume: merged by id.
+      addMessages(data.messages || []);
+    });
+
+    socket.on('new_message', function (message) {
+      addMessages([message]);
+      if (message.username) setTyping(message.username, false);
+    });
+
+    socket.on('active_users', setActiveUsers);
+    socket.on('user_joined', function (data) {
+      setActiveUsers(data);
+      addActivity(data.username + ' joined');
+    });
+    socket.on('user_left', function (data) {
+      setActiveUsers(data);
+      setTyping(data.username, false);
+      addActivity(data.username + ' left');
+    });
+
+    socket.on('user_typing', function (data) {
+      if (state.me && data.user_id === state.me.user_id) return;
+      setTyping(data.username, data.is_typing);
+    });
+
+    socket.on('error', function (error) {
+      var text = error && error.message ? error.message : 'Error';
+      if (error && error.details) text += ': ' + error.details;
+      showError(ui.chatError, text);
+    });
+  }
+
+  // Typing: "started" once when typing begins, "stopped" 2 s after the last keystroke
+  // (or at once when the message is sent or the input emptied).
+  function typingStopped() {
+    if (typingTimer) clearTimeout(typingTimer);
+    typingTimer = null;
+    if (typingSent && socket && socket.connected) {
+      socket.emit('typing', { show_id: SHOW_ID, is_typing: false });
+    }
+    typingSent = false;
+  }
+
+  function handleInputChange() {
+    renderComposer();
+    if (!socket || !socket.connected) return;
+    if (!ui.input.value.trim()) {
+      typingStopped();
+      return;
+    }
+    if (!typingSent) {
+      socket.emit('typing', { show_id: SHOW_ID, is_typing: true });
+      typingSent = true;
+    }
+    if (typingTimer) clearTimeout(typingTimer);
+    typingTimer = setTimeout(typingStopped, TYPING_IDLE_MS);
+  }
+
+  function sendMessage(event) {
+    event.preventDefault();
+    var text = ui.input.value.trim();
+    if (!text || !socket || !socket.connected) return;
+    typingStopped();
+    ui.send.disabled = true;
+    var clientMsgId = Date.now().toString(36) + '-' + Math.random().toString(36).slice(2, 10);
+    socket.timeout(10000).emit('send_message',
+      { show_id: SHOW_ID, message: text, client_msg_id: clientMsgId },
+      function (error, ack) {
+        if (!error && ack && ack.ok) {
+          if (ui.input.value.trim() === text) ui.input.value = '';
+          addMessages([ack.message]); // the new_message may come first or after: same id
+          showError(ui.chatError, '');
+        } else {
+          var reason = error ? 'no answer from the server' : (ack && ack.error
+            ? ack.error.message + (ack.error.details ? ': ' + ack.error.details : '') : 'failed');
+          showError(ui.chatError, 'Not sent (' + reason + ')');
+        }
+        renderComposer();
+      });
+  }
+
+  function leave() {
+    if (socket) {
+      typingStopped();
+      if (socket.connected) socket.emit('leave_show', { show_id: SHOW_ID });
+      socket.disconnect();
+      socket = null;
+    }
+    endChat('');
+  }
+
+  // ------------------------------------------------------------------ login
+
+  function startChat(user) {
+    state.me = { user_id: user.user_id, username: user.username };
+    state.messages.clear();
+    state.lastMessageId = null;
+    state.activeUsers = [];
+    state.activeCount = 0;
+    ui.me.textContent = user.username;
+    ui.login.hidden = true;
+    ui.chat.hidden = false;
+    ui.activity.replaceChildren();
+    renderMessages();
+    renderActiveUsers();
+    renderTyping();
+    renderComposer();
+    connect();
+    ui.input.focus();
+  }
+
+  function endChat(message) {
+    state.connected = false;
+    setStatus('disconnected', 'Disconnected');
+    ui.chat.hidden = true;
+    ui.login.hidden = false;
+    showError(ui.loginError, message);
+    renderComposer();
+  }
+
+  function login(event) {
+    event.preventDefault();
+    var username = ui.username.value.trim();
+    if (!username) return;
+    ui.loginButton.disabled = true;
+    showError(ui.loginError, '');
+    fetch(API + '/api/dev/login', {
+      method: 'POST',
+      credentials: 'include', // the server's Set-Cookie is stored for the API's origin
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ username: username }),
+    }).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (body) {
+        if (!response.ok) {
+          var error = body && body.error;
+          throw new Error(error ? error.message + (error.details ? ': ' + error.details : '')
+            : 'HTTP ' + response.status + (response.status === 404
+              ? ' (is the server in development mode?)' : ''));
+        }
+        return body;
+      });
+    }).then(startChat, function (error) {
+      showError(ui.loginError, 'Login failed: ' + error.message);
+    }).then(function () {
+      ui.loginButton.disabled = false;
+    });
+  }
+
+  // ------------------------------------------------------------------ wiring
+
+  Array.prototype.forEach.call(document.querySelectorAll('.api-base'), function (node) {
+    node.textContent = API;
+  });
+  ui.showId.textContent = String(SHOW_ID);
+  ui.showTitle.textContent = 'Show ' + SHOW_ID;
+  ui.loginForm.addEventListener('submit', login);
+  ui.composer.addEventListener('submit', sendMessage);
+  ui.input.addEventListener('input', handleInputChange);
+  ui.leave.addEventListener('click', leave);
+  window.addEventListener('pagehide', function () {
+    if (socket && socket.connected) socket.emit('leave_show', { show_id: SHOW_ID });
+  });
+  if (!Number.isInteger(SHOW_ID) || SHOW_ID < 1) {
+    showError(ui.loginError, 'The show parameter must be a positive whole number.');
+    ui.loginButton.disabled = true;
+  }
+
+  // For people poking at the demo from the console (and for the browser test).
+  window.demoChat = {
+    api: API,
+    showId: SHOW_ID,
+    state: state,
+    transport: function () {
+      return socket && socket.io.engine && socket.io.engine.transport
+        ? socket.io.engine.transport.name : null;
+    },
+    socket: function () { return socket; },
+  };
+})();
