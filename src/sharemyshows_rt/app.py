@@ -35,6 +35,7 @@ from .fanout import Fanout
 from .feed import ShowFeed
 from .limits import ConnectionCap, MemoryConnectionCap, MemoryRateLimiter, RateLimiter
 from .presence import MemoryPresence, Presence
+from .origins import OriginCheck
 from .realtime import ChatNamespace, ChatServer
 from .roster import Roster
 from .wire import OrjsonPacket
@@ -214,7 +215,7 @@ def _socket_server(settings: Settings, manager: socketio.AsyncManager) -> ChatSe
         client_manager=manager,
         # Browsers send Origin: only these may open a socket (cross-site hijacking);
         # clients without Origin (native apps, scripts) are let in, as the contract says.
-        cors_allowed_origins=settings.cors_allowed_origins,
+        cors_allowed_origins=OriginCheck(settings.cors_allowed_origins),
         cors_credentials=True,
         max_http_buffer_size=settings.max_frame_bytes,
         ping_interval=settings.ping_interval,

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
+import struct
 from collections import deque
 from typing import Any
 
 import engineio
 from engineio import packet
+from engineio.async_drivers import asgi
 
 from . import metrics
 
@@ -77,10 +80,58 @@ def _is_typing(item: Any) -> bool:
             and item.data.startswith(_TYPING))
 
 
+class AbortingWebSocket(asgi.WebSocket):
+    """Engine.IO's ASGI websocket, which gives up on a peer that stopped reading: a send
+    blocked for `timeout` aborts the TCP connection, and so does a close the peer has not
+    completed by then (a polite close would wait for it for ever, holding its buffers)."""
+
+    timeout = 20.0
+
+    async def send(self, message: Any) -> None:
+        try:
+            await asyncio.wait_for(super().send(message), self.timeout)
+        except asyncio.TimeoutError:
+            log.warning("aborting a connection that has not read for %.0fs", self.timeout)
+            self._abort()
+            raise
+
+    async def close(self) -> None:
+        try:
+            await asyncio.wait_for(super().close(), self.timeout)
+        except asyncio.TimeoutError:
+            pass
+        asyncio.get_running_loop().call_later(self.timeout, self._abort)
+
+    def _abort(self) -> None:
+        # uvicorn's protocol object is behind the ASGI send callable.
+        protocol = getattr(self.asgi_send, "__self__", None)
+        transport = getattr(protocol, "transport", None)
+        if transport is not None and not getattr(protocol, "disconnected", False):
+            _reset(transport)
+
+
+def _reset(transport: asyncio.Transport) -> None:
+    """Abort with a TCP reset: closing a socket whose peer reads nothing would leave its
+    unsent data, and the connection, lingering in the kernel for minutes."""
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        except OSError:
+            pass  # already closed
+    transport.abort()  # a no-op on a connection already closed
+
+
 class BoundedEngineServer(engineio.AsyncServer):
-    """Engine.IO server whose sockets queue at most `send_queue_limit` packets each."""
+    """Engine.IO server whose sockets queue at most `send_queue_limit` packets each, and
+    whose websockets give up on a peer that does not read within `send_timeout`."""
 
     send_queue_limit = 500
+
+    def __init__(self, *args: Any, send_timeout: float = 20.0, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        websocket = type("TimedWebSocket", (AbortingWebSocket,), {"timeout": send_timeout})
+        self._async = {**self._async, "websocket": websocket}
 
     def create_queue(self, *args: Any, **kwargs: Any) -> asyncio.Queue:
         if args or kwargs:

@@ -88,11 +88,12 @@ class ChatService:
             return
         try:
             async with self._membership.hold(identity.user_id):
+                # A drain and the transport may both report the same connection gone.
                 for departure in await self._presence.leave_all(sid):
                     self._feed.forget(sid, departure.show_id)
                     await self._departed(departure)
         finally:
-            del self._connections[sid]
+            self._connections.pop(sid, None)
 
     # ------------------------------------------------------------------ shows
 

@@ -194,6 +194,8 @@ class ChatServer(socketio.AsyncServer):
 
     def __init__(self, *, events_per_second: int = 100, send_queue_limit: int = 500,
                  **options: Any) -> None:
+        # A peer that does not read for as long as the heartbeat allows is gone.
+        options.setdefault("send_timeout", options.get("ping_timeout", 20.0))
         super().__init__(**options)
         self.eio.send_queue_limit = send_queue_limit
         self._events_per_second = events_per_second

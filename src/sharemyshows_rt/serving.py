@@ -47,7 +47,9 @@ class GracefulServer(uvicorn.Server):
         except Exception:
             log.exception("draining failed; shutting down anyway")
         finally:
-            super().handle_exit(sig, frame)
+            # A drained shutdown is a clean exit (status 0): uvicorn is not told of the
+            # signal, which it would re-raise at exit.
+            self.should_exit = True
 
 
 def uvicorn_config(app: Any, settings: Settings, host: str, port: int, workers: int = 1
