@@ -219,6 +219,7 @@ def _socket_server(settings: Settings, manager: socketio.AsyncManager) -> ChatSe
         cors_credentials=True,
         max_http_buffer_size=settings.max_frame_bytes,
         ping_interval=settings.ping_interval,
+        transports=settings.socketio_transports,
         ping_timeout=settings.ping_timeout,
         # One connection's events are handled one at a time, in the order sent.
         async_handlers=False,

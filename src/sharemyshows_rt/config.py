@@ -47,6 +47,7 @@ class Settings(BaseSettings):
 
     # Transport limits: not in the contract's table, documented in the README.
     max_frame_bytes: int = Field(64 * 1024, ge=1024)
+    socketio_transports: Annotated[list[str], NoDecode] = ["polling", "websocket"]
     ping_interval: float = Field(25.0, gt=0)
     ping_timeout: float = Field(20.0, gt=0)
     db_timeout: float = Field(5.0, gt=0)
@@ -78,6 +79,14 @@ class Settings(BaseSettings):
     @classmethod
     def _split_origins(cls, value: object) -> list[str]:
         return [origin.rstrip("/") for origin in _csv(value)]
+
+    @field_validator("socketio_transports", mode="before")
+    @classmethod
+    def _transports(cls, value: object) -> list[str]:
+        transports = [transport.lower() for transport in _csv(value)]
+        if not transports or set(transports) - {"polling", "websocket"}:
+            raise ValueError("must list polling and/or websocket")
+        return transports
 
     @field_validator("redis_url", "redis_prefix", "sharemyshows_env", mode="before")
     @classmethod

@@ -104,8 +104,9 @@ def from_exception(exc: BaseException) -> ChatError:
     from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
     from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-    unreachable = (OperationalError, InterfaceError, PoolTimeout, RedisConnectionError,
-                   RedisTimeoutError, TimeoutError, OSError)
+    if isinstance(exc, (RedisConnectionError, RedisTimeoutError)):
+        return ServiceUnavailable("Redis is not answering; try again")
+    unreachable = (OperationalError, InterfaceError, PoolTimeout, TimeoutError, OSError)
     if isinstance(exc, unreachable) or (isinstance(exc, DBAPIError) and exc.connection_invalidated):
         return ServiceUnavailable("the database is not answering; try again")
     return InternalError("something went wrong on the server")

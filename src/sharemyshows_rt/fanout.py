@@ -49,4 +49,5 @@ class Fanout:
                 if isinstance(room, str) and room.startswith("show:")}
 
     async def to_connection(self, event: str, data: Any, sid: str) -> None:
-        await self._server.emit(event, data, to=sid)
+        """A connection of this process (never through Redis)."""
+        await self._server.emit(event, data, to=sid, ignore_queue=True)

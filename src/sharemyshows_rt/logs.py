@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import logging.config
 import re
+import time
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -34,6 +35,19 @@ class RedactTokens(logging.Filter):
         elif isinstance(record.msg, str):
             record.msg = redact(record.msg)
         return True
+
+
+_last_said: dict[str, float] = {}
+
+
+def now_and_then(logger: logging.Logger, key: str, message: str, *args: Any,
+                 seconds: float = 10.0) -> None:
+    """A warning that would repeat on every request while something is down: said once
+    per `seconds` per key."""
+    now = time.monotonic()
+    if now - _last_said.get(key, -seconds) >= seconds:
+        _last_said[key] = now
+        logger.warning(message, *args)
 
 
 def event(logger: logging.Logger, action: str, level: int = logging.INFO, **fields: Any) -> None:

@@ -86,9 +86,12 @@ class ChatNamespace(socketio.AsyncNamespace):
     async def greet(self, sid: str) -> None:
         """`connected`, sent once the handshake is complete."""
         identity = self._chat.identity(sid)
-        await self.emit("connected", {"message": "Connected to ShareMyShows",
-                                      "username": identity.username, "user_id": identity.user_id},
-                        to=sid)
+        await self._reply(sid, "connected", {"message": "Connected to ShareMyShows",
+                                      "username": identity.username, "user_id": identity.user_id})
+
+    async def _reply(self, sid: str, event: str, data: Any) -> None:
+        # The connection is on this process: no need to go through Redis to reach it.
+        await self.emit(event, data, to=sid, ignore_queue=True)
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         identity = self._chat.identity(sid) if self._chat.has(sid) else None
@@ -129,7 +132,7 @@ class ChatNamespace(socketio.AsyncNamespace):
         logs.event(log, "error", sid=sid, user=user_id, event=printable(event)[:64],
                    error=error.message)
         try:
-            await self.emit("error", error.event_payload(printable(event)), to=sid)
+            await self._reply(sid, "error", error.event_payload(printable(event)))
         except Exception:
             log.exception("could not send the error for %r to %s", event, sid)
         return error.ack()
@@ -168,7 +171,7 @@ class ChatNamespace(socketio.AsyncNamespace):
         body = MessagePageOut(show_id=payload.show_id, has_more=page.has_more,
                               messages=[MessageOut.of(m) for m in page.messages]).model_dump()
         body["before_id"] = payload.before_id
-        await self.emit("message_history", body, to=sid)
+        await self._reply(sid, "message_history", body)
         return {"ok": True, **body}
 
     async def _get_active_users(self, sid: str, payload: GetActiveUsers) -> Ack:
@@ -176,7 +179,7 @@ class ChatNamespace(socketio.AsyncNamespace):
         users = (await self._chat.active_users(payload.show_id, payload.offset,
                                                payload.limit)).model_dump()
         users["offset"] = payload.offset
-        await self.emit("active_users", users, to=sid)
+        await self._reply(sid, "active_users", users)
         return {"ok": True, **users}
 
 

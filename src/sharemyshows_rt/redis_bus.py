@@ -39,11 +39,12 @@ class ChatRedisManager(socketio.AsyncRedisManager, FastBroadcast):
 
     feed: ShowFeed | None = None
     on_resubscribed: Callable[[], Awaitable[None]] | None = None
+    on_lost: Callable[[], None] | None = None
 
     async def _handle_emit(self, message: dict[str, Any]) -> None:
         if message.get("host_id") == FEED_HOST and message.get("event") == "new_message" \
                 and self.feed is not None:
-            await self.feed.deliver(message["data"][0])
+            await self.feed.deliver_from_bus(message["data"][0])
             return
         await super()._handle_emit(message)
 
@@ -76,6 +77,8 @@ class ChatRedisManager(socketio.AsyncRedisManager, FastBroadcast):
                 log.error("Redis subscription lost (%r); retrying in %.0fs", exc, retry_sleep)
                 subscribed = False
                 lost = True
+                if self.on_lost is not None:
+                    self.on_lost()
                 await asyncio.sleep(retry_sleep)
                 retry_sleep = min(retry_sleep * 2, 5.0)
 

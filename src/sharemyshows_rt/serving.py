@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from types import FrameType
 from typing import Any
@@ -89,6 +90,12 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> int:
         server = graceful_server(settings, host, port)
         server.run()
         return 0 if server.started else 1
+    if "polling" in settings.socketio_transports:
+        # A polling session lives in one worker, but the workers share one socket: the
+        # session's next request may land on another. Each worker reads this at start.
+        os.environ["SOCKETIO_TRANSPORTS"] = "websocket"
+        log.warning("--workers %d: WebSocket only (long-polling needs one process per port "
+                    "behind a sticky load balancer, see docs/scaling.md)", workers)
     # The parent only holds the socket and supervises; each worker builds its own app.
     config = uvicorn_config("sharemyshows_rt.app:create_app", settings, host, port, workers)
     config.factory = True

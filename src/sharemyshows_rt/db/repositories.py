@@ -164,6 +164,18 @@ class MessageRepository:
         return MessagePage(messages, has_more=len(rows) > limit)
 
 
+    async def after(self, show_id: int, after_id: int, *, limit: int,
+                    created_before: datetime | None = None) -> list[StoredMessage]:
+        """The oldest `limit` messages of a show after `after_id` (and created before the
+        given time), oldest first."""
+        query = (_message_select().where(ChatMessage.show_id == show_id, ChatMessage.id > after_id)
+                 .order_by(ChatMessage.id).limit(limit))
+        if created_before is not None:
+            query = query.where(ChatMessage.created_at < created_before)
+        async with self._engine.connect() as conn:
+            return [_from_row(row) for row in (await conn.execute(query)).all()]
+
+
 def _key(draft: MessageDraft) -> tuple[int, int, str]:
     assert draft.client_msg_id is not None
     return (draft.show_id, draft.user_id, draft.client_msg_id)

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from .. import metrics
+from ..logs import now_and_then
 from .base import ConnectionCap, RateLimiter
+from .memory import MemoryConnectionCap, MemoryRateLimiter
+
+log = logging.getLogger(__name__)
 
 
 # KEYS: bucket. ARGV: rate, burst, now (s). Returns 0 (taken) or the seconds to wait, as
@@ -42,14 +48,23 @@ LEASE_SECONDS = 120.0  # a connection's slot lives this long unless renewed
 
 
 class RedisRateLimiter(RateLimiter):
+    """Buckets in Redis; while Redis is unreachable, this process's own buckets stand in
+    (the chat goes on; limits hold per process until Redis is back)."""
+
     def __init__(self, redis: Redis, namespace: str) -> None:
         self._take = redis.register_script(_TAKE)
         self._prefix = f"{namespace}:limits"
+        self._fallback = MemoryRateLimiter()
 
     async def take(self, key: str, rate: float, burst: int) -> float:
-        with metrics.timed(metrics.REDIS_SECONDS, "rate_limit"):
-            wait = await self._take(keys=[f"{self._prefix}:bucket:{key}"],
-                                    args=[rate, burst, time.time()])
+        try:
+            with metrics.timed(metrics.REDIS_SECONDS, "rate_limit"):
+                wait = await self._take(keys=[f"{self._prefix}:bucket:{key}"],
+                                        args=[rate, burst, time.time()])
+        except RedisError as exc:
+            now_and_then(log, "limits", "rate limits counted in this process: Redis unreachable (%r)",
+                         exc)
+            return await self._fallback.take(key, rate, burst)
         return float(wait)
 
 
@@ -62,18 +77,29 @@ class RedisConnectionCap(ConnectionCap):
         self._prefix = f"{namespace}:limits"
         self._acquire = redis.register_script(_ACQUIRE)
         self._held: dict[str, int] = {}  # sid -> user
+        self._fallback = MemoryConnectionCap()
 
     async def acquire(self, user_id: int, sid: str, cap: int) -> bool:
         now = time.time()
-        ok = await self._acquire(keys=[f"{self._prefix}:conns:{user_id}"],
-                                 args=[sid, cap, now, now + LEASE_SECONDS])
+        try:
+            ok = await self._acquire(keys=[f"{self._prefix}:conns:{user_id}"],
+                                     args=[sid, cap, now, now + LEASE_SECONDS])
+        except RedisError as exc:
+            # Counted here until Redis is back; `renew` then records the slot there too.
+            now_and_then(log, "cap", "connection cap counted in this process: Redis unreachable "
+                         "(%r)", exc)
+            ok = await self._fallback.acquire(user_id, sid, cap)
         if ok:
             self._held[sid] = user_id
         return bool(ok)
 
     async def release(self, user_id: int, sid: str) -> None:
         self._held.pop(sid, None)
-        await self._redis.zrem(f"{self._prefix}:conns:{user_id}", sid)
+        await self._fallback.release(user_id, sid)
+        try:
+            await self._redis.zrem(f"{self._prefix}:conns:{user_id}", sid)
+        except RedisError as exc:  # the lease expires by itself
+            log.warning("connection slot of %s stays in Redis until it expires: %r", sid, exc)
 
     async def renew(self) -> None:
         """Extend the lease of every connection this process holds."""

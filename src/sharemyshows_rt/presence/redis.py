@@ -10,8 +10,10 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from .. import metrics
+from ..logs import now_and_then
 from ..tasks import cancel
 from .base import Departure, Member, Presence
 
@@ -90,7 +92,9 @@ class RedisPresence(Presence):
         self._leave = redis.register_script(_LEAVE)
         self._page = redis.register_script(_PAGE)
         self._local: dict[str, tuple[int, str, set[int]]] = {}  # sid -> (user, name, shows)
+        self._tabs: dict[tuple[int, int], set[str]] = {}  # (show, user) -> sids here
         self._unrecorded_leaves: set[tuple[int, str]] = set()  # Redis was down: retry
+        self._resync_needed = False
         self.on_swept = on_swept
         self._task: asyncio.Task[None] | None = None
         self._loop_ticks = 0
@@ -130,7 +134,7 @@ class RedisPresence(Presence):
     async def _beat(self) -> None:
         alive_key = f"{self._prefix}:alive:{self.proc}"
         restored = await self._redis.set(alive_key, "1", px=int(ALIVE_SECONDS * 1000), xx=True)
-        if not restored:
+        if not restored or self._resync_needed:
             # First beat, or Redis lost its data (restart): publish what this process holds.
             await self._redis.set(alive_key, "1", px=int(ALIVE_SECONDS * 1000))
             await self._redis.sadd(f"{self._prefix}:procs", self.proc)
@@ -142,6 +146,7 @@ class RedisPresence(Presence):
             self._unrecorded_leaves.discard((show_id, sid))
 
     async def _resync(self) -> None:
+        self._resync_needed = False
         if self._local:
             log.warning("restoring %d connection(s) of this process into Redis", len(self._local))
         now = time.time()
@@ -183,26 +188,44 @@ class RedisPresence(Presence):
     # ------------------------------------------------------------------ Presence
 
     async def join(self, show_id: int, user_id: int, username: str, sid: str) -> bool:
-        with metrics.timed(metrics.REDIS_SECONDS, "presence_join"):
-            first = await self._join(keys=_keys(self._prefix, show_id, self.proc),
-                                     args=[sid, user_id, username, f"{show_id}:{sid}",
-                                           time.time(), self._base(show_id)])
+        tabs = self._tabs.setdefault((show_id, user_id), set())
+        first_here = not tabs
+        tabs.add(sid)
         self._local.setdefault(sid, (user_id, username, set()))[2].add(show_id)
+        try:
+            with metrics.timed(metrics.REDIS_SECONDS, "presence_join"):
+                first = await self._join(keys=_keys(self._prefix, show_id, self.proc),
+                                         args=[sid, user_id, username, f"{show_id}:{sid}",
+                                               time.time(), self._base(show_id)])
+        except RedisError as exc:
+            self._unreachable(exc)
+            return first_here
         return bool(first)
+
+    def _unreachable(self, exc: Exception) -> None:
+        # This process's own view stands in; the heartbeat writes it back to Redis.
+        self._resync_needed = True
+        now_and_then(log, "presence", "presence kept in this process: Redis unreachable (%r)", exc)
 
     async def leave(self, show_id: int, sid: str) -> Departure | None:
         entry = self._local.get(sid)
         if entry is None or show_id not in entry[2]:
             return None
+        user_id, username, _ = entry
         entry[2].discard(show_id)
         if not entry[2]:
             del self._local[sid]
+        tabs = self._tabs.get((show_id, user_id), set())
+        tabs.discard(sid)
+        if not tabs:
+            self._tabs.pop((show_id, user_id), None)
         try:
             return await self._leave_one(show_id, sid, self.proc)
-        except Exception:
+        except RedisError as exc:
             # The connection has left either way; Redis hears of it on the next heartbeat.
             self._unrecorded_leaves.add((show_id, sid))
-            raise
+            self._unreachable(exc)
+            return Departure(show_id, user_id, username, last=not tabs)
 
     async def _leave_one(self, show_id: int, sid: str, proc: str) -> Departure | None:
         result = await self._leave(keys=_keys(self._prefix, show_id, proc),
@@ -219,9 +242,14 @@ class RedisPresence(Presence):
 
     async def page(self, show_id: int, offset: int, limit: int) -> tuple[list[Member], int]:
         base = self._base(show_id)
-        with metrics.timed(metrics.REDIS_SECONDS, "presence_page"):
-            result = await self._page(keys=[f"{base}:order", f"{base}:names"],
-                                      args=[offset, limit, base])
+        try:
+            with metrics.timed(metrics.REDIS_SECONDS, "presence_page"):
+                result = await self._page(keys=[f"{base}:order", f"{base}:names"],
+                                          args=[offset, limit, base])
+        except RedisError as exc:
+            self._unreachable(exc)
+            members = self._local_members(show_id)
+            return members[offset:offset + limit], len(members)
         rows = [part.decode() if isinstance(part, bytes) else part for part in result[1:]]
         members = [Member(int(rows[i]), rows[i + 1], rows[i + 2])
                    for i in range(0, len(rows), 3) if rows[i + 2]]
@@ -230,10 +258,20 @@ class RedisPresence(Presence):
     def _base(self, show_id: int) -> str:
         return f"{self._prefix}:show:{show_id}"
 
+    def _local_members(self, show_id: int) -> list[Member]:
+        """Who is in the show on this process (all there is to go on without Redis)."""
+        return [Member(user_id, self._local[min(sids)][1], min(sids))
+                for (show, user_id), sids in self._tabs.items() if show == show_id and sids]
+
     async def present_users(self, show_id: int, user_ids: list[int]) -> set[int]:
         if not user_ids:
             return set()
-        scores = await self._redis.zmscore(f"{self._base(show_id)}:order", user_ids)
+        try:
+            scores = await self._redis.zmscore(f"{self._base(show_id)}:order", user_ids)
+        except RedisError as exc:
+            self._unreachable(exc)
+            local = {member.user_id for member in self._local_members(show_id)}
+            return {user_id for user_id in user_ids if user_id in local}
         return {user_id for user_id, score in zip(user_ids, scores) if score is not None}
 
     async def is_member(self, show_id: int, sid: str) -> bool:

@@ -47,6 +47,12 @@ def parse(text: str) -> VapidKeys:
     try:
         if text.startswith("-----BEGIN"):
             return VapidKeys(Vapid02.from_pem(text.encode()))
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except Exception as exc:
+        raise ValueError(f"not a VAPID private key ({type(exc).__name__})") from None
+    if len(raw) != 32:
+        raise ValueError(f"a raw VAPID private key is 32 bytes, not {len(raw)}")
+    try:
         return VapidKeys(Vapid02.from_raw(text.encode()))
     except Exception as exc:
         raise ValueError(f"not a VAPID private key ({type(exc).__name__})") from None

@@ -6,6 +6,8 @@ import base64
 import binascii
 from urllib.parse import urlsplit
 
+from cryptography.hazmat.primitives.asymmetric import ec
+
 from ..clock import utcnow
 from ..db.push import PushRepository, Subscription
 from ..errors import InvalidPayload, ServiceUnavailable
@@ -40,8 +42,12 @@ class PushService:
     async def subscribe(self, user_id: int, subscription: PushSubscriptionIn) -> None:
         """Store a browser's PushSubscription; the same endpoint again updates it."""
         self._check_endpoint(subscription.endpoint)
-        if len(p256dh := _decoded(subscription.keys.p256dh)) != 65 or p256dh[0] != 4:
-            raise InvalidPayload("keys.p256dh must be an uncompressed P-256 public key")
+        try:
+            ec.EllipticCurvePublicKey.from_encoded_point(
+                ec.SECP256R1(), _decoded(subscription.keys.p256dh))
+        except ValueError:
+            raise InvalidPayload("keys.p256dh must be a P-256 public key (uncompressed point)") \
+                from None
         if len(_decoded(subscription.keys.auth)) != 16:
             raise InvalidPayload("keys.auth must be 16 bytes")
         await self._repository.subscribe(user_id, Subscription(
