@@ -1,0 +1,62 @@
+"""Limits hold across processes: a user's send rate and connection count are counted in one
+place, whichever processes their connections are on. The cluster runs with SEND_RATE=0.2,
+SEND_BURST=3 and MAX_CONNECTIONS_PER_USER=2 (support.scaleout.LIMITED)."""
+
+import asyncio
+
+from support.expect import acked_message, assert_error, assert_failed_ack
+from support.rigs import stored
+from support.scaleout import LIMITED
+
+BURST = LIMITED["SEND_BURST"]
+CAP = LIMITED["MAX_CONNECTIONS_PER_USER"]
+
+
+async def test_send_rate_limit_counts_sends_through_every_process(limited_duo, scaleout_db):
+    db, show, fan = scaleout_db, scaleout_db.add_show(), scaleout_db.add_user()
+    tabs = [await limited_duo.connect(fan, 0), await limited_duo.connect(fan, 1)]
+    for tab in tabs:
+        await tab.join(show.id)
+
+    acks = []
+    for n in range(BURST + 2):  # alternately through the two processes
+        tab = tabs[n % 2]
+        acks.append((tab, tab.mark(), await tab.call(
+            "send_message", {"show_id": show.id, "message": f"message {n}"})))
+    for _, _, ack in acks[:BURST]:
+        acked_message(ack)
+    for tab, since, ack in acks[BURST:]:
+        assert_failed_ack(ack, "Rate limit exceeded")
+        assert ack["error"].get("retry_after_ms", 1) > 0, ack
+        error = await tab.wait_for("error", since=since)
+        assert_error(error, event="send_message", message="Rate limit exceeded")
+    assert [row.message for row in stored(db, show)] == [f"message {n}" for n in range(BURST)]
+
+
+async def test_connection_cap_counts_connections_on_every_process(limited_duo, scaleout_db):
+    db, fan = scaleout_db, scaleout_db.add_user()
+    held = [await limited_duo.connect(fan, process % 2) for process in range(CAP)]
+    for process in range(len(limited_duo)):
+        refusal = await limited_duo.client(process).refused(
+            auth=limited_duo.tokens.access(fan.id))
+        assert isinstance(refusal, dict) and refusal.get("message") == "Too many connections", \
+            f"process {process}: {refusal!r}"
+    # Another user is not affected.
+    await limited_duo.connect(db.add_user(), 0)
+
+    # A closed connection frees its slot for a connection on the other process, once the
+    # server has handled the close (polled: no event tells the other process).
+    await held[0].close()
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 5.0
+    while True:
+        client = limited_duo.client(1)
+        try:
+            await client.connect(auth=limited_duo.tokens.access(fan.id))
+            break
+        except Exception:
+            assert loop.time() < deadline, "the closed connection's slot was never freed"
+            await asyncio.sleep(0.05)
+    assert client.connected
+    refusal = await limited_duo.client(0).refused(auth=limited_duo.tokens.access(fan.id))
+    assert refusal.get("message") == "Too many connections", refusal

@@ -1,0 +1,108 @@
+"""Authenticator: where the token is looked for, and which tokens name a user."""
+
+import time
+
+import jwt
+import pytest
+
+from sharemyshows_rt.auth import Authenticator, Identity, issue_token
+from sharemyshows_rt.db.repositories import UserRecord
+from sharemyshows_rt.errors import Unauthorized
+
+SECRET = "unit-test-secret-" + "x" * 64
+
+
+class Users:
+    """A stand-in for UserRepository: one known user."""
+
+    async def get(self, user_id: int):
+        return UserRecord(7, "alice") if user_id == 7 else None
+
+
+@pytest.fixture
+def auth() -> Authenticator:
+    return Authenticator(SECRET, "access_token_cookie", Users())
+
+
+def token(sub="7", secret=SECRET, algorithm="HS256", **claims) -> str:
+    now = int(time.time())
+    body = {"sub": sub, "type": "access", "iat": now, "nbf": now, "exp": now + 600,
+            "jti": "j", "fresh": False, **claims}
+    return jwt.encode({k: v for k, v in body.items() if v is not None}, secret, algorithm=algorithm)
+
+
+def environ(query: str = "", cookie: str = "") -> dict:
+    return {"QUERY_STRING": query, "HTTP_COOKIE": cookie}
+
+
+def test_socket_token_prefers_the_auth_payload(auth):
+    assert auth.socket_token({"token": "A"}, environ("token=Q", "access_token_cookie=C")) == "A"
+
+
+def test_socket_token_then_the_query(auth):
+    assert auth.socket_token(None, environ("EIO=4&token=Q", "access_token_cookie=C")) == "Q"
+
+
+def test_socket_token_then_the_cookie(auth):
+    assert auth.socket_token(None, environ("EIO=4", "access_token_cookie=C")) == "C"
+
+
+@pytest.mark.parametrize("payload", [{"token": ""}, {"token": 5}, {"other": "A"}, "A", ["A"]])
+def test_socket_token_skips_an_unusable_auth_payload(auth, payload):
+    assert auth.socket_token(payload, environ("token=Q")) == "Q"
+
+
+def test_socket_token_none_anywhere(auth):
+    assert auth.socket_token(None, environ("EIO=4&token=", "")) is None
+
+
+def test_http_token_prefers_bearer_then_cookie(auth):
+    assert auth.http_token({"authorization": "Bearer B", "cookie": "access_token_cookie=C"}) == "B"
+    assert auth.http_token({"authorization": "bearer B"}) == "B"
+    assert auth.http_token({"authorization": "Basic xyz", "cookie": "access_token_cookie=C"}) == "C"
+    assert auth.http_token({}) is None
+
+
+def test_valid_token_names_the_user(auth):
+    assert auth.user_id(token()) == 7
+    assert auth.user_id(token(sub=7)) == 7
+    assert auth.user_id(token(type=None)) == 7
+
+
+def test_issued_token_is_valid(auth):
+    assert auth.user_id(issue_token(SECRET, 7, expires_in=60)) == 7
+
+
+REFUSED = {
+    "none": None,
+    "empty": "",
+    "garbage": "not-a-jwt",
+    "wrong_secret": token(secret="another-secret-" + "y" * 64),
+    "expired": token(exp=int(time.time()) - 3600),
+    "not_yet_valid": token(nbf=int(time.time()) + 3600),
+    "alg_none": jwt.encode({"sub": "7", "type": "access"}, None, algorithm="none"),
+    "hs512": token(algorithm="HS512"),
+    "refresh": token(type="refresh"),
+    "no_sub": token(sub=None),
+    "sub_letters": token(sub="alice"),
+    "sub_zero": token(sub="0"),
+    "sub_negative": token(sub=-7),
+    "sub_too_big": token(sub=str(2**31)),
+    "sub_true": token(sub=True),
+    "sub_float": token(sub=7.0),
+}
+
+
+@pytest.mark.parametrize("case", REFUSED)
+def test_refused_tokens(auth, case):
+    with pytest.raises(Unauthorized):
+        auth.user_id(REFUSED[case])
+
+
+async def test_identify_finds_the_user(auth):
+    assert await auth.identify(token()) == Identity(7, "alice")
+
+
+async def test_identify_refuses_an_unknown_user(auth):
+    with pytest.raises(Unauthorized):
+        await auth.identify(token(sub="8"))

@@ -1,0 +1,49 @@
+"""Token redaction: the `token` query parameter never reaches a log line."""
+
+import logging
+
+import pytest
+
+from sharemyshows_rt.logs import RedactTokens, redact
+
+
+@pytest.mark.parametrize("line, expected", [
+    ('GET /socket.io/?EIO=4&token=abc.def.ghi&t=1 HTTP/1.1',
+     'GET /socket.io/?EIO=4&token=[redacted]&t=1 HTTP/1.1'),
+    ('/socket.io/?token=abc.def&EIO=4', '/socket.io/?token=[redacted]&EIO=4'),
+    ('/x?access_token=abc', '/x?access_token=[redacted]'),
+    ('/x?TOKEN=abc', '/x?TOKEN=[redacted]'),
+    ('token=abc&EIO=4', 'token=[redacted]&EIO=4'),  # a raw query string, as in ASGI's scope
+    ('/x?token=abc#frag', '/x?token=[redacted]#frag'),
+])
+def test_redact_token_parameters(line, expected):
+    assert redact(line) == expected
+
+
+@pytest.mark.parametrize("line", ["/x?mytoken=abc", "/x?tokens=abc", "no query at all",
+                                  "/socket.io/?EIO=4&transport=polling"])
+def test_redact_leaves_other_text_alone(line):
+    assert redact(line) == line
+
+
+def test_redact_every_occurrence():
+    assert redact("/a?token=1&token=2") == "/a?token=[redacted]&token=[redacted]"
+
+
+def test_redact_percent_escaped_parameter_name():
+    """The server's query parser reads `%74oken` as `token`; so must the redaction."""
+    assert "abc.def" not in redact("/socket.io/?EIO=4&%74oken=abc.def")
+
+
+def test_filter_redacts_arguments_of_access_log_records():
+    record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1,
+                               '%s - "%s %s HTTP/%s" %d',
+                               ("127.0.0.1:5", "GET", "/socket.io/?token=SECRET", "1.1", 200), None)
+    assert RedactTokens().filter(record) is True
+    assert "SECRET" not in record.getMessage()
+
+
+def test_filter_redacts_plain_messages():
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "GET /?token=SECRET", None, None)
+    RedactTokens().filter(record)
+    assert "SECRET" not in record.getMessage()
