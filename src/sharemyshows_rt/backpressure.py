@@ -133,6 +133,19 @@ class BoundedEngineServer(engineio.AsyncServer):
         websocket = type("TimedWebSocket", (AbortingWebSocket,), {"timeout": send_timeout})
         self._async = {**self._async, "websocket": websocket}
 
+    async def handle_request(self, scope: Any, receive: Any, send: Any) -> Any:
+        try:
+            return await super().handle_request(scope, receive, send)
+        except KeyError as exc:
+            # engine.io raises this for a polling request whose session closed meanwhile
+            # (a drain, a timeout): that request gets a 400, not a server error.
+            log.info("request for a closed session refused: %s", exc)
+            response = self._bad_request("Session is disconnected")
+            await self._async["make_response"](response["status"], response["headers"],
+                                               response["response"],
+                                               {"asgi.scope": scope, "asgi.send": send})
+            return None
+
     def create_queue(self, *args: Any, **kwargs: Any) -> asyncio.Queue:
         if args or kwargs:
             return super().create_queue(*args, **kwargs)

@@ -12,7 +12,8 @@ from urllib.parse import unquote_plus
 import orjson
 
 _QUERY_PARAMETER = re.compile(r"(^|[?&;])([^=&#\s?]*)=([^&#\s]*)")
-SECRET_PARAMETERS = frozenset({"token", "access_token", "jwt"})
+# A push endpoint is a capability too: whoever knows it can push to that device.
+SECRET_PARAMETERS = frozenset({"token", "access_token", "jwt", "endpoint"})
 
 
 def redact(text: str) -> str:

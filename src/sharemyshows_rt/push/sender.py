@@ -71,7 +71,14 @@ class PushSender:
             push = await self._queue.get()
             try:
                 for subscription in await self._repository.subscriptions(push.user_id):
-                    await self._send(subscription, push)
+                    try:
+                        await self._send(subscription, push)
+                    except asyncio.CancelledError:
+                        raise
+                    except Exception as exc:  # one unusable device must not silence the rest
+                        metrics.PUSHES.labels("failed").inc()
+                        log.warning("push to a device of user %s at %s failed: %r",
+                                    push.user_id, _origin(subscription), exc)
             except asyncio.CancelledError:
                 raise
             except Exception:

@@ -1,0 +1,1 @@
+"""Benchmark harness for sharemyshows-rt: `bench/run SCENARIO` (see bench/README.md)."""
