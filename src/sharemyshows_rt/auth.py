@@ -3,6 +3,7 @@ checked as Flask-JWT-Extended issues it, and the user it names."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ class Authenticator:
         # Fans reconnect often: a user looked up a moment ago needs no query.
         self._remember = remember_seconds
         self._known: dict[int, tuple[UserRecord, float]] = {}
+        self._loader = UserLoader(users)
 
     def socket_token(self, auth: Any, environ: Mapping[str, Any]) -> str | None:
         """The token of a Socket.IO handshake: `auth` payload, then query, then cookie."""
@@ -90,13 +92,54 @@ class Authenticator:
         known = self._known.get(user_id)
         if known is not None and now - known[1] < self._remember:
             return known[0]
-        with metrics.timed(metrics.DB_SECONDS, "user"):
-            user = await self._users.get(user_id)
+        user = await self._loader.get(user_id)
         if user is not None:
             if len(self._known) >= 100_000:
                 self._known.clear()
             self._known[user_id] = (user, now)
         return user
+
+
+class UserLoader:
+    """Looks users up in batches: while one query is out, the lookups that arrive wait
+    for the next, which asks for all of them at once (a reconnect storm of thousands of
+    fans costs a handful of queries, not thousands of pool checkouts)."""
+
+    BATCH = 500
+
+    def __init__(self, users: UserRepository) -> None:
+        self._users = users
+        self._waiting: dict[int, list[asyncio.Future[UserRecord | None]]] = {}
+        self._running = False
+
+    async def get(self, user_id: int) -> UserRecord | None:
+        future: asyncio.Future[UserRecord | None] = asyncio.get_running_loop().create_future()
+        self._waiting.setdefault(user_id, []).append(future)
+        if not self._running:
+            self._running = True
+            asyncio.ensure_future(self._run())
+        return await future
+
+    async def _run(self) -> None:
+        try:
+            while self._waiting:
+                ids = list(self._waiting)[:self.BATCH]
+                futures = {user_id: self._waiting.pop(user_id) for user_id in ids}
+                try:
+                    with metrics.timed(metrics.DB_SECONDS, "users"):
+                        found = await self._users.get_many(ids)
+                except Exception as exc:
+                    for waiting in futures.values():
+                        for future in waiting:
+                            if not future.done():
+                                future.set_exception(exc)
+                    continue
+                for user_id, waiting in futures.items():
+                    for future in waiting:
+                        if not future.done():
+                            future.set_result(found.get(user_id))
+        finally:
+            self._running = False
 
 
 def issue_token(secret: str, user_id: int, *, expires_in: int = 3600) -> str:

@@ -70,7 +70,9 @@ class Roster:
         return pending
 
     async def _flush_later(self, show_id: int) -> None:
-        await asyncio.sleep(self._window)
+        # The bigger the room, the longer the window: a broadcast costs one list per member.
+        members = await self._presence.page(show_id, 0, 0)
+        await asyncio.sleep(self._window * max(1.0, members[1] / (10 * self.list_limit)))
         await self._flush(show_id)
 
     async def _flush(self, show_id: int) -> None:

@@ -1,5 +1,6 @@
 """Authenticator: where the token is looked for, and which tokens name a user."""
 
+import asyncio
 import time
 
 import jwt
@@ -15,8 +16,8 @@ SECRET = "unit-test-secret-" + "x" * 64
 class Users:
     """A stand-in for UserRepository: one known user."""
 
-    async def get(self, user_id: int):
-        return UserRecord(7, "alice") if user_id == 7 else None
+    async def get_many(self, user_ids: list[int]):
+        return {7: UserRecord(7, "alice")} if 7 in user_ids else {}
 
 
 @pytest.fixture
@@ -106,3 +107,23 @@ async def test_identify_finds_the_user(auth):
 async def test_identify_refuses_an_unknown_user(auth):
     with pytest.raises(Unauthorized):
         await auth.identify(token(sub="8"))
+
+
+async def test_concurrent_lookups_share_one_query():
+    """A reconnect storm: lookups that arrive while a query is out wait for the next one,
+    which asks for all of them at once."""
+    from sharemyshows_rt.auth import UserLoader
+
+    calls = []
+
+    class CountingUsers:
+        async def get_many(self, user_ids):
+            calls.append(sorted(user_ids))
+            return {user_id: UserRecord(user_id, f"fan{user_id}") for user_id in user_ids
+                    if user_id % 2}
+
+    loader = UserLoader(CountingUsers())
+    found = await asyncio.gather(*(loader.get(user_id) for user_id in range(1, 21)))
+    assert [user.username if user else None for user in found] == \
+        [f"fan{n}" if n % 2 else None for n in range(1, 21)]
+    assert len(calls) <= 2 and sorted(sum(calls, [])) == list(range(1, 21))

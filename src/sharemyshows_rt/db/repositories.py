@@ -68,6 +68,13 @@ class UserRepository:
                 select(User.id, User.username).where(User.id == user_id))).first()
         return UserRecord(row.id, row.username) if row else None
 
+    async def get_many(self, user_ids: list[int]) -> dict[int, UserRecord]:
+        """The users with these ids that exist."""
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(
+                select(User.id, User.username).where(User.id.in_(user_ids)))).all()
+        return {row.id: UserRecord(row.id, row.username) for row in rows}
+
     async def get_or_create(self, username: str) -> UserRecord:
         """The user with this username, created if there is none (development logins)."""
         existing = await self.by_username(username)
