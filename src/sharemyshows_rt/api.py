@@ -126,7 +126,7 @@ class Api:
         query = validated(ActiveUsersQuery, dict(request.query_params))
         await self._chat.require_show(show_id)
         page = await self._chat.active_users(show_id, query.offset, query.limit)
-        return JSON({**page.model_dump(), "offset": query.offset})
+        return JSON({**page, "offset": query.offset})
 
 
 def show_id_of(request: Request) -> int:

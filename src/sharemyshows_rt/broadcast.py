@@ -28,8 +28,9 @@ class FastBroadcast(socketio.AsyncManager):
             args = [data]
         else:
             args = []
+        # binary=False: our payloads are JSON, and finding that out walks the whole payload.
         encoded = self.server.packet_class(packet.EVENT, namespace=namespace,
-                                           data=[event, *args]).encode()
+                                           data=[event, *args], binary=False).encode()
         if isinstance(encoded, list):  # binary attachments: not our business
             return await super().emit(event, data, namespace, room=room, skip_sid=skip_sid,
                                       **kwargs)

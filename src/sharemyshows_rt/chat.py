@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from . import logs, metrics
 from .auth import Identity
@@ -21,7 +22,7 @@ from .limits import RateLimiter
 from .locks import KeyedLock
 from .presence import Departure, Presence
 from .roster import Roster
-from .schemas import ActiveUsers, UserRef, UserTyping
+from .schemas import UserRef, UserTyping
 from .writer import MessageWriter
 
 log = logging.getLogger(__name__)
@@ -120,7 +121,7 @@ class ChatService:
             if first:
                 self._checkins.check_in(identity.user_id, show_id)
             members = await self._roster.page(show_id)
-            await self._fanout.to_connection("active_users", members.model_dump(), sid)
+            await self._fanout.to_connection("active_users", members, sid)
             if first:
                 await self._roster.joined(show_id, UserRef.model_construct(
                     user_id=identity.user_id, username=identity.username), sid)
@@ -174,7 +175,7 @@ class ChatService:
             user_id=departure.user_id, username=departure.username))
 
     async def active_users(self, show_id: int, offset: int = 0,
-                           limit: int | None = None) -> ActiveUsers:
+                           limit: int | None = None) -> dict[str, Any]:
         """Who is present in the show, each user once: a page, and the count."""
         return await self._roster.page(show_id, offset, limit)
 

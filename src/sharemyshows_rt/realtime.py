@@ -176,8 +176,7 @@ class ChatNamespace(socketio.AsyncNamespace):
 
     async def _get_active_users(self, sid: str, payload: GetActiveUsers) -> Ack:
         await self._chat.require_show(payload.show_id)
-        users = (await self._chat.active_users(payload.show_id, payload.offset,
-                                               payload.limit)).model_dump()
+        users = await self._chat.active_users(payload.show_id, payload.offset, payload.limit)
         users["offset"] = payload.offset
         await self._reply(sid, "active_users", users)
         return {"ok": True, **users}

@@ -8,10 +8,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 from .fanout import Fanout
 from .presence import Presence
-from .schemas import ActiveUser, ActiveUsers, PresenceChange, UserRef
+from .schemas import UserRef
+
+Payload = dict[str, Any]
 
 log = logging.getLogger(__name__)
 
@@ -33,20 +36,23 @@ class Roster:
         self._pending: dict[int, _Pending] = {}
         self._flushes: set[asyncio.Task[None]] = set()
 
-    async def page(self, show_id: int, offset: int = 0, limit: int | None = None) -> ActiveUsers:
-        """Who is present: `limit` users (default the cap) from `offset`, and the count."""
+    async def page(self, show_id: int, offset: int = 0, limit: int | None = None) -> Payload:
+        """Who is present (an `ActiveUsers` payload): `limit` users (default the cap) from
+        `offset`, and the count. Built as plain data: it is on every join's path."""
         limit = self.list_limit if limit is None else limit
         members, count = await self._presence.page(show_id, offset, limit)
-        listed = [ActiveUser.model_construct(user_id=m.user_id, username=m.username, sid=m.sid)
-                  for m in members]
-        return ActiveUsers.model_construct(show_id=show_id, active_users=listed, count=count,
-                                           truncated=offset + len(listed) < count)
+        listed = [{"user_id": m.user_id, "username": m.username, "sid": m.sid} for m in members]
+        return {"show_id": show_id, "active_users": listed, "count": count,
+                "truncated": offset + len(listed) < count}
+
+    async def _count(self, show_id: int) -> int:
+        return (await self._presence.page(show_id, 0, 0))[1]
 
     async def joined(self, show_id: int, user: UserRef, sid: str) -> None:
         """The user's first connection joined: tell the others."""
-        current = await self.page(show_id)
-        if current.count <= self.list_limit and show_id not in self._pending:
-            await self._announce("user_joined", show_id, current, [user], skip=[sid])
+        if show_id not in self._pending and await self._count(show_id) <= self.list_limit:
+            await self._announce("user_joined", show_id, await self.page(show_id), [user],
+                                 skip=[sid])
         else:
             pending = self._queue(show_id)
             pending.joined.append(user)
@@ -54,9 +60,8 @@ class Roster:
 
     async def left(self, show_id: int, user: UserRef) -> None:
         """The user's last connection left: tell the others."""
-        current = await self.page(show_id)
-        if current.count <= self.list_limit and show_id not in self._pending:
-            await self._announce("user_left", show_id, current, [user], skip=[])
+        if show_id not in self._pending and await self._count(show_id) <= self.list_limit:
+            await self._announce("user_left", show_id, await self.page(show_id), [user], skip=[])
         else:
             self._queue(show_id).left.append(user)
 
@@ -71,8 +76,8 @@ class Roster:
 
     async def _flush_later(self, show_id: int) -> None:
         # The bigger the room, the longer the window: a broadcast costs one list per member.
-        members = await self._presence.page(show_id, 0, 0)
-        await asyncio.sleep(self._window * max(1.0, members[1] / (10 * self.list_limit)))
+        count = await self._count(show_id)
+        await asyncio.sleep(self._window * max(1.0, count / (10 * self.list_limit)))
         await self._flush(show_id)
 
     async def _flush(self, show_id: int) -> None:
@@ -90,20 +95,21 @@ class Roster:
         except Exception:
             log.exception("presence broadcast for show %s failed", show_id)
 
-    async def _announce(self, event: str, show_id: int, current: ActiveUsers,
+    async def _announce(self, event: str, show_id: int, current: Payload,
                         users: list[UserRef], *, skip: list[str], batched: bool = False) -> None:
         subject = users[-1]
         verb = "joined" if event == "user_joined" else "left"
         others = len(users) - 1
         text = f"{subject.username} {verb} the chat" if not others else \
             f"{subject.username} and {others} other{'s' if others > 1 else ''} {verb} the chat"
-        change = PresenceChange.model_construct(
-            show_id=show_id, user_id=subject.user_id, username=subject.username, message=text,
-            active_users=current.active_users, count=current.count, truncated=current.truncated,
-            joined=users if batched and event == "user_joined" else None,
-            left=users if batched and event == "user_left" else None)
-        await self._fanout.to_show(event, change.model_dump(exclude_none=True), show_id,
-                                   skip=skip or None)
+        change: Payload = {  # a PresenceChange
+            "show_id": show_id, "user_id": subject.user_id, "username": subject.username,
+            "message": text, "active_users": current["active_users"], "count": current["count"],
+            "truncated": current["truncated"]}
+        if batched:
+            change["joined" if event == "user_joined" else "left"] = [
+                {"user_id": u.user_id, "username": u.username} for u in users]
+        await self._fanout.to_show(event, change, show_id, skip=skip or None)
 
     async def close(self) -> None:
         """Send what is still waiting (shutting down)."""
