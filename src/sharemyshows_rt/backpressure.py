@@ -8,6 +8,7 @@ import asyncio
 import logging
 import socket
 import struct
+import weakref
 from collections import deque
 from typing import Any
 
@@ -83,17 +84,31 @@ def _is_typing(item: Any) -> bool:
 class AbortingWebSocket(asgi.WebSocket):
     """Engine.IO's ASGI websocket, which gives up on a peer that stopped reading: a send
     blocked for `timeout` aborts the TCP connection, and so does a close the peer has not
-    completed by then (a polite close would wait for it for ever, holding its buffers)."""
+    completed by then (a polite close would wait for it for ever, holding its buffers).
+
+    Sends are watched by one task for all sockets, not timed one by one: a timer per send
+    would cost a task per recipient of every broadcast."""
 
     timeout = 20.0
+    _open: weakref.WeakSet[AbortingWebSocket] = weakref.WeakSet()
+    _watchdog: asyncio.Task[None] | None = None
+
+    async def __call__(self, environ: Any) -> Any:
+        self._sending_since: float | None = None
+        AbortingWebSocket._open.add(self)
+        if AbortingWebSocket._watchdog is None or AbortingWebSocket._watchdog.done():
+            AbortingWebSocket._watchdog = asyncio.ensure_future(_watch_sends())
+        try:
+            return await super().__call__(environ)
+        finally:
+            AbortingWebSocket._open.discard(self)
 
     async def send(self, message: Any) -> None:
+        self._sending_since = asyncio.get_running_loop().time()
         try:
-            await asyncio.wait_for(super().send(message), self.timeout)
-        except asyncio.TimeoutError:
-            log.warning("aborting a connection that has not read for %.0fs", self.timeout)
-            self._abort()
-            raise
+            await super().send(message)
+        finally:
+            self._sending_since = None
 
     async def close(self) -> None:
         try:
@@ -108,6 +123,21 @@ class AbortingWebSocket(asgi.WebSocket):
         transport = getattr(protocol, "transport", None)
         if transport is not None and not getattr(protocol, "disconnected", False):
             _reset(transport)
+
+
+async def _watch_sends() -> None:
+    """Abort the connections whose current send has been blocked longer than allowed."""
+    loop = asyncio.get_running_loop()
+    while AbortingWebSocket._open:
+        await asyncio.sleep(1.0)
+        now = loop.time()
+        for websocket in list(AbortingWebSocket._open):
+            since = getattr(websocket, "_sending_since", None)
+            if since is not None and now - since > websocket.timeout:
+                log.warning("aborting a connection that has not read for %.0fs",
+                            websocket.timeout)
+                websocket._sending_since = None
+                websocket._abort()
 
 
 def _reset(transport: asyncio.Transport) -> None:
