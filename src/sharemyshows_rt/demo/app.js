@@ -34,7 +34,7 @@
     activeCount: $('active-count'), activeUsers: $('active-users'), activity: $('activity'),
     showTitle: $('show-title'), me: $('me'), leave: $('leave'), messages: $('messages'),
     typing: $('typing'), chatError: $('chat-error'), composer: $('composer'),
-    input: $('message-input'), send: $('send'), showId: $('show-id'),
+    input: $('message-input'), send: $('send'), showId: $('show-id'), notify: $('notify'),
   };
 
   // ------------------------------------------------------------------ rendering
@@ -361,6 +361,48 @@
   ui.composer.addEventListener('submit', sendMessage);
   ui.input.addEventListener('input', handleInputChange);
   ui.leave.addEventListener('click', leave);
+
+  // ------------------------------------------------------------------ push notifications
+
+  // Web Push (docs/push.md): a service worker shows the server's notifications while the
+  // page is closed; the subscription is stored with the same cookie as the chat.
+  function base64UrlToBytes(text) {
+    var padded = (text + '==='.slice((text.length + 3) % 4)).replace(/-/g, '+').replace(/_/g, '/');
+    return Uint8Array.from(atob(padded), function (c) { return c.charCodeAt(0); });
+  }
+
+  function subscribeToPush() {
+    ui.notify.disabled = true;
+    Promise.all([
+      navigator.serviceWorker.register('sw.js'),
+      fetch(API + '/api/push/vapid_public_key', { credentials: 'include' })
+        .then(function (response) {
+          if (!response.ok) throw new Error('push is not configured on this server');
+          return response.json();
+        }),
+    ]).then(function (results) {
+      return results[0].pushManager.subscribe({
+        userVisibleOnly: true, applicationServerKey: base64UrlToBytes(results[1].public_key),
+      });
+    }).then(function (subscription) {
+      return fetch(API + '/api/push/subscriptions', {
+        method: 'POST', credentials: 'include',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify(subscription.toJSON()),
+      });
+    }).then(function (response) {
+      if (!response.ok) throw new Error('the server refused the subscription');
+      ui.notify.textContent = 'Notifications on';
+    }).catch(function (error) {
+      ui.notify.disabled = false;
+      showError(ui.chatError, 'Notifications: ' + error.message);
+    });
+  }
+
+  if ('serviceWorker' in navigator && 'PushManager' in window) {
+    ui.notify.hidden = false;
+    ui.notify.addEventListener('click', subscribeToPush);
+  }
   window.addEventListener('pagehide', function () {
     if (socket && socket.connected) socket.emit('leave_show', { show_id: SHOW_ID });
   });
