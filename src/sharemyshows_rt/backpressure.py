@@ -36,6 +36,12 @@ class SendQueue(asyncio.Queue):
         self._waiting: deque[asyncio.Future[Any]] = deque()
         self.overflowed = False
 
+    @property
+    def idle(self) -> bool:
+        """The writer waits on an empty queue: it holds no packet, so a frame written to the
+        connection directly now cannot overtake one."""
+        return bool(self._waiting) and not self._waiting[-1].done() and not self.qsize()
+
     def get(self) -> asyncio.Future[Any]:  # type: ignore[override]
         future = asyncio.get_running_loop().create_future()
         if self.qsize():
@@ -95,6 +101,10 @@ class AbortingWebSocket(asgi.WebSocket):
 
     async def __call__(self, environ: Any) -> Any:
         self._sending_since: float | None = None
+        # The Engine.IO socket this websocket serves, for the broadcast's direct path.
+        socket = getattr(self.handler, "__self__", None)
+        if socket is not None:
+            socket.websocket = self
         AbortingWebSocket._open.add(self)
         if AbortingWebSocket._watchdog is None or AbortingWebSocket._watchdog.done():
             AbortingWebSocket._watchdog = asyncio.ensure_future(_watch_sends())
@@ -116,6 +126,21 @@ class AbortingWebSocket(asgi.WebSocket):
         except asyncio.TimeoutError:
             pass
         asyncio.get_running_loop().call_later(self.timeout, self._abort)
+
+    def transport_for_direct_write(self) -> asyncio.Transport | None:
+        """The TCP transport, when a ready-made frame may be written to it right now: the
+        handshake is done, nothing is closing, the peer keeps up, no send is under way and
+        the connection frames plainly (no per-message compression)."""
+        protocol = getattr(self.asgi_send, "__self__", None)
+        if protocol is None or self._sending_since is not None:
+            return None
+        try:
+            if (not protocol.handshake_complete or protocol.close_sent or protocol.disconnected
+                    or not protocol.writable.is_set() or protocol.conn.extensions):
+                return None
+            return protocol.transport
+        except AttributeError:  # not uvicorn's websockets protocol: no shortcut
+            return None
 
     def _abort(self) -> None:
         # uvicorn's protocol object is behind the ASGI send callable.

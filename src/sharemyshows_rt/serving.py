@@ -58,6 +58,9 @@ def uvicorn_config(app: Any, settings: Settings, host: str, port: int, workers: 
     return uvicorn.Config(
         app, host=host, port=port, workers=workers, log_config=None, lifespan="on",
         ws_max_size=settings.max_frame_bytes + 1024, proxy_headers=True,
+        # Compression is per connection: a broadcast would be deflated once per recipient
+        # (and could not share one frame). Chat frames are small; not worth it.
+        ws_per_message_deflate=False,
         timeout_graceful_shutdown=int(settings.shutdown_grace), server_header=False)
 
 
