@@ -59,6 +59,17 @@ def event(logger: logging.Logger, action: str, level: int = logging.INFO, **fiel
         logger.log(level, "%s %s", action, text, extra={"action": action, "fields": fields})
 
 
+class QuietWebSocketOpenings(logging.Filter):
+    """uvicorn's per-websocket lines ("connection open", "[accepted]", "connection closed")
+    say less than this service's own connect and disconnect lines, and cost a storm of
+    fans two log lines each."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.msg if isinstance(record.msg, str) else ""
+        return not (message in ("connection open", "connection closed")
+                    or message.endswith("[accepted]"))
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line, for log collectors."""
 
@@ -85,14 +96,16 @@ def configure(level: str = "INFO", json: bool = False) -> None:
     logging.config.dictConfig({
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"redact": {"()": RedactTokens}},
+        "filters": {"redact": {"()": RedactTokens},
+                    "quiet_websockets": {"()": QuietWebSocketOpenings}},
         "formatters": {"default": formatter},
         "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "default",
                                 "filters": ["redact"]}},
         "root": {"level": level, "handlers": ["stderr"]},
         "loggers": {
             "uvicorn": {"level": level, "handlers": [], "propagate": True},
-            "uvicorn.error": {"level": level, "handlers": [], "propagate": True},
+            "uvicorn.error": {"level": level, "handlers": [], "propagate": True,
+                              "filters": ["quiet_websockets"]},
             "uvicorn.access": {"level": level, "handlers": [], "propagate": True},
             # Alembic announces its context at INFO on every check; `migrate` says what it did.
             "alembic": {"level": "WARNING"},

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,7 @@ from .schemas import UserRef
 Payload = dict[str, Any]
 
 log = logging.getLogger(__name__)
+LARGE_ROOM_LIST_SECONDS = 1.0  # how long a large room's first page may be reused
 
 
 @dataclass(slots=True)
@@ -34,14 +36,28 @@ class Roster:
         self.list_limit = list_limit
         self._window = coalesce_seconds
         self._pending: dict[int, _Pending] = {}
+        self._first_pages: dict[int, tuple[float, list[Payload]]] = {}
         self._flushes: set[asyncio.Task[None]] = set()
 
     async def page(self, show_id: int, offset: int = 0, limit: int | None = None) -> Payload:
         """Who is present (an `ActiveUsers` payload): `limit` users (default the cap) from
         `offset`, and the count. Built as plain data: it is on every join's path."""
         limit = self.list_limit if limit is None else limit
+        if offset == 0 and limit == self.list_limit:
+            cached = self._first_pages.get(show_id)
+            if cached is not None and time.monotonic() - cached[0] < LARGE_ROOM_LIST_SECONDS:
+                count = await self._count(show_id)
+                if count > self.list_limit:
+                    return {"show_id": show_id, "active_users": cached[1], "count": count,
+                            "truncated": True}
         members, count = await self._presence.page(show_id, offset, limit)
         listed = [{"user_id": m.user_id, "username": m.username, "sid": m.sid} for m in members]
+        if offset == 0 and limit == self.list_limit and count > self.list_limit:
+            # In a large room the first page barely changes (newcomers are listed last):
+            # joiners of the next moment share it; the count stays exact.
+            if len(self._first_pages) > 10_000:
+                self._first_pages.clear()
+            self._first_pages[show_id] = (time.monotonic(), listed)
         return {"show_id": show_id, "active_users": listed, "count": count,
                 "truncated": offset + len(listed) < count}
 
