@@ -118,8 +118,9 @@ class ChatService:
         async with self._membership.hold(identity.user_id):
             first = await self._attach(sid, identity, show_id, last_message_id)
             logs.event(log, "join", sid=sid, user=identity.user_id, show=show_id)
-            if first:
-                self._checkins.check_in(identity.user_id, show_id)
+            # Every join, not only the first tab's: a check-in queued by a process that then
+            # crashed is written by the next join on a live one (they are batched anyway).
+            self._checkins.check_in(identity.user_id, show_id)
             members = await self._roster.page(show_id)
             await self._fanout.to_connection("active_users", members, sid)
             if first:
