@@ -49,12 +49,12 @@ class Cluster:
 
         async def caught_up() -> None:
             try:
-                await feed.catch_up()
+                await feed.fallback.back()
             except Exception:
                 log.exception("catching up after the Redis outage failed")
 
         self.manager.on_resubscribed = caught_up
-        self.manager.on_lost = feed.bus_lost
+        self.manager.on_lost = feed.fallback.lost
 
     async def start(self, sio: ChatServer) -> None:
         """Subscribe now (not at the first connection) and start heartbeating."""

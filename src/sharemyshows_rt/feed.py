@@ -12,16 +12,13 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict, deque
-from datetime import timedelta
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from . import metrics
-from .clock import utcnow
-from .logs import now_and_then
-from .tasks import cancel
+from .fallback import DatabaseFallback
 from .db.repositories import MessageRepository, StoredMessage
 from .fanout import Fanout
 from .schemas import MessageOut
@@ -32,8 +29,6 @@ Deliver = Callable[[list[Payload], bool], Awaitable[None]]
 # Messages remembered for joiners still reading history; past this they simply read again.
 MAX_REMEMBERED = 5000
 RECENT_IDS = 256  # per show, to deliver a message once even if it comes twice
-POLL_SECONDS = 0.5  # reading new messages from the database while Redis is away
-SETTLE_SECONDS = 1.0  # ... those committed at least this long ago
 ECHO_TIMEOUT = 2.0  # seconds to wait for Redis to hand a published message back
 MAX_CACHED_SHOWS = 2000  # join histories kept, least recently joined dropped first
 
@@ -126,10 +121,7 @@ class ShowFeed:
         # Joiners whose history holds messages committed but not yet delivered: sid -> newest id.
         self._holding: dict[int, dict[str, int]] = {}
         self._echoes: dict[int, asyncio.Future[None]] = {}
-        # While the Redis subscription is down: the task reading the database instead, and
-        # while catching up, what Redis brought meanwhile.
-        self._polling: asyncio.Future[None] | None = None
-        self._held: list[Payload] | None = None
+        self.fallback = DatabaseFallback(self, messages, fanout)
 
     def ordered(self, show_ids: list[int]) -> AbstractAsyncContextManager[None]:
         """Hold while storing and publishing messages of these shows (cross-process order)."""
@@ -156,7 +148,7 @@ class ShowFeed:
             for payload in payloads:
                 await self.deliver(payload)
             return
-        if self._polling is not None:
+        if self.fallback.active:
             # Redis is away: everyone here gets these from the database, in id order.
             for payload in payloads:
                 await self._bus.publish_message(payload, payload["show_id"])
@@ -217,63 +209,15 @@ class ShowFeed:
             del self._holding[show_id]
         return skip
 
-    def bus_lost(self) -> None:
-        """The Redis subscription is gone: until it is back, this process delivers its
-        shows' messages, every process's, by reading them from the database in id order."""
-        if self._polling is None:
-            log.warning("Redis subscription lost: delivering from the database meanwhile")
-            self._polling = asyncio.ensure_future(self._poll_database())
-
-    async def _poll_database(self) -> None:
-        while True:
-            await asyncio.sleep(POLL_SECONDS)
-            try:
-                await self._read_new(settle=SETTLE_SECONDS)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                now_and_then(log, "feed-poll", "reading new messages failed: %r", exc)
-
-    async def _read_new(self, *, settle: float) -> None:
-        """Deliver, oldest first, the committed messages of this process's shows that it
-        has not delivered; only those older than `settle` seconds, whose lower ids are
-        all committed too (no cross-process publish lock without Redis)."""
-        settled = utcnow() - timedelta(seconds=settle)
-        for show_id in self._fanout.local_shows():
-            while True:
-                recent = self._recent.get(show_id)
-                after = recent.last_id if recent else None
-                if after is None:
-                    break  # nobody here has seen this show's messages yet
-                page = await self._messages.after(show_id, after, limit=500,
-                                                  created_before=settled)
-                for message in page:
-                    await self.deliver(MessageOut.of(message).model_dump())
-                if len(page) < 500:
-                    break
-
-    async def catch_up(self) -> None:
-        """The subscription is back: deliver what is left from the database, then what
-        Redis brought meanwhile, then carry on from Redis."""
-        if self._polling is None:
-            return
-        self._held = []
-        try:
-            await cancel(self._polling)
-            self._polling = None
-            await self._read_new(settle=0.0)
-        finally:
-            held, self._held = self._held, None
-            for payload in sorted(held, key=lambda payload: payload["id"]):
-                await self.deliver(payload)
-        log.warning("Redis subscription back: delivering from Redis again")
-
     async def deliver_from_bus(self, payload: Payload) -> None:
         """A message Redis handed to this process."""
-        if self._held is not None:
-            self._held.append(payload)  # catching up from the database first
-            return
-        await self.deliver(payload)
+        if not self.fallback.hold(payload):
+            await self.deliver(payload)
+
+    def last_delivered(self, show_id: int) -> int | None:
+        """The newest message id this process's members of the show have (None: unknown)."""
+        recent = self._recent.get(show_id)
+        return recent.last_id if recent else None
 
     async def attach_cached(self, sid: str, show_id: int, deliver: Deliver) -> bool:
         """Enter the room and `deliver` the cached join history; False when there is none."""
