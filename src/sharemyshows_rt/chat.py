@@ -12,8 +12,7 @@ from . import logs, metrics
 from .auth import Identity
 from .clock import utcnow
 from .checkins import CheckinRecorder
-from .db.repositories import (MessageDraft, MessagePage, MessageRepository, ShowRepository,
-                              StoredMessage)
+from .db.repositories import MessageDraft, MessagePage, MessageRepository, ShowRepository
 from .errors import (MessageTooLong, MissingShowIdOrMessage, NotInShowRoom, RateLimitExceeded,
                      ShowNotFound)
 from .fanout import Fanout
@@ -73,10 +72,6 @@ class ChatService:
 
     def has(self, sid: str) -> bool:
         return sid in self._connections
-
-    @property
-    def connection_count(self) -> int:
-        return len(self._connections)
 
     def sids(self) -> list[str]:
         """The connections this process serves now."""
@@ -183,9 +178,9 @@ class ChatService:
     # ------------------------------------------------------------------ messages
 
     async def send(self, sid: str, show_id: int | None, text: str | None,
-                   client_msg_id: str | None = None) -> StoredMessage:
-        """Store a message and deliver `new_message` to the whole room, sender included.
-        A retry (same `client_msg_id`) returns the message stored the first time."""
+                   client_msg_id: str | None = None) -> dict[str, Any]:
+        """Store a message and deliver `new_message` to the whole room, sender included;
+        returns its payload. A retry (same `client_msg_id`) returns the first one's."""
         identity = self._connections[sid]
         text = text.strip() if text is not None else ""
         if show_id is None or not text:

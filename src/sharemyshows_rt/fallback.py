@@ -13,7 +13,7 @@ from .clock import utcnow
 from .db.repositories import MessageRepository
 from .fanout import Fanout
 from .logs import now_and_then
-from .schemas import MessageOut
+from .schemas import message_payload
 from .tasks import cancel
 
 if TYPE_CHECKING:
@@ -91,6 +91,6 @@ class DatabaseFallback:
                 page = await self._messages.after(show_id, after, limit=PAGE,
                                                   created_before=settled)
                 for message in page:
-                    await self._feed.deliver(MessageOut.of(message).model_dump())
+                    await self._feed.deliver(message_payload(message))
                 if len(page) < PAGE:
                     break

@@ -21,7 +21,7 @@ from . import metrics
 from .fallback import DatabaseFallback
 from .db.repositories import MessageRepository, StoredMessage
 from .fanout import Fanout
-from .schemas import MessageOut
+from .schemas import message_payload
 
 log = logging.getLogger(__name__)
 Payload = dict[str, Any]
@@ -141,9 +141,9 @@ class ShowFeed:
             if joins.count == 0:
                 del self._joins[show_id]
 
-    async def publish(self, messages: list[StoredMessage]) -> None:
-        """Send `new_message` for each committed message, in order, to every member."""
-        payloads = [MessageOut.of(message).model_dump() for message in messages]
+    async def publish(self, payloads: list[Payload]) -> None:
+        """Send `new_message` for each committed message (payloads in id order) to every
+        member."""
         if self._bus is None:
             for payload in payloads:
                 await self.deliver(payload)
@@ -247,7 +247,7 @@ class ShowFeed:
             if joins.overflowed_at > ticket.mark:
                 return False
             newest = max(history[-1].id if history else 0, after_id)
-            payloads = [MessageOut.of(message).model_dump() for message in history]
+            payloads = [message_payload(message) for message in history]
             for sequence, message_id, payload in joins.delivered:
                 if sequence > ticket.mark and message_id > newest:
                     payloads.append(payload)

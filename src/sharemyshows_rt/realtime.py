@@ -19,7 +19,7 @@ from .errors import (ChatError, InvalidPayload, ServiceUnavailable, TooManyConne
                      UnknownEvent, from_exception)
 from .limits import ConnectionCap, TokenBucket
 from .push.service import PushService
-from .schemas import (GetActiveUsers, GetMessageHistory, Incoming, JoinShow, LeaveShow,
+from .schemas import (Connected, GetActiveUsers, GetMessageHistory, Incoming, JoinShow, LeaveShow,
                       MessageOut, MessagePageOut, MuteShow, SendMessage, Typing, parse)
 
 log = logging.getLogger(__name__)
@@ -86,8 +86,8 @@ class ChatNamespace(socketio.AsyncNamespace):
     async def greet(self, sid: str) -> None:
         """`connected`, sent once the handshake is complete."""
         identity = self._chat.identity(sid)
-        await self._reply(sid, "connected", {"message": "Connected to ShareMyShows",
-                                      "username": identity.username, "user_id": identity.user_id})
+        greeting = Connected(username=identity.username, user_id=identity.user_id)
+        await self._reply(sid, "connected", greeting.model_dump())
 
     async def _reply(self, sid: str, event: str, data: Any) -> None:
         # The connection is on this process: no need to go through Redis to reach it.
@@ -148,8 +148,9 @@ class ChatNamespace(socketio.AsyncNamespace):
         return {"ok": True, "show_id": payload.show_id}
 
     async def _send_message(self, sid: str, payload: SendMessage) -> Ack:
-        stored = await self._chat.send(sid, payload.show_id, payload.message, payload.client_msg_id)
-        return {"ok": True, "message": MessageOut.of(stored).model_dump()}
+        message = await self._chat.send(sid, payload.show_id, payload.message,
+                                        payload.client_msg_id)
+        return {"ok": True, "message": message}
 
     async def _typing(self, sid: str, payload: Typing) -> Ack:
         sent = await self._chat.typing(sid, payload.show_id, payload.is_typing)

@@ -66,9 +66,9 @@ class Roster:
 
     async def joined(self, show_id: int, user: UserRef, sid: str) -> None:
         """The user's first connection joined: tell the others."""
-        if show_id not in self._pending and await self._count(show_id) <= self.list_limit:
-            await self._announce("user_joined", show_id, await self.page(show_id), [user],
-                                 skip=[sid])
+        current = None if show_id in self._pending else await self.page(show_id)
+        if current is not None and current["count"] <= self.list_limit:
+            await self._announce("user_joined", show_id, current, [user], skip=[sid])
         else:
             pending = self._queue(show_id)
             pending.joined.append(user)
@@ -76,8 +76,9 @@ class Roster:
 
     async def left(self, show_id: int, user: UserRef) -> None:
         """The user's last connection left: tell the others."""
-        if show_id not in self._pending and await self._count(show_id) <= self.list_limit:
-            await self._announce("user_left", show_id, await self.page(show_id), [user], skip=[])
+        current = None if show_id in self._pending else await self.page(show_id)
+        if current is not None and current["count"] <= self.list_limit:
+            await self._announce("user_left", show_id, current, [user], skip=[])
         else:
             self._queue(show_id).left.append(user)
 

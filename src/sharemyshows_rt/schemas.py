@@ -161,6 +161,11 @@ class MessageOut(Outgoing):
                    created_at=isoformat_z(stored.created_at), client_msg_id=stored.client_msg_id)
 
 
+def message_payload(stored: StoredMessage) -> dict[str, Any]:
+    """A stored message as every event and response carries it (built once per message)."""
+    return MessageOut.of(stored).model_dump()
+
+
 class Connected(Outgoing):
     message: str = "Connected to ShareMyShows"
     username: str

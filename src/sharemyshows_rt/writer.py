@@ -6,14 +6,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from . import metrics
 from .tasks import cancel
 from .db.repositories import MessageDraft, MessageRepository, StoredMessage
+from .schemas import message_payload
 from .errors import ServiceUnavailable, from_exception
 from .feed import ShowFeed
 
 log = logging.getLogger(__name__)
+Payload = dict[str, Any]
 
 
 class MessageWriter:
@@ -27,7 +30,7 @@ class MessageWriter:
         self._on_stored = on_stored
         self._max_batch = max_batch
         self._timeout = timeout
-        self._queue: asyncio.Queue[tuple[MessageDraft, asyncio.Future[StoredMessage]]] = \
+        self._queue: asyncio.Queue[tuple[MessageDraft, asyncio.Future[Payload]]] = \
             asyncio.Queue(max_pending)
         self._task: asyncio.Task[None] | None = None
 
@@ -50,11 +53,12 @@ class MessageWriter:
             log.error("%d message(s) still waiting to be stored after %.0fs",
                       self._queue.qsize(), timeout)
 
-    async def store(self, draft: MessageDraft) -> StoredMessage:
-        """Store the message and publish it to its show; returns once both are done."""
+    async def store(self, draft: MessageDraft) -> Payload:
+        """Store the message and publish it to its show; returns its payload once both are
+        done (for a retry: the original's)."""
         if self._task is None or self._task.done():
             raise ServiceUnavailable("the message writer is not running")
-        future: asyncio.Future[StoredMessage] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[Payload] = asyncio.get_running_loop().create_future()
         try:
             self._queue.put_nowait((draft, future))
         except asyncio.QueueFull:
@@ -72,7 +76,7 @@ class MessageWriter:
                 for _ in batch:
                     self._queue.task_done()
 
-    async def _write(self, batch: list[tuple[MessageDraft, asyncio.Future[StoredMessage]]]) -> None:
+    async def _write(self, batch: list[tuple[MessageDraft, asyncio.Future[Payload]]]) -> None:
         failure = await self._store_and_publish(batch)
         if failure is None:
             return
@@ -87,7 +91,7 @@ class MessageWriter:
             if not future.done():
                 future.set_exception(error)
 
-    async def _store_and_publish(self, batch: list[tuple[MessageDraft, asyncio.Future[StoredMessage]]]
+    async def _store_and_publish(self, batch: list[tuple[MessageDraft, asyncio.Future[Payload]]]
                                  ) -> Exception | None:
         """Store the batch, publish it and answer its senders; the exception if storing failed
         (then nobody was answered and nothing published)."""
@@ -101,11 +105,13 @@ class MessageWriter:
                         saved = await self._repository.add_many(drafts)
             except Exception as exc:  # nobody is told it was stored
                 return exc
+            # Each message's payload is built once: for its broadcast and its sender's ack.
+            payloads = {s.message.id: message_payload(s.message) for s in saved}
             # A retry of a stored message is answered with the original, and not sent again.
             fresh = sorted((s.message for s in saved if s.created), key=lambda message: message.id)
             metrics.MESSAGES_STORED.inc(len(fresh))
             try:
-                await self._feed.publish(fresh)
+                await self._feed.publish([payloads[message.id] for message in fresh])
             except Exception:
                 # Stored is stored: the senders are answered; readers catch up from history.
                 log.exception("publishing %d stored message(s) failed", len(fresh))
@@ -114,5 +120,5 @@ class MessageWriter:
                     self._on_stored(message)
         for (_, future), outcome in zip(batch, saved):
             if not future.done():
-                future.set_result(outcome.message)
+                future.set_result(payloads[outcome.message.id])
         return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, insert, select, text, tuple_, update
+from sqlalchemy import func, insert, select, text, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -60,13 +60,6 @@ class MessagePage:
 class UserRepository:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
-
-    async def get(self, user_id: int) -> UserRecord | None:
-        """The user with this id, or None."""
-        async with self._engine.connect() as conn:
-            row = (await conn.execute(
-                select(User.id, User.username).where(User.id == user_id))).first()
-        return UserRecord(row.id, row.username) if row else None
 
     async def get_many(self, user_ids: list[int]) -> dict[int, UserRecord]:
         """The users with these ids that exist."""
