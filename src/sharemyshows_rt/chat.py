@@ -16,7 +16,7 @@ from .db.repositories import MessageDraft, MessagePage, MessageRepository, ShowR
 from .errors import (MessageTooLong, MissingShowIdOrMessage, NotInShowRoom, RateLimitExceeded,
                      ShowNotFound)
 from .fanout import Fanout
-from .feed import Payload, ShowFeed
+from .feed import Deliver, Payload, ShowFeed
 from .limits import RateLimiter
 from .locks import KeyedLock
 from .presence import Departure, Presence
@@ -61,6 +61,7 @@ class ChatService:
         self._connections: dict[str, Identity] = {}
         self._known_shows: dict[int, float] = {}
         self._membership = KeyedLock()
+        self._show_lookups = KeyedLock()
 
     # ------------------------------------------------------------------ connections
 
@@ -95,14 +96,21 @@ class ChatService:
 
     async def require_show(self, show_id: int) -> None:
         """Raise ShowNotFound unless the show exists."""
-        seen = self._known_shows.get(show_id)
-        if seen is not None and time.monotonic() - seen < KNOWN_SHOW_SECONDS:
+        if self._show_known(show_id):
             return
-        if not await self._shows.exists(show_id):
-            raise ShowNotFound(f"there is no show {show_id}")
-        if len(self._known_shows) > 100_000:
-            self._known_shows.clear()
-        self._known_shows[show_id] = time.monotonic()
+        # One lookup per show at a time: a storm of joiners waits for it, not the pool.
+        async with self._show_lookups.hold(show_id):
+            if self._show_known(show_id):
+                return
+            if not await self._shows.exists(show_id):
+                raise ShowNotFound(f"there is no show {show_id}")
+            if len(self._known_shows) > 100_000:
+                self._known_shows.clear()
+            self._known_shows[show_id] = time.monotonic()
+
+    def _show_known(self, show_id: int) -> bool:
+        seen = self._known_shows.get(show_id)
+        return seen is not None and time.monotonic() - seen < KNOWN_SHOW_SECONDS
 
     async def join(self, sid: str, show_id: int, last_message_id: int | None = None) -> None:
         """Join a show: the joiner gets `message_history` then `active_users`; the others get
@@ -134,8 +142,19 @@ class ChatService:
             history = {"show_id": show_id, "messages": messages, "has_more": has_more}
             await self._fanout.to_connection("message_history", history, sid)
 
-        if after_id is None and await self._feed.attach_cached(sid, show_id, deliver):
+        if after_id is not None:
+            await self._attach_read(sid, show_id, limit, after_id, deliver)
             return first
+        if await self._feed.attach_cached(sid, show_id, deliver):
+            return first
+        async with self._feed.reading(show_id):
+            if not await self._feed.attach_cached(sid, show_id, deliver):
+                await self._attach_read(sid, show_id, limit, None, deliver)
+        return first
+
+    async def _attach_read(self, sid: str, show_id: int, limit: int, after_id: int | None,
+                           deliver: Deliver) -> None:
+        """Enter the room with the history read from the database."""
         while True:
             async with self._feed.joining(show_id) as ticket:
                 page = MessagePage([], False)
@@ -144,7 +163,7 @@ class ChatService:
                         page = await self._messages.page(show_id, limit=limit, after_id=after_id)
                 if await ticket.attach(sid, page.messages, limit, deliver,
                                        after_id=after_id or 0, has_more=page.has_more):
-                    return first
+                    return
 
     async def leave(self, sid: str, show_id: int) -> None:
         """Leave a show; the others get `user_left` when it was the user's last connection."""
