@@ -18,7 +18,7 @@ from . import metrics, openapi
 from .auth import Authenticator, Identity
 from .chat import ChatService
 from .errors import ChatError, InvalidPayload, Unauthorized, from_exception
-from .schemas import Id, MessageOut, MessagePageOut
+from .schemas import MAX_OFFSET, Id, MessageOut, MessagePageOut
 
 log = logging.getLogger(__name__)
 REST_LIMIT_MAX = 100
@@ -43,7 +43,7 @@ class MessagesQuery(BaseModel):
 class ActiveUsersQuery(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
     limit: int | None = Field(None, ge=1, le=1000)
 
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from . import __version__
-from .schemas import ActiveUsers, MessagePageOut
+from .schemas import MAX_OFFSET, ActiveUsers, MessagePageOut
 
 REF = "#/components/schemas/{model}"
 
@@ -92,7 +92,7 @@ def document() -> dict[str, Any]:
                 "parameters": [
                     SHOW_ID,
                     {"name": "offset", "in": "query", "required": False,
-                     "schema": {"type": "integer", "minimum": 0}},
+                     "schema": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET}},
                     {"name": "limit", "in": "query", "required": False,
                      "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
                 ],

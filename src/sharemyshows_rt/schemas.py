@@ -64,9 +64,13 @@ class LeaveShow(ShowRef):
     pass
 
 
+# Past any room's size; a larger offset is refused rather than overflowing a slice.
+MAX_OFFSET = 10**9
+
+
 class GetActiveUsers(ShowRef):
     # Large rooms are listed a page at a time.
-    offset: Annotated[StrictInt, Field(ge=0)] = 0
+    offset: Annotated[StrictInt, Field(ge=0, le=MAX_OFFSET)] = 0
     limit: Annotated[StrictInt, Field(ge=1, le=1000)] | None = None
 
 

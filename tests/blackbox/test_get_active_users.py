@@ -1,6 +1,6 @@
 """get_active_users: who is in a show right now, each user once."""
 
-from support.expect import active_user_ids, assert_error, assert_includes
+from support.expect import active_user_ids, assert_error, assert_failed_ack, assert_includes
 
 
 async def test_get_active_users_answers_with_the_current_list(db, connect):
@@ -58,3 +58,25 @@ async def test_get_active_users_goes_only_to_the_asker(db, connect):
     await first.active_users(show.id)
     await second.call("typing", {"show_id": show.id, "is_typing": False})  # barrier with ack
     assert second.received("active_users", since=since) == []
+
+
+async def test_get_active_users_pages_with_offset_and_limit(db, connect):
+    fans, show = [db.add_user() for _ in range(3)], db.add_show()
+    clients = [await connect(fan) for fan in fans]
+    for client in clients:
+        await client.join(show.id)
+    ack = await clients[0].call("get_active_users", {"show_id": show.id, "offset": 1,
+                                                     "limit": 1})
+    assert ack["ok"] is True and ack["count"] == 3 and ack["offset"] == 1
+    assert [user["user_id"] for user in ack["active_users"]] == [fans[1].id]
+
+
+async def test_get_active_users_with_an_offset_past_any_room_is_refused(db, connect):
+    fan, show = db.add_user(), db.add_show()
+    client = await connect(fan)
+    await client.join(show.id)
+    ack = await client.call("get_active_users", {"show_id": show.id, "offset": 2**70})
+    assert_failed_ack(ack, "Invalid payload")
+    assert_error(await client.wait_for("error"), event="get_active_users",
+                 message="Invalid payload")
+    assert active_user_ids(await client.active_users(show.id)) == [fan.id]  # still serving

@@ -40,3 +40,21 @@ async def test_active_users_of_an_unknown_show_is_404_json(db, tokens, http):
     response = await http.get("/api/shows/2000000000/active_users",
                               headers=bearer(tokens.access(fan.id)))
     assert assert_json_error(response, 404)["error"]["message"] == "Show not found"
+
+
+async def test_active_users_pages_with_offset_and_limit(db, tokens, connect, http):
+    fans, show = [db.add_user() for _ in range(3)], db.add_show()
+    for fan in fans:
+        await (await connect(fan)).join(show.id)
+    response = await http.get(f"/api/shows/{show.id}/active_users?offset=2&limit=5",
+                              headers=bearer(tokens.access(fans[0].id)))
+    body = response.json()
+    assert (body["count"], body["offset"]) == (3, 2)
+    assert [user["user_id"] for user in body["active_users"]] == [fans[2].id]
+
+
+async def test_active_users_with_an_offset_past_any_room_is_422(db, tokens, http):
+    fan, show = db.add_user(), db.add_show()
+    response = await http.get(f"/api/shows/{show.id}/active_users?offset={2**70}",
+                              headers=bearer(tokens.access(fan.id)))
+    assert_json_error(response, 422)
