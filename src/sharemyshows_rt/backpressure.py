@@ -6,17 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
-import struct
-import weakref
 from collections import deque
 from typing import Any
 
 import engineio
-from engineio import packet
-from engineio.async_drivers import asgi
+from engineio import async_socket, packet
 
 from . import metrics
+from .enginesocket import EngineSocket, monitor_heartbeats
+from .websocket import AbortingWebSocket
 
 log = logging.getLogger(__name__)
 _TYPING = '2["user_typing"'  # a Socket.IO EVENT packet for user_typing, as encoded
@@ -25,8 +23,11 @@ _TYPING = '2["user_typing"'  # a Socket.IO EVENT packet for user_typing, as enco
 class SendQueue(asyncio.Queue):
     """An Engine.IO socket's outgoing packets, bounded by `limit`.
 
-    `get()` returns a future rather than a coroutine: Engine.IO's writer awaits it under
-    `asyncio.wait_for`, which then needs no task of its own per packet (Python 3.11)."""
+    On the websocket transport (`attach`), a packet is written to the connection as it is
+    put, and the queue holds only what the peer is not ready for, flushed by a task that
+    exists only while there is a backlog. On polling, `get()` returns a future rather than a
+    coroutine: Engine.IO's poll awaits it under `asyncio.wait_for`, which then needs no task
+    of its own per packet (Python 3.11)."""
 
     def __init__(self, server: BoundedEngineServer, limit: int) -> None:
         super().__init__()
@@ -34,13 +35,27 @@ class SendQueue(asyncio.Queue):
         self._limit = limit
         self._soft = max(1, limit // 5)
         self._waiting: deque[asyncio.Future[Any]] = deque()
+        self._websocket: Any = None
+        self._flusher: asyncio.Task[None] | None = None
         self.overflowed = False
+        self._discarding = False
 
-    @property
-    def idle(self) -> bool:
-        """The writer waits on an empty queue: it holds no packet, so a frame written to the
-        connection directly now cannot overtake one."""
-        return bool(self._waiting) and not self._waiting[-1].done() and not self.qsize()
+    def attach(self, websocket: Any) -> None:
+        """Write packets straight to this websocket from now on (what is queued first)."""
+        self._websocket = websocket
+        self._flush_later()
+
+    def detach(self) -> None:
+        """The websocket is over: nothing queued or put from now on will be sent."""
+        self._websocket = None
+        self._discarding = True
+        self._discard()
+
+    def end(self) -> None:
+        """Close the websocket once what is queued has been written."""
+        if self._websocket is not None:
+            super().put_nowait(None)
+            self._flush_later()
 
     def get(self) -> asyncio.Future[Any]:  # type: ignore[override]
         future = asyncio.get_running_loop().create_future()
@@ -51,6 +66,12 @@ class SendQueue(asyncio.Queue):
         return future
 
     def put_nowait(self, item: Any) -> None:
+        websocket = self._websocket
+        if websocket is not None and item is not None and not self.qsize() \
+                and websocket.write_packet(item):
+            return None
+        if self._discarding:
+            return None
         if item is not None:  # the close marker always goes in
             if self.overflowed:
                 return None
@@ -61,18 +82,51 @@ class SendQueue(asyncio.Queue):
                 self._overflow()
                 return None
         super().put_nowait(item)
+        if websocket is not None:
+            self._flush_later()
+            return None
         while self._waiting and self.qsize():
             waiter = self._waiting.popleft()
             if not waiter.done():  # a waiter that timed out was cancelled
                 waiter.set_result(self.get_nowait())
 
+    def _flush_later(self) -> None:
+        if self.qsize() and (self._flusher is None or self._flusher.done()):
+            self._flusher = asyncio.ensure_future(self._flush(self._websocket))
+
+    async def _flush(self, websocket: Any) -> None:
+        """Write the backlog in order as the peer reads; on the close marker, close."""
+        waited = False
+        while self.qsize() and self._websocket is websocket:
+            item = self._queue[0]  # type: ignore[attr-defined]  # peek: it may stay
+            if item is None:
+                self._take()
+                await websocket.close()
+                continue
+            if websocket.write_packet(item):
+                self._take()
+                waited = False
+                continue
+            if waited:
+                await asyncio.sleep(0.05)  # writable, yet not writing: do not spin
+            if not await websocket.wait_writable():
+                self._discard()  # the peer is gone: nothing will ever be written
+                return
+            waited = True
+
+    def _take(self) -> None:
+        self.get_nowait()
+        self.task_done()
+
+    def _discard(self) -> None:
+        while not self.empty():
+            self._take()
+
     def _overflow(self) -> None:
         self.overflowed = True
         metrics.RATE_LIMITED.labels("slow_consumer").inc()
         dropped = self.qsize()
-        while not self.empty():  # nothing more will be read: free it now
-            self.get_nowait()
-            self.task_done()
+        self._discard()  # nothing more will be read: free it now
         socket = next((s for s in self._server.sockets.values() if s.queue is self), None)
         if socket is None:
             return
@@ -87,94 +141,14 @@ def _is_typing(item: Any) -> bool:
             and item.data.startswith(_TYPING))
 
 
-class AbortingWebSocket(asgi.WebSocket):
-    """Engine.IO's ASGI websocket, which gives up on a peer that stopped reading: a send
-    blocked for `timeout` aborts the TCP connection, and so does a close the peer has not
-    completed by then (a polite close would wait for it for ever, holding its buffers).
+class _Sockets(dict):
+    """engine.io's session table; a session put in it becomes an `EngineSocket` (engine.io
+    makes its sockets itself, with no factory to override)."""
 
-    Sends are watched by one task for all sockets, not timed one by one: a timer per send
-    would cost a task per recipient of every broadcast."""
-
-    timeout = 20.0
-    _open: weakref.WeakSet[AbortingWebSocket] = weakref.WeakSet()
-    _watchdog: asyncio.Task[None] | None = None
-
-    async def __call__(self, environ: Any) -> Any:
-        self._sending_since: float | None = None
-        # The Engine.IO socket this websocket serves, for the broadcast's direct path.
-        socket = getattr(self.handler, "__self__", None)
-        if socket is not None:
-            socket.websocket = self
-        AbortingWebSocket._open.add(self)
-        if AbortingWebSocket._watchdog is None or AbortingWebSocket._watchdog.done():
-            AbortingWebSocket._watchdog = asyncio.ensure_future(_watch_sends())
-        try:
-            return await super().__call__(environ)
-        finally:
-            AbortingWebSocket._open.discard(self)
-
-    async def send(self, message: Any) -> None:
-        self._sending_since = asyncio.get_running_loop().time()
-        try:
-            await super().send(message)
-        finally:
-            self._sending_since = None
-
-    async def close(self) -> None:
-        try:
-            await asyncio.wait_for(super().close(), self.timeout)
-        except asyncio.TimeoutError:
-            pass
-        asyncio.get_running_loop().call_later(self.timeout, self._abort)
-
-    def transport_for_direct_write(self) -> asyncio.Transport | None:
-        """The TCP transport, when a ready-made frame may be written to it right now: the
-        handshake is done, nothing is closing, the peer keeps up, no send is under way and
-        the connection frames plainly (no per-message compression)."""
-        protocol = getattr(self.asgi_send, "__self__", None)
-        if protocol is None or self._sending_since is not None:
-            return None
-        try:
-            if (not protocol.handshake_complete or protocol.close_sent or protocol.disconnected
-                    or not protocol.writable.is_set() or protocol.conn.extensions):
-                return None
-            return protocol.transport
-        except AttributeError:  # not uvicorn's websockets protocol: no shortcut
-            return None
-
-    def _abort(self) -> None:
-        # uvicorn's protocol object is behind the ASGI send callable.
-        protocol = getattr(self.asgi_send, "__self__", None)
-        transport = getattr(protocol, "transport", None)
-        if transport is not None and not getattr(protocol, "disconnected", False):
-            _reset(transport)
-
-
-async def _watch_sends() -> None:
-    """Abort the connections whose current send has been blocked longer than allowed."""
-    loop = asyncio.get_running_loop()
-    while AbortingWebSocket._open:
-        await asyncio.sleep(1.0)
-        now = loop.time()
-        for websocket in list(AbortingWebSocket._open):
-            since = getattr(websocket, "_sending_since", None)
-            if since is not None and now - since > websocket.timeout:
-                log.warning("aborting a connection that has not read for %.0fs",
-                            websocket.timeout)
-                websocket._sending_since = None
-                websocket._abort()
-
-
-def _reset(transport: asyncio.Transport) -> None:
-    """Abort with a TCP reset: closing a socket whose peer reads nothing would leave its
-    unsent data, and the connection, lingering in the kernel for minutes."""
-    sock = transport.get_extra_info("socket")
-    if sock is not None:
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        except OSError:
-            pass  # already closed
-    transport.abort()  # a no-op on a connection already closed
+    def __setitem__(self, sid: str, socket: Any) -> None:
+        if type(socket) is async_socket.AsyncSocket:
+            socket.__class__ = EngineSocket
+        super().__setitem__(sid, socket)
 
 
 class BoundedEngineServer(engineio.AsyncServer):
@@ -187,6 +161,17 @@ class BoundedEngineServer(engineio.AsyncServer):
         super().__init__(*args, **kwargs)
         websocket = type("TimedWebSocket", (AbortingWebSocket,), {"timeout": send_timeout})
         self._async = {**self._async, "websocket": websocket}
+
+    @property
+    def sockets(self) -> _Sockets:
+        return self._sockets
+
+    @sockets.setter
+    def sockets(self, sockets: dict[str, Any]) -> None:
+        self._sockets = _Sockets(sockets)
+
+    async def _service_task(self) -> None:
+        await monitor_heartbeats(self)
 
     async def handle_request(self, scope: Any, receive: Any, send: Any) -> Any:
         try:

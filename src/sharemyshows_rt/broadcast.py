@@ -1,13 +1,11 @@
 """The broadcast hot path. python-socketio's manager starts one asyncio task per recipient
-and per packet; here a broadcast encodes its packet once, builds its WebSocket frame once,
-and writes those same bytes straight to every websocket connection whose writer is idle
-(the common case), or drops the packet into the recipient's send queue otherwise: no task
-and no coroutine per recipient. Callbacks, binary payloads and everything else keep
-python-socketio's own path."""
+and per packet; here a broadcast encodes its packet once and hands that one packet to every
+recipient's send queue, which writes its one WebSocket frame (built once, `websocket.frame_of`)
+straight to the connection: no task and no coroutine per recipient. Callbacks, binary
+payloads and everything else keep python-socketio's own path."""
 
 from __future__ import annotations
 
-import struct
 from typing import Any
 
 import socketio
@@ -15,30 +13,46 @@ from engineio import packet as eio_packet
 from socketio import packet
 
 
-def websocket_text_frame(text: str) -> bytes:
-    """An unfragmented, unmasked (server-to-client) WebSocket text frame (RFC 6455 5.2)."""
-    payload = text.encode()
-    size = len(payload)
-    if size < 126:
-        header = struct.pack("!BB", 0x81, size)
-    elif size < 1 << 16:
-        header = struct.pack("!BBH", 0x81, 126, size)
-    else:
-        header = struct.pack("!BBQ", 0x81, 127, size)
-    return header + payload
+class _Sids(dict):
+    """The list python-socketio keeps of a namespace's connecting (or disconnecting) sids,
+    as an ordered dict: it asks `sid in pending` for every event, and a list made that a
+    scan of all the connections being set up, thousands in a storm of fans."""
+
+    def append(self, sid: str) -> None:
+        self[sid] = None
+
+    def remove(self, sid: str) -> None:
+        del self[sid]
 
 
-def _direct(socket: Any) -> Any:
-    """The transport of a websocket connection that may take a frame directly: its writer
-    is idle on an empty queue (so nothing can be overtaken) and its transport is ready."""
-    if not socket.upgraded or socket.upgrading or not socket.queue.idle:
-        return None
-    websocket = getattr(socket, "websocket", None)
-    return websocket.transport_for_direct_write() if websocket is not None else None
+class _PendingByNamespace(dict):
+    def __setitem__(self, namespace: str, sids: Any) -> None:
+        super().__setitem__(namespace, _Sids.fromkeys(sids))
+
+
+class _Pending:
+    """A manager attribute (`pending_connect`, `pending_disconnect`) kept as
+    `_PendingByNamespace`, whatever python-socketio assigns to it."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = "_" + name
+
+    def __get__(self, manager: Any, owner: type | None = None) -> Any:
+        return self if manager is None else manager.__dict__[self._name]
+
+    def __set__(self, manager: Any, pending: dict[str, Any]) -> None:
+        converted = _PendingByNamespace()
+        for namespace, sids in pending.items():
+            converted[namespace] = sids
+        manager.__dict__[self._name] = converted
 
 
 class FastBroadcast(socketio.AsyncManager):
-    """An AsyncManager whose emit to many recipients is one encode plus a queue put each."""
+    """An AsyncManager whose emit to many recipients is one encode plus a queue put each,
+    and whose connecting and disconnecting sids are found without a scan."""
+
+    pending_connect = _Pending()
+    pending_disconnect = _Pending()
 
     async def emit(self, event: str, data: Any, namespace: str, room: Any = None,
                    skip_sid: Any = None, callback: Any = None, to: Any = None,
@@ -60,20 +74,11 @@ class FastBroadcast(socketio.AsyncManager):
             return await super().emit(event, data, namespace, room=room, skip_sid=skip_sid,
                                       **kwargs)
         frame = eio_packet.Packet(eio_packet.MESSAGE, encoded)
-        text = frame.encode()  # cached on the packet: encoded once for every recipient
-        wire: bytes | None = None  # the WebSocket frame, built once too
         skip = set(skip_sid) if isinstance(skip_sid, list) else {skip_sid}
         sockets = self.server.eio.sockets
         for sid, eio_sid in self.get_participants(namespace, room):
             if sid in skip:
                 continue
             socket = sockets.get(eio_sid)
-            if socket is None or socket.closed:
-                continue
-            transport = _direct(socket)
-            if transport is not None:
-                if wire is None:
-                    wire = websocket_text_frame(text)
-                transport.write(wire)
-            else:
+            if socket is not None and not socket.closed:
                 socket.queue.put_nowait(frame)

@@ -1,0 +1,155 @@
+"""One WebSocket connection under engine.io: packets are framed by us and written straight to
+the TCP transport (no ASGI message, no task per packet), a peer that stops reading is cut off
+with a TCP reset, and a close the peer does not complete ends the connection anyway."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import struct
+import weakref
+from typing import Any
+
+from engineio.async_drivers import asgi
+
+log = logging.getLogger(__name__)
+
+
+def websocket_frame(data: str | bytes) -> bytes:
+    """An unfragmented, unmasked (server-to-client) WebSocket frame (RFC 6455 5.2): text for
+    a str, binary for bytes."""
+    if isinstance(data, str):
+        payload, opcode = data.encode(), 0x81
+    else:
+        payload, opcode = bytes(data), 0x82
+    size = len(payload)
+    if size < 126:
+        header = struct.pack("!BB", opcode, size)
+    elif size < 1 << 16:
+        header = struct.pack("!BBH", opcode, 126, size)
+    else:
+        header = struct.pack("!BBQ", opcode, 127, size)
+    return header + payload
+
+
+def frame_of(pkt: Any) -> bytes:
+    """The WebSocket frame of an engine.io packet, built once per packet: a broadcast hands
+    the same packet to every recipient."""
+    frame = pkt.__dict__.get("websocket_frame")
+    if frame is None:
+        frame = pkt.websocket_frame = websocket_frame(pkt.encode())
+    return frame
+
+
+class AbortingWebSocket(asgi.WebSocket):
+    """Engine.IO's ASGI websocket over uvicorn's websockets (sans-I/O) protocol, writing
+    frames itself. A send blocked for `timeout` aborts the TCP connection, and so does a close
+    the peer has not completed by then (a polite close would wait for it for ever, holding
+    its buffers). Blocked sends are watched by one task for all sockets, not timed one by one."""
+
+    timeout = 20.0
+    _open: weakref.WeakSet[AbortingWebSocket] = weakref.WeakSet()
+    _watchdog: asyncio.Task[None] | None = None
+
+    async def __call__(self, environ: Any) -> Any:
+        self._sending_since: float | None = None
+        # uvicorn's protocol object is behind the ASGI send callable.
+        self._protocol = getattr(environ.get("asgi.send"), "__self__", None)
+        # The Engine.IO socket this websocket serves.
+        engine_socket = getattr(self.handler, "__self__", None)
+        if engine_socket is not None:
+            engine_socket.websocket = self
+        AbortingWebSocket._open.add(self)
+        if AbortingWebSocket._watchdog is None or AbortingWebSocket._watchdog.done():
+            AbortingWebSocket._watchdog = asyncio.ensure_future(_watch_sends())
+        try:
+            return await super().__call__(environ)
+        finally:
+            AbortingWebSocket._open.discard(self)
+            if engine_socket is not None:
+                engine_socket.websocket = None
+
+    @property
+    def frames_directly(self) -> bool:
+        """Frames may be written to the transport by us: uvicorn's websockets protocol,
+        without per-message compression (a compressed stream has state per connection)."""
+        try:
+            return self._protocol is not None and not self._protocol.conn.extensions
+        except AttributeError:  # another websocket implementation: go through ASGI
+            return False
+
+    def write_packet(self, pkt: Any) -> bool:
+        """Write one engine.io packet now; False when the connection cannot take it now
+        (the peer is behind, a send or close is under way, or it is gone)."""
+        protocol = self._protocol
+        if (self._sending_since is not None or not protocol.writable.is_set()
+                or protocol.close_sent or protocol.disconnected
+                or not protocol.handshake_complete):
+            return False
+        protocol.transport.write(frame_of(pkt))
+        return True
+
+    @property
+    def gone(self) -> bool:
+        """Nothing more can be written: closed by either side, or the connection is lost."""
+        protocol = self._protocol
+        return protocol is None or protocol.close_sent or protocol.disconnected
+
+    async def wait_writable(self) -> bool:
+        """Wait until the peer has read enough to take more; False when it never will.
+        The wait counts as a blocked send for the watchdog."""
+        protocol = self._protocol
+        self._sending_since = asyncio.get_running_loop().time()
+        try:
+            await protocol.writable.wait()
+        finally:
+            self._sending_since = None
+        return not self.gone
+
+    async def send(self, message: Any) -> None:
+        self._sending_since = asyncio.get_running_loop().time()
+        try:
+            await super().send(message)
+        finally:
+            self._sending_since = None
+
+    async def close(self) -> None:
+        try:
+            await asyncio.wait_for(super().close(), self.timeout)
+        except asyncio.TimeoutError:
+            pass
+        asyncio.get_running_loop().call_later(self.timeout, self._abort)
+
+    def _abort(self) -> None:
+        protocol = self._protocol
+        transport = getattr(protocol, "transport", None)
+        if transport is not None and not getattr(protocol, "disconnected", False):
+            _reset(transport)
+
+
+async def _watch_sends() -> None:
+    """Abort the connections whose current send has been blocked longer than allowed."""
+    loop = asyncio.get_running_loop()
+    while AbortingWebSocket._open:
+        await asyncio.sleep(1.0)
+        now = loop.time()
+        for websocket in list(AbortingWebSocket._open):
+            since = getattr(websocket, "_sending_since", None)
+            if since is not None and now - since > websocket.timeout:
+                log.warning("aborting a connection that has not read for %.0fs",
+                            websocket.timeout)
+                websocket._sending_since = None
+                websocket._abort()
+
+
+def _reset(transport: asyncio.Transport) -> None:
+    """Abort with a TCP reset: closing a socket whose peer reads nothing would leave its
+    unsent data, and the connection, lingering in the kernel for minutes."""
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        except OSError:
+            pass  # already closed
+    transport.abort()  # a no-op on a connection already closed
