@@ -17,6 +17,7 @@ from .backpressure import BoundedEngineServer
 from .chat import ChatService
 from .errors import (ChatError, InvalidPayload, ServiceUnavailable, TooManyConnections,
                      UnknownEvent, from_exception)
+from .footprint import shed_handshake
 from .limits import ConnectionCap, TokenBucket
 from .push.service import PushService
 from .schemas import (Connected, GetActiveUsers, GetMessageHistory, Incoming, JoinShow, LeaveShow,
@@ -217,6 +218,9 @@ class ChatServer(socketio.AsyncServer):
         namespace = namespace or NAMESPACE
         sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
         if namespace == NAMESPACE and sid is not None and self.manager.is_connected(sid, namespace):
+            environ = self.environ.get(eio_sid)
+            if environ is not None:
+                shed_handshake(environ)
             await self._chat_namespace.greet(sid)
 
     def _flooding(self, eio_sid: str) -> bool:

@@ -6,6 +6,7 @@ stops at once."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 from collections.abc import Awaitable, Callable
@@ -61,6 +62,10 @@ def uvicorn_config(app: Any, settings: Settings, host: str, port: int, workers: 
         # Compression is per connection: a broadcast would be deflated once per recipient
         # (and could not share one frame). Chat frames are small; not worth it.
         ws_per_message_deflate=False,
+        # Engine.IO's sockets write frames to this implementation's transport themselves
+        # (websocket.py), and Engine.IO's heartbeat already checks every peer: no second
+        # ping timer and ping/pong per connection.
+        ws="websockets-sansio", ws_ping_interval=None,
         timeout_graceful_shutdown=int(settings.shutdown_grace), server_header=False)
 
 
@@ -69,7 +74,18 @@ def graceful_server(settings: Settings, host: str, port: int) -> GracefulServer:
     from .app import build
 
     service = build(settings)
+    tune_garbage_collector()
     return GracefulServer(uvicorn_config(service.asgi, settings, host, port), service.drain)
+
+
+def tune_garbage_collector() -> None:
+    """Collect less often, and never walk what start-up made. Every connection keeps a few
+    hundred tracked objects, so with the defaults a storm of fans triggers full collections
+    over millions of them: in `bench/run storm` (5,000 joins) they took 4.4 of 15 CPU-seconds
+    and paused the server up to 0.8 s; with these, 1.5 s and 0.13 s."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(7000, 10, 100)
 
 
 class _Worker(Process):
