@@ -3,6 +3,7 @@ PostgreSQL's backend CPU, the machine's total CPU, and a description of the mach
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import subprocess
@@ -300,6 +301,24 @@ def _nofile() -> int:
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
+def python_speed() -> float:
+    """How fast this machine runs Python right now, in thousands of reference operations
+    per CPU-second (best of three): shared virtual machines differ from day to day, and
+    CPU-seconds per unit of work only compare between runs of similar speed."""
+    payload = {"id": 12345, "show_id": 7, "user_id": 42, "username": "fan_42",
+               "message": "what a show tonight! " * 3, "timestamp": "2026-11-27T20:15:00Z"}
+    best = float("inf")
+    for _ in range(3):
+        started = time.process_time()
+        for i in range(20_000):
+            text = json.dumps(payload, separators=(",", ":"))
+            data = json.loads(text)
+            data["id"] = i
+            _ = f"{data['username']}:{data['id']}".encode()
+        best = min(best, time.process_time() - started)
+    return round(20.0 / best, 1)
+
+
 def machine_info(root: Path) -> dict:
     """The machine and software a result was measured on."""
     dirty = _git(root, "status", "--porcelain", "--", "src", "alembic", "pyproject.toml")
@@ -307,6 +326,7 @@ def machine_info(root: Path) -> dict:
         "cpu_model": _cpu_model(),
         "cores": os.cpu_count(),
         "cores_usable": len(os.sched_getaffinity(0)),
+        "python_speed_kops": python_speed(),
         "memory_gib": _memory_gib(),
         "kernel": platform.release(),
         "python": platform.python_version(),

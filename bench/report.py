@@ -44,7 +44,8 @@ def machine_line(machine: dict) -> str:
     packages = machine.get("packages", {})
     return (f"machine: {machine['cpu_model']}, {machine['cores']} cores, "
             f"{machine['memory_gib']} GiB, Linux {machine['kernel']}; Python {machine['python']}"
-            f" (uvloop {packages.get('uvloop') or 'absent'}); PostgreSQL "
+            f" (uvloop {packages.get('uvloop') or 'absent'}; speed "
+            f"{machine.get('python_speed_kops', '?')} kops/CPU-s); PostgreSQL "
             f"{machine.get('postgres_version', '?')}; served code: "
             f"{machine.get('served_code', machine['git_commit'])}")
 
