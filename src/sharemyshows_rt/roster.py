@@ -124,8 +124,11 @@ class Roster:
             "message": text, "active_users": current["active_users"], "count": current["count"],
             "truncated": current["truncated"]}
         if batched:
-            change["joined" if event == "user_joined" else "left"] = [
-                {"user_id": u.user_id, "username": u.username} for u in users]
+            # Folded into one broadcast, and capped like every list: the newest ones.
+            key = "joined" if event == "user_joined" else "left"
+            change[key] = [{"user_id": u.user_id, "username": u.username}
+                           for u in users[-self.list_limit:]]
+            change[f"{key}_count"] = len(users)
         await self._fanout.to_show(event, change, show_id, skip=skip or None)
 
     async def close(self) -> None:

@@ -206,7 +206,8 @@ class UserRef(Outgoing):
 
 class PresenceChange(Outgoing):
     """`user_joined` / `user_left`: about one user, or (in a large room) the last of several
-    listed in `joined` / `left`."""
+    listed in `joined` / `left` (the newest, at most the list limit; `joined_count` /
+    `left_count`: how many)."""
 
     show_id: int
     user_id: int
@@ -217,6 +218,8 @@ class PresenceChange(Outgoing):
     truncated: bool = False
     joined: list[UserRef] | None = None
     left: list[UserRef] | None = None
+    joined_count: int | None = None
+    left_count: int | None = None
 
 
 class UserTyping(Outgoing):
