@@ -91,10 +91,22 @@ class SendQueue(asyncio.Queue):
                 waiter.set_result(self.get_nowait())
 
     def _flush_later(self) -> None:
-        if self.qsize() and (self._flusher is None or self._flusher.done()):
-            self._flusher = asyncio.ensure_future(self._flush(self._websocket))
+        if self._flusher is not None:
+            return  # it will get to what was just queued
+        websocket = self._websocket
+        while self.qsize() and self._queue[0] is not None \
+                and websocket.write_packet(self._queue[0]):  # type: ignore[attr-defined]
+            self._take()  # written at once: no task needed
+        if self.qsize():
+            self._flusher = asyncio.ensure_future(self._flush(websocket))
 
     async def _flush(self, websocket: Any) -> None:
+        try:
+            await self._write_backlog(websocket)
+        finally:
+            self._flusher = None  # a finished task kept per connection is memory
+
+    async def _write_backlog(self, websocket: Any) -> None:
         """Write the backlog in order as the peer reads; on the close marker, close."""
         waited = False
         while self.qsize() and self._websocket is websocket:
