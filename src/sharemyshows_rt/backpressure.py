@@ -39,6 +39,7 @@ class SendQueue(asyncio.Queue):
         self._flusher: asyncio.Task[None] | None = None
         self.overflowed = False
         self._discarding = False
+        self._closing = False  # websocket mode: the close marker is queued
 
     def attach(self, websocket: Any) -> None:
         """Write packets straight to this websocket from now on (what is queued first)."""
@@ -54,8 +55,7 @@ class SendQueue(asyncio.Queue):
     def end(self) -> None:
         """Close the websocket once what is queued has been written."""
         if self._websocket is not None:
-            super().put_nowait(None)
-            self._flush_later()
+            self.put_nowait(None)
 
     def get(self) -> asyncio.Future[Any]:  # type: ignore[override]
         future = asyncio.get_running_loop().create_future()
@@ -66,14 +66,15 @@ class SendQueue(asyncio.Queue):
         return future
 
     def put_nowait(self, item: Any) -> None:
+        if self._discarding or self._closing:
+            return None  # the websocket is over, or its close is on the way: nothing after it
         websocket = self._websocket
-        if websocket is not None and item is not None and not self.qsize() \
-                and websocket.write_packet(item):
-            return None
-        if self._discarding:
-            return None
-        if item is not None:  # the close marker always goes in
+        if item is None:  # the close marker always goes in
+            self._closing = websocket is not None
+        else:
             if self.overflowed:
+                return None
+            if websocket is not None and not self.qsize() and websocket.write_packet(item):
                 return None
             size = self.qsize()
             if size >= self._soft and _is_typing(item):

@@ -38,7 +38,12 @@ class _Pending:
         self._name = "_" + name
 
     def __get__(self, manager: Any, owner: type | None = None) -> Any:
-        return self if manager is None else manager.__dict__[self._name]
+        if manager is None:
+            return self
+        try:
+            return manager.__dict__[self._name]
+        except KeyError:
+            raise AttributeError(self._name[1:]) from None
 
     def __set__(self, manager: Any, pending: dict[str, Any]) -> None:
         converted = _PendingByNamespace()

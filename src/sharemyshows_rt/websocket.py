@@ -115,6 +115,9 @@ class AbortingWebSocket(asgi.WebSocket):
             self._sending_since = None
 
     async def close(self) -> None:
+        if getattr(self, "_closed", False):
+            return  # closing once is enough (the queue and the reader may both ask)
+        self._closed = True
         try:
             await asyncio.wait_for(super().close(), self.timeout)
         except asyncio.TimeoutError:
