@@ -18,7 +18,7 @@ from .errors import (MessageTooLong, MissingShowIdOrMessage, NotInShowRoom, Rate
 from .fanout import Fanout
 from .feed import Deliver, Payload, ShowFeed
 from .limits import RateLimiter
-from .locks import KeyedLock
+from .locks import KeyedLock, SingleFlight
 from .presence import Departure, Presence
 from .roster import Roster
 from .schemas import UserRef, UserTyping
@@ -61,7 +61,7 @@ class ChatService:
         self._connections: dict[str, Identity] = {}
         self._known_shows: dict[int, float] = {}
         self._membership = KeyedLock()
-        self._show_lookups = KeyedLock()
+        self._show_lookups = SingleFlight()
 
     # ------------------------------------------------------------------ connections
 
@@ -99,8 +99,8 @@ class ChatService:
         if self._show_known(show_id):
             return
         # One lookup per show at a time: a storm of joiners waits for it, not the pool.
-        async with self._show_lookups.hold(show_id):
-            if self._show_known(show_id):
+        async with self._show_lookups.once(show_id) as looker:
+            if not looker and self._show_known(show_id):
                 return
             if not await self._shows.exists(show_id):
                 raise ShowNotFound(f"there is no show {show_id}")
@@ -147,8 +147,8 @@ class ChatService:
             return first
         if await self._feed.attach_cached(sid, show_id, deliver):
             return first
-        async with self._feed.reading(show_id):
-            if not await self._feed.attach_cached(sid, show_id, deliver):
+        async with self._feed.reading(show_id) as reader:
+            if reader or not await self._feed.attach_cached(sid, show_id, deliver):
                 await self._attach_read(sid, show_id, limit, None, deliver)
         return first
 

@@ -21,7 +21,7 @@ from . import metrics
 from .fallback import DatabaseFallback
 from .db.repositories import MessageRepository, StoredMessage
 from .fanout import Fanout
-from .locks import KeyedLock
+from .locks import SingleFlight
 from .schemas import message_payload
 
 log = logging.getLogger(__name__)
@@ -122,7 +122,7 @@ class ShowFeed:
         # Joiners whose history holds messages committed but not yet delivered: sid -> newest id.
         self._holding: dict[int, dict[str, int]] = {}
         self._echoes: dict[int, asyncio.Future[None]] = {}
-        self._reads = KeyedLock()
+        self._reads = SingleFlight()
         self.fallback = DatabaseFallback(self, messages, fanout)
 
     def ordered(self, show_ids: list[int]) -> AbstractAsyncContextManager[None]:
@@ -221,11 +221,12 @@ class ShowFeed:
         recent = self._recent.get(show_id)
         return recent.last_id if recent else None
 
-    def reading(self, show_id: int) -> AbstractAsyncContextManager[None]:
-        """Hold while reading a show's join history to cache it: joiners that missed the
-        cache wait for that one read instead of each sending the same query (a storm of fans
-        would otherwise exhaust the database pool)."""
-        return self._reads.hold(show_id) if self._history_ttl > 0 else nullcontext()
+    def reading(self, show_id: int) -> AbstractAsyncContextManager[bool]:
+        """Around reading a show's join history to cache it: True, read it; False, another
+        joiner just did (try the cache again). Joiners that missed the cache wait for that
+        one read instead of each sending the same query (a storm of fans would otherwise
+        exhaust the database pool)."""
+        return self._reads.once(show_id) if self._history_ttl > 0 else nullcontext(True)
 
     async def attach_cached(self, sid: str, show_id: int, deliver: Deliver) -> bool:
         """Enter the room and `deliver` the cached join history; False when there is none."""
