@@ -76,6 +76,7 @@ class Roster:
 
     async def left(self, show_id: int, user: UserRef) -> None:
         """The user's last connection left: tell the others."""
+        self._first_pages.pop(show_id, None)  # it may list them: never show who has gone
         current = None if show_id in self._pending else await self.page(show_id)
         if current is not None and current["count"] <= self.list_limit:
             await self._announce("user_left", show_id, current, [user], skip=[])
