@@ -116,13 +116,14 @@ class EngineSocket(async_socket.AsyncSocket):
 
 
 async def monitor_heartbeats(server: Any) -> None:
-    """engine.io's service task, once a second for all sockets: close the sessions whose
-    peer missed a heartbeat and forget the closed ones (engine.io's own waits a timer and a
-    task per socket in turn)."""
+    """engine.io's service task, for all sockets at once a few times per heartbeat timeout:
+    close the sessions whose peer missed a heartbeat and forget the closed ones (engine.io's
+    own waits a timer and a task per socket in turn)."""
     server.service_task_event = server.create_event()
+    every = min(5.0, max(0.25, server.ping_timeout / 4))
     while not server.service_task_event.is_set():
         try:
-            await asyncio.wait_for(server.service_task_event.wait(), timeout=1.0)
+            await asyncio.wait_for(server.service_task_event.wait(), timeout=every)
             break
         except asyncio.TimeoutError:
             pass

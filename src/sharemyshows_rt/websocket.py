@@ -8,7 +8,6 @@ import asyncio
 import logging
 import socket
 import struct
-import weakref
 from typing import Any
 
 from engineio.async_drivers import asgi
@@ -49,26 +48,34 @@ class AbortingWebSocket(asgi.WebSocket):
     its buffers). Blocked sends are watched by one task for all sockets, not timed one by one."""
 
     timeout = 20.0
-    _open: weakref.WeakSet[AbortingWebSocket] = weakref.WeakSet()
+    # The websockets whose send is blocked now: only these are watched, not every socket.
+    _blocked: set[AbortingWebSocket] = set()
     _watchdog: asyncio.Task[None] | None = None
+    _sending_since: float | None = None
 
     async def __call__(self, environ: Any) -> Any:
-        self._sending_since: float | None = None
         # uvicorn's protocol object is behind the ASGI send callable.
         self._protocol = getattr(environ.get("asgi.send"), "__self__", None)
         # The Engine.IO socket this websocket serves.
         engine_socket = getattr(self.handler, "__self__", None)
         if engine_socket is not None:
             engine_socket.websocket = self
-        AbortingWebSocket._open.add(self)
-        if AbortingWebSocket._watchdog is None or AbortingWebSocket._watchdog.done():
-            AbortingWebSocket._watchdog = asyncio.ensure_future(_watch_sends())
         try:
             return await super().__call__(environ)
         finally:
-            AbortingWebSocket._open.discard(self)
+            self._unblocked()
             if engine_socket is not None:
                 engine_socket.websocket = None
+
+    def _blocked_since_now(self) -> None:
+        self._sending_since = asyncio.get_running_loop().time()
+        AbortingWebSocket._blocked.add(self)
+        if AbortingWebSocket._watchdog is None or AbortingWebSocket._watchdog.done():
+            AbortingWebSocket._watchdog = asyncio.ensure_future(_watch_sends())
+
+    def _unblocked(self) -> None:
+        self._sending_since = None
+        AbortingWebSocket._blocked.discard(self)
 
     @property
     def frames_directly(self) -> bool:
@@ -100,19 +107,19 @@ class AbortingWebSocket(asgi.WebSocket):
         """Wait until the peer has read enough to take more; False when it never will.
         The wait counts as a blocked send for the watchdog."""
         protocol = self._protocol
-        self._sending_since = asyncio.get_running_loop().time()
+        self._blocked_since_now()
         try:
             await protocol.writable.wait()
         finally:
-            self._sending_since = None
+            self._unblocked()
         return not self.gone
 
     async def send(self, message: Any) -> None:
-        self._sending_since = asyncio.get_running_loop().time()
+        self._blocked_since_now()
         try:
             await super().send(message)
         finally:
-            self._sending_since = None
+            self._unblocked()
 
     async def close(self) -> None:
         if getattr(self, "_closed", False):
@@ -134,15 +141,15 @@ class AbortingWebSocket(asgi.WebSocket):
 async def _watch_sends() -> None:
     """Abort the connections whose current send has been blocked longer than allowed."""
     loop = asyncio.get_running_loop()
-    while AbortingWebSocket._open:
+    while AbortingWebSocket._blocked:
         await asyncio.sleep(1.0)
         now = loop.time()
-        for websocket in list(AbortingWebSocket._open):
-            since = getattr(websocket, "_sending_since", None)
+        for websocket in list(AbortingWebSocket._blocked):
+            since = websocket._sending_since
             if since is not None and now - since > websocket.timeout:
                 log.warning("aborting a connection that has not read for %.0fs",
                             websocket.timeout)
-                websocket._sending_since = None
+                websocket._unblocked()
                 websocket._abort()
 
 
