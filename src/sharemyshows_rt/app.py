@@ -156,6 +156,7 @@ def build(settings: Settings) -> Service:
             yield
         finally:
             await roster.close()
+            await feed.close()
             await writer.stop()
             if notifier is not None:
                 await notifier.stop()

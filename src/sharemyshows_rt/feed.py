@@ -23,6 +23,7 @@ from .db.repositories import MessageRepository, StoredMessage
 from .fanout import Fanout
 from .locks import SingleFlight
 from .schemas import message_payload
+from .tasks import cancel_all
 
 log = logging.getLogger(__name__)
 Payload = dict[str, Any]
@@ -32,6 +33,9 @@ MAX_REMEMBERED = 5000
 RECENT_IDS = 256  # per show, to deliver a message once even if it comes twice
 ECHO_TIMEOUT = 2.0  # seconds to wait for Redis to hand a published message back
 MAX_CACHED_SHOWS = 2000  # join histories kept, least recently joined dropped first
+# A join history past its time is served (and read again in the background) until this many
+# times its time; older, a joiner reads it from the database itself.
+STALE_FACTOR = 5
 
 
 class Bus(Protocol):
@@ -123,6 +127,7 @@ class ShowFeed:
         self._holding: dict[int, dict[str, int]] = {}
         self._echoes: dict[int, asyncio.Future[None]] = {}
         self._reads = SingleFlight()
+        self._refreshing: dict[int, asyncio.Task[None]] = {}
         self.fallback = DatabaseFallback(self, messages, fanout)
 
     def ordered(self, show_ids: list[int]) -> AbstractAsyncContextManager[None]:
@@ -229,17 +234,49 @@ class ShowFeed:
         return self._reads.once(show_id) if self._history_ttl > 0 else nullcontext(True)
 
     async def attach_cached(self, sid: str, show_id: int, deliver: Deliver) -> bool:
-        """Enter the room and `deliver` the cached join history; False when there is none."""
+        """Enter the room and `deliver` the cached join history; False when there is none.
+        A history past its time is still served for a while (every delivery keeps it
+        current) while one read in the background replaces it: no joiner waits for it."""
         if self._history_ttl <= 0:
             return False
         async with self._lock:
             history = self._histories.get(show_id)
-            if history is None or time.monotonic() - history.loaded > self._history_ttl:
+            if history is None:
                 return False
+            age = time.monotonic() - history.loaded
+            if age > self._history_ttl * STALE_FACTOR:
+                return False
+            if age > self._history_ttl:
+                self._refresh_soon(show_id)
             self._histories.move_to_end(show_id)
             await self._fanout.enter(sid, show_id)
             await deliver(list(history.payloads), history.older)
         return True
+
+    def _refresh_soon(self, show_id: int) -> None:
+        if show_id in self._refreshing:
+            return
+        task = asyncio.create_task(self._refresh(show_id), name=f"history-{show_id}")
+        self._refreshing[show_id] = task
+
+    async def _refresh(self, show_id: int) -> None:
+        """Read a show's join history again and cache it (what was delivered meanwhile is
+        merged in, as for a joiner)."""
+        try:
+            async with self.joining(show_id) as ticket:
+                with metrics.timed(metrics.DB_SECONDS, "history"):
+                    page = await self._messages.page(show_id, limit=self._history_limit)
+                await self._attach(ticket, None, page.messages, self._history_limit,
+                                   None, 0, page.has_more)
+        except Exception:
+            log.warning("reading the join history of show %s again failed; the cached one "
+                        "stays until it is too old", show_id, exc_info=True)
+        finally:
+            self._refreshing.pop(show_id, None)
+
+    async def close(self) -> None:
+        """Stop the background reads."""
+        await cancel_all(list(self._refreshing.values()))
 
     def _remember_history(self, show_id: int, payloads: list[Payload], older: bool) -> None:
         self._histories[show_id] = _History(deque(payloads, maxlen=self._history_limit),
@@ -248,8 +285,10 @@ class ShowFeed:
         while len(self._histories) > MAX_CACHED_SHOWS:
             self._histories.popitem(last=False)
 
-    async def _attach(self, ticket: Ticket, sid: str, history: list[StoredMessage], limit: int,
-                      deliver: Deliver, after_id: int, has_more: bool) -> bool:
+    async def _attach(self, ticket: Ticket, sid: str | None, history: list[StoredMessage],
+                      limit: int, deliver: Deliver | None, after_id: int, has_more: bool
+                      ) -> bool:
+        """Attach `sid` (None: only cache the history) under the feed's lock."""
         show_id = ticket.show_id
         async with self._lock:
             joins = self._joins[show_id]
@@ -261,6 +300,10 @@ class ShowFeed:
                 if sequence > ticket.mark and message_id > newest:
                     payloads.append(payload)
                     newest = message_id
+            if sid is None or deliver is None:  # a refresh of the cache: nobody attaches
+                self._remember_history(show_id, payloads[-limit:], has_more
+                                       or len(payloads) > limit)
+                return True
             recent = self._recent.get(show_id)
             if recent is None:
                 recent = self._recent[show_id] = _Recent()

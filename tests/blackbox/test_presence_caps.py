@@ -17,13 +17,12 @@ PostgreSQL; the session's `deployment` runs on the defaults."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import ExitStack
 
 import pytest
 
 from support.client import ChatClient, about, for_show
-from support.database import Show, User, fresh_postgres, sqlite_urls
-from support.rigs import Rig, make_rig, migrate, one_test_on
+from support.database import Show, User
+from support.rigs import Rig, one_test_on, rig_on_backend
 from support.scenes import Person
 
 LIMIT = 3
@@ -33,21 +32,8 @@ SETTINGS = {"PRESENCE_LIST_LIMIT": LIMIT, "PRESENCE_COALESCE_MS": WINDOW_MS}
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 async def _capped_rig(request, tmp_path_factory) -> AsyncIterator[Rig]:
-    backend = request.param
-    workdir = tmp_path_factory.mktemp(f"presence-caps-{backend}")
-    with ExitStack() as cleanup:
-        if backend == "sqlite":
-            urls = sqlite_urls(workdir / "sharemyshows.db")
-        else:
-            admin_url = request.getfixturevalue("postgres_admin_url")
-            urls = cleanup.enter_context(fresh_postgres(admin_url))
-            migrate(urls)
-        rig = make_rig(urls, workdir / "server.log", **SETTINGS)
-        cleanup.callback(rig.db.dispose)
-        try:
-            yield await rig.start()
-        finally:
-            await rig.stop()
+    async for rig in rig_on_backend(request, tmp_path_factory, "presence-caps", **SETTINGS):
+        yield rig
 
 
 @pytest.fixture

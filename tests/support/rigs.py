@@ -9,13 +9,14 @@ import os
 import secrets
 import signal
 from collections.abc import AsyncIterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import text
 
 from .client import ChatClient
-from .database import Database, DatabaseUrls, Show
+from .database import Database, DatabaseUrls, Show, fresh_postgres, sqlite_urls
 from .server import ServerProcess, run_cli, tail
 from .settings import TIMEOUT, clean_environment
 from .tokens import Tokens
@@ -148,6 +149,27 @@ async def one_test_on(rig: Rig) -> AsyncIterator[Rig]:
     made, rig.clients[before:] = rig.clients[before:], []
     await asyncio.gather(*(client.close() for client in made), return_exceptions=True)
     assert rig.server.alive(), f"the server died during the test:\n{tail(rig.server.log_path)}"
+
+
+async def rig_on_backend(request, tmp_path_factory, name: str,
+                         **settings: object) -> AsyncIterator[Rig]:
+    """A server with these settings on `request.param` ("sqlite" or "postgresql"), for a
+    module's tests: use as `async for rig in rig_on_backend(...)` in a module fixture."""
+    backend = request.param
+    workdir = tmp_path_factory.mktemp(f"{name}-{backend}")
+    with ExitStack() as cleanup:
+        if backend == "sqlite":
+            urls = sqlite_urls(workdir / "sharemyshows.db")
+        else:
+            admin_url = request.getfixturevalue("postgres_admin_url")
+            urls = cleanup.enter_context(fresh_postgres(admin_url))
+            migrate(urls)
+        rig = make_rig(urls, workdir / "server.log", **settings)
+        cleanup.callback(rig.db.dispose)
+        try:
+            yield await rig.start()
+        finally:
+            await rig.stop()
 
 
 def migrate(urls: DatabaseUrls) -> None:
