@@ -19,6 +19,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
 from . import metrics
+from .admission import HandshakeGate
 from .api import Api, chat_error, http_error
 from .auth import Authenticator
 from .broadcast import FastBroadcast
@@ -63,7 +64,7 @@ class Service:
     writer: MessageWriter
     sio: ChatServer
     namespace: ChatNamespace
-    asgi: socketio.ASGIApp
+    asgi: Any  # the ASGI application: Socket.IO (gated) and the REST routes
 
     async def drain(self) -> None:
         """Graceful shutdown: take no new connections and close every socket, so clients
@@ -178,7 +179,9 @@ def build(settings: Settings) -> Service:
                             Exception: chat_error},
         lifespan=lifespan,
     )
-    asgi = socketio.ASGIApp(sio, other_asgi_app=rest, socketio_path="socket.io")
+    gate = HandshakeGate(settings.handshake_concurrency)
+    asgi = gate.wrap(socketio.ASGIApp(sio, other_asgi_app=rest, socketio_path="socket.io"),
+                     "/socket.io")
     return Service(settings, engine, presence, chat, writer, sio, namespace, asgi)
 
 
@@ -232,7 +235,7 @@ def _socket_server(settings: Settings, manager: socketio.AsyncManager) -> ChatSe
     )
 
 
-def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
+def create_app(settings: Settings | None = None) -> Any:
     """The ASGI app (`uvicorn --factory sharemyshows_rt.app:create_app`)."""
     from .config import load_settings
 

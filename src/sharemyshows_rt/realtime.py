@@ -12,6 +12,7 @@ import socketio
 from socketio import packet
 
 from . import logs, metrics
+from .admission import handshake_done
 from .auth import Authenticator
 from .backpressure import BoundedEngineServer
 from .chat import ChatService
@@ -215,10 +216,12 @@ class ChatServer(socketio.AsyncServer):
 
     async def _handle_connect(self, eio_sid: str, namespace: str | None, data: Any) -> None:
         await super()._handle_connect(eio_sid, namespace, data)
+        environ = self.environ.get(eio_sid)
+        if environ is not None:
+            handshake_done(environ)  # accepted or refused: the next connection's turn
         namespace = namespace or NAMESPACE
         sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
         if namespace == NAMESPACE and sid is not None and self.manager.is_connected(sid, namespace):
-            environ = self.environ.get(eio_sid)
             if environ is not None:
                 shed_handshake(environ)
             await self._chat_namespace.greet(sid)
