@@ -1,17 +1,20 @@
-"""New websocket connections are let through their handshake a bounded number at a time.
+"""New connections are let through the server's part of their handshake a bounded number at
+a time.
 
 When a headliner walks on stage, thousands of fans connect in the same seconds. Handled all
-at once, their handshakes (upgrade, engine.io open, token check, Socket.IO connect) fill the
-event loop's queue, and every fan already in, and every database round trip, waits behind
-them: a join took up to a second. Waiting for a slot costs nothing but a suspended
-coroutine, and a slot is given back when the Socket.IO handshake is done, when the
-connection ends, or after `deadline` seconds, so that peers that never finish cannot hold
-the slots."""
+at once, their handshakes (engine.io open, token check, user lookup, Socket.IO connect) fill
+the event loop's queue, and every fan already in, and every database round trip, waits
+behind them: a join took up to a second. Two steps are gated, each holding a slot only while
+the server works, never while it waits for the client (a fan on venue Wi-Fi may take half a
+second to answer): opening a new websocket session (until its websocket is accepted), and
+handling a Socket.IO CONNECT. Waiting for a slot costs a suspended coroutine; a slot comes
+back when its step is done, when the connection ends, or after `deadline` seconds."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, MutableMapping
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any
 
 Scope = MutableMapping[str, Any]
@@ -34,7 +37,7 @@ class Slot:
 
 
 class HandshakeGate:
-    """At most `limit` new websocket connections in their handshake at once."""
+    """At most `limit` handshake steps in progress at once."""
 
     def __init__(self, limit: int, deadline: float = 2.0) -> None:
         self.limit = limit
@@ -42,8 +45,9 @@ class HandshakeGate:
         self._slots: asyncio.Semaphore | None = None
 
     def wrap(self, app: ASGIApp, path: str) -> ASGIApp:
-        """`app`, with new websocket sessions under `path` gated (upgrades of an existing
-        session, HTTP and everything else pass straight through)."""
+        """`app`, with the opening of new websocket sessions under `path` gated until the
+        websocket is accepted (`opened`). Upgrades of an existing session, HTTP and
+        everything else pass straight through."""
 
         async def gated(scope: Scope, receive: Any, send: Any) -> None:
             if (scope["type"] != "websocket" or not scope.get("path", "").startswith(path)
@@ -58,6 +62,15 @@ class HandshakeGate:
 
         return gated
 
+    @contextlib.asynccontextmanager
+    async def step(self) -> AsyncIterator[None]:
+        """Hold a slot for one step of server work (a Socket.IO CONNECT)."""
+        slot = await self._enter()
+        try:
+            yield
+        finally:
+            slot.release()
+
     async def _enter(self) -> Slot:
         if self._slots is None:  # made on the serving loop
             self._slots = asyncio.Semaphore(self.limit)
@@ -65,8 +78,8 @@ class HandshakeGate:
         return Slot(self._slots, self._deadline)
 
 
-def handshake_done(environ: MutableMapping[str, Any]) -> None:
-    """The connection whose environ this is finished its Socket.IO handshake."""
+def opened(environ: MutableMapping[str, Any]) -> None:
+    """The new session whose environ this is has its websocket: its opening step is done."""
     scope = environ.get("asgi.scope")
     slot = scope.pop(SCOPE_KEY, None) if isinstance(scope, MutableMapping) else None
     if slot is not None:

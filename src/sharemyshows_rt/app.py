@@ -179,9 +179,9 @@ def build(settings: Settings) -> Service:
                             Exception: chat_error},
         lifespan=lifespan,
     )
-    gate = HandshakeGate(settings.handshake_concurrency)
-    asgi = gate.wrap(socketio.ASGIApp(sio, other_asgi_app=rest, socketio_path="socket.io"),
-                     "/socket.io")
+    sio.handshakes = HandshakeGate(settings.handshake_concurrency)
+    asgi = sio.handshakes.wrap(
+        socketio.ASGIApp(sio, other_asgi_app=rest, socketio_path="socket.io"), "/socket.io")
     return Service(settings, engine, presence, chat, writer, sio, namespace, asgi)
 
 

@@ -3,6 +3,7 @@ chat service, and turn every failure into the `error` event and the acknowledgem
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -12,7 +13,7 @@ import socketio
 from socketio import packet
 
 from . import logs, metrics
-from .admission import handshake_done
+from .admission import HandshakeGate
 from .auth import Authenticator
 from .backpressure import BoundedEngineServer
 from .chat import ChatService
@@ -196,6 +197,7 @@ class ChatServer(socketio.AsyncServer):
     connection flooding it with events, and bounds each connection's send queue."""
 
     _chat_namespace: ChatNamespace
+    handshakes: HandshakeGate | None = None  # bounds the Socket.IO CONNECTs handled at once
 
     def __init__(self, *, events_per_second: int = 100, send_queue_limit: int = 500,
                  **options: Any) -> None:
@@ -215,13 +217,12 @@ class ChatServer(socketio.AsyncServer):
         self.register_namespace(namespace)
 
     async def _handle_connect(self, eio_sid: str, namespace: str | None, data: Any) -> None:
-        await super()._handle_connect(eio_sid, namespace, data)
-        environ = self.environ.get(eio_sid)
-        if environ is not None:
-            handshake_done(environ)  # accepted or refused: the next connection's turn
+        async with self.handshakes.step() if self.handshakes else contextlib.nullcontext():
+            await super()._handle_connect(eio_sid, namespace, data)
         namespace = namespace or NAMESPACE
         sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
         if namespace == NAMESPACE and sid is not None and self.manager.is_connected(sid, namespace):
+            environ = self.environ.get(eio_sid)
             if environ is not None:
                 shed_handshake(environ)
             await self._chat_namespace.greet(sid)

@@ -12,6 +12,8 @@ from typing import Any
 
 from engineio.async_drivers import asgi
 
+from . import admission
+
 log = logging.getLogger(__name__)
 
 
@@ -60,6 +62,7 @@ class AbortingWebSocket(asgi.WebSocket):
         engine_socket = getattr(self.handler, "__self__", None)
         if engine_socket is not None:
             engine_socket.websocket = self
+        admission.opened(environ)  # the session exists, its open packet waits: next one
         try:
             return await super().__call__(environ)
         finally:

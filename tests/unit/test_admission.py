@@ -1,11 +1,12 @@
-"""HandshakeGate: at most `limit` new websocket sessions in their handshake at once; a slot
-comes back when the handshake is done, when the connection ends, or at the deadline."""
+"""HandshakeGate: at most `limit` handshake steps (opening a websocket session, handling a
+Socket.IO CONNECT) at once; a slot comes back when its step is done, when the connection
+ends, or at the deadline."""
 
 from __future__ import annotations
 
 import asyncio
 
-from sharemyshows_rt.admission import SCOPE_KEY, HandshakeGate, handshake_done
+from sharemyshows_rt.admission import SCOPE_KEY, HandshakeGate, opened
 
 WAIT = 2.0
 
@@ -36,14 +37,14 @@ async def settle() -> None:
         await asyncio.sleep(0)
 
 
-async def test_at_most_limit_handshakes_run_at_once_and_done_lets_the_next_in():
+async def test_at_most_limit_sessions_open_at_once_and_opened_lets_the_next_in():
     app = App()
     gated = HandshakeGate(2, deadline=60).wrap(app, "/socket.io")
     calls = [asyncio.create_task(gated(websocket_scope(), None, None)) for _ in range(3)]
     await settle()
     assert app.running == 2
-    handshake_done({"asgi.scope": app.scopes[0]})
-    handshake_done({"asgi.scope": app.scopes[0]})  # twice: still one slot back
+    opened({"asgi.scope": app.scopes[0]})
+    opened({"asgi.scope": app.scopes[0]})  # twice: still one slot back
     await settle()
     assert app.running == 3 and SCOPE_KEY not in app.scopes[0]
     app.end.set()
@@ -92,3 +93,26 @@ async def test_http_upgrades_of_a_session_and_other_paths_are_not_gated():
     assert app.running == 5
     app.end.set()
     await asyncio.wait_for(asyncio.gather(hold, *calls), WAIT)
+
+
+async def test_connect_steps_share_the_slots_and_give_them_back():
+    app = App()
+    gate = HandshakeGate(1, deadline=60)
+    gated = gate.wrap(app, "/socket.io")
+    opening = asyncio.create_task(gated(websocket_scope(), None, None))  # holds the slot
+    await settle()
+    entered = asyncio.Event()
+
+    async def connect_step() -> None:
+        async with gate.step():
+            entered.set()
+
+    step = asyncio.create_task(connect_step())
+    await settle()
+    assert not entered.is_set(), "a step ran while every slot was taken"
+    opened({"asgi.scope": app.scopes[0]})
+    await asyncio.wait_for(step, WAIT)
+    async with gate.step():  # the step gave its slot back
+        pass
+    app.end.set()
+    await asyncio.wait_for(opening, WAIT)
