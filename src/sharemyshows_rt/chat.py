@@ -157,10 +157,7 @@ class ChatService:
         """Enter the room with the history read from the database."""
         while True:
             async with self._feed.joining(show_id) as ticket:
-                page = MessagePage([], False)
-                if limit:
-                    with metrics.timed(metrics.DB_SECONDS, "history"):
-                        page = await self._messages.page(show_id, limit=limit, after_id=after_id)
+                page = await self._feed.read_history(show_id, limit, after_id)
                 if await ticket.attach(sid, page.messages, limit, deliver,
                                        after_id=after_id or 0, has_more=page.has_more):
                     return

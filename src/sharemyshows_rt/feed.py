@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from . import metrics
 from .fallback import DatabaseFallback
-from .db.repositories import MessageRepository, StoredMessage
+from .db.repositories import MessagePage, MessageRepository, StoredMessage
 from .fanout import Fanout
 from .locks import SingleFlight
 from .schemas import message_payload
@@ -226,6 +226,15 @@ class ShowFeed:
         recent = self._recent.get(show_id)
         return recent.last_id if recent else None
 
+    async def read_history(self, show_id: int, limit: int,
+                           after_id: int | None = None) -> MessagePage:
+        """A show's join history from the database: the newest `limit` messages (after
+        `after_id` when given). Read it inside `joining`."""
+        if not limit:
+            return MessagePage([], False)
+        with metrics.timed(metrics.DB_SECONDS, "history"):
+            return await self._messages.page(show_id, limit=limit, after_id=after_id)
+
     def reading(self, show_id: int) -> AbstractAsyncContextManager[bool]:
         """Around reading a show's join history to cache it: True, read it; False, another
         joiner just did (try the cache again). Joiners that missed the cache wait for that
@@ -264,8 +273,7 @@ class ShowFeed:
         merged in, as for a joiner)."""
         try:
             async with self.joining(show_id) as ticket:
-                with metrics.timed(metrics.DB_SECONDS, "history"):
-                    page = await self._messages.page(show_id, limit=self._history_limit)
+                page = await self.read_history(show_id, self._history_limit)
                 await self._attach(ticket, None, page.messages, self._history_limit,
                                    None, 0, page.has_more)
         except Exception:
@@ -300,7 +308,7 @@ class ShowFeed:
                 if sequence > ticket.mark and message_id > newest:
                     payloads.append(payload)
                     newest = message_id
-            if sid is None or deliver is None:  # a refresh of the cache: nobody attaches
+            if sid is None or deliver is None:  # refreshing the cache: nobody attaches
                 self._remember_history(show_id, payloads[-limit:], has_more
                                        or len(payloads) > limit)
                 return True
