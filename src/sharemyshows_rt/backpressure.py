@@ -14,7 +14,7 @@ from engineio import async_socket, packet
 
 from . import metrics
 from .enginesocket import EngineSocket, monitor_heartbeats
-from .websocket import AbortingWebSocket
+from .websocket import AbortingWebSocket, Outbox
 
 log = logging.getLogger(__name__)
 _TYPING = '2["user_typing"'  # a Socket.IO EVENT packet for user_typing, as encoded
@@ -172,7 +172,8 @@ class BoundedEngineServer(engineio.AsyncServer):
 
     def __init__(self, *args: Any, send_timeout: float = 20.0, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        websocket = type("TimedWebSocket", (AbortingWebSocket,), {"timeout": send_timeout})
+        websocket = type("TimedWebSocket", (AbortingWebSocket,),
+                         {"timeout": send_timeout, "outbox": Outbox()})
         self._async = {**self._async, "websocket": websocket}
 
     @property

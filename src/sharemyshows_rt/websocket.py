@@ -43,6 +43,44 @@ def frame_of(pkt: Any) -> bytes:
     return frame
 
 
+class Outbox:
+    """Frames written during one turn of the event loop, kept per connection and written one
+    turn later with one system call per connection: a group commit's broadcasts and its
+    senders' acks (sent a turn after the commit) leave together. On loopback, the write
+    system call is a third of the write path's CPU."""
+
+    def __init__(self) -> None:
+        self._frames: dict[AbortingWebSocket, list[bytes]] = {}
+
+    def add(self, websocket: AbortingWebSocket, frame: bytes) -> None:
+        frames = self._frames.get(websocket)
+        if frames is not None:
+            frames.append(frame)
+            return
+        if not self._frames:
+            asyncio.get_running_loop().call_soon(self._after_this_turn)
+        self._frames[websocket] = [frame]
+
+    def _after_this_turn(self) -> None:
+        # Scheduled again, so it runs after the tasks woken in this turn have written too.
+        asyncio.get_running_loop().call_soon(self.flush)
+
+    def flush(self) -> None:
+        """Write out every connection's frames."""
+        frames, self._frames = self._frames, {}
+        for websocket, queued in frames.items():
+            try:
+                websocket.write_frames(queued)
+            except Exception:  # one broken transport must not keep the others' frames
+                log.exception("writing %d frame(s) to a websocket failed", len(queued))
+
+    def flush_one(self, websocket: AbortingWebSocket) -> None:
+        """Write out this connection's frames now: something else is about to be sent."""
+        queued = self._frames.pop(websocket, None)
+        if queued:
+            websocket.write_frames(queued)
+
+
 class AbortingWebSocket(asgi.WebSocket):
     """Engine.IO's ASGI websocket over uvicorn's websockets (sans-I/O) protocol, writing
     frames itself. A send blocked for `timeout` aborts the TCP connection, and so does a close
@@ -50,6 +88,7 @@ class AbortingWebSocket(asgi.WebSocket):
     its buffers). Blocked sends are watched by one task for all sockets, not timed one by one."""
 
     timeout = 20.0
+    outbox = Outbox()  # one per server: BoundedEngineServer makes a subclass per server
     # The websockets whose send is blocked now: only these are watched, not every socket.
     _blocked: set[AbortingWebSocket] = set()
     _watchdog: asyncio.Task[None] | None = None
@@ -97,8 +136,18 @@ class AbortingWebSocket(asgi.WebSocket):
                 or protocol.close_sent or protocol.disconnected
                 or not protocol.handshake_complete):
             return False
-        protocol.transport.write(frame_of(pkt))
+        self.outbox.add(self, frame_of(pkt))
         return True
+
+    def write_frames(self, frames: list[bytes]) -> None:
+        """Write frames to the transport, unless the connection has closed since."""
+        protocol = self._protocol
+        if protocol.close_sent or protocol.disconnected or protocol.transport.is_closing():
+            return
+        if len(frames) == 1:
+            protocol.transport.write(frames[0])
+        else:
+            protocol.transport.writelines(frames)
 
     @property
     def gone(self) -> bool:
@@ -118,6 +167,7 @@ class AbortingWebSocket(asgi.WebSocket):
         return not self.gone
 
     async def send(self, message: Any) -> None:
+        self.outbox.flush_one(self)  # what was written before goes first
         self._blocked_since_now()
         try:
             await super().send(message)
@@ -128,6 +178,7 @@ class AbortingWebSocket(asgi.WebSocket):
         if getattr(self, "_closed", False):
             return  # closing once is enough (the queue and the reader may both ask)
         self._closed = True
+        self.outbox.flush_one(self)  # the close frame comes after every written frame
         try:
             await asyncio.wait_for(super().close(), self.timeout)
         except asyncio.TimeoutError:

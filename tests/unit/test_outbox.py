@@ -1,0 +1,170 @@
+"""The outbox (websocket.py): frames written to a websocket during one turn of the event loop,
+and during the turn after it, leave together in one write per connection, in order; nothing
+overtakes them (a send through ASGI, the close frame); a connection closed meanwhile gets
+nothing; one broken transport does not keep the other connections' frames."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from engineio import packet as eio_packet
+
+from sharemyshows_rt.websocket import AbortingWebSocket, Outbox, frame_of
+
+WAIT = 2.0
+
+
+class FakeTransport:
+    def __init__(self, log: list) -> None:
+        self.log = log
+        self.closing = False
+        self.broken = False
+
+    def write(self, data: bytes) -> None:
+        self.writelines([data])
+
+    def writelines(self, frames: list[bytes]) -> None:
+        if self.broken:
+            raise RuntimeError("unable to perform operation: the handler is closed")
+        self.log.append(("write", list(frames)))
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+
+class FakeProtocol:
+    """What AbortingWebSocket reads of uvicorn's websockets (sans-I/O) protocol."""
+
+    def __init__(self) -> None:
+        self.log: list = []
+        self.transport = FakeTransport(self.log)
+        self.writable = asyncio.Event()
+        self.writable.set()
+        self.close_sent = False
+        self.disconnected = False
+        self.handshake_complete = True
+
+    async def asgi_send(self, message: dict) -> None:
+        self.log.append(("asgi", message["type"]))
+
+
+def websocket(outbox: Outbox) -> tuple[AbortingWebSocket, FakeProtocol]:
+    ws_class = type("TestWebSocket", (AbortingWebSocket,), {"outbox": outbox, "timeout": WAIT})
+    ws = ws_class(handler=None, server=None)
+    protocol = FakeProtocol()
+    ws._protocol = protocol
+    ws.asgi_send = protocol.asgi_send
+    return ws, protocol
+
+
+def packet(n: int) -> eio_packet.Packet:
+    return eio_packet.Packet(eio_packet.MESSAGE, f'2["new_message",{{"id":{n}}}]')
+
+
+async def turns(n: int = 3) -> None:
+    for _ in range(n):
+        await asyncio.sleep(0)
+
+
+async def test_frames_of_one_turn_leave_in_one_write_in_order():
+    outbox = Outbox()
+    ws, protocol = websocket(outbox)
+    packets = [packet(n) for n in range(3)]
+    for pkt in packets:
+        assert ws.write_packet(pkt)
+    assert protocol.log == []  # not written while the turn goes on
+    await turns()
+    assert protocol.log == [("write", [frame_of(pkt) for pkt in packets])]
+
+
+async def test_a_task_woken_in_this_turn_writes_into_the_same_system_call():
+    """A group commit publishes, then resolves its senders' futures; the acks their tasks
+    send in the next turn go out with the broadcast."""
+    outbox = Outbox()
+    ws, protocol = websocket(outbox)
+    stored: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    async def sender() -> None:
+        await stored
+        ws.write_packet(packet(2))  # the ack
+
+    task = asyncio.ensure_future(sender())
+    await turns()
+    ws.write_packet(packet(1))  # the broadcast
+    stored.set_result(None)
+    await asyncio.wait_for(task, WAIT)
+    await turns()
+    assert protocol.log == [("write", [frame_of(packet(1)), frame_of(packet(2))])]
+
+
+async def test_each_connection_gets_its_own_frames():
+    outbox = Outbox()
+    (a, pa), (b, pb) = websocket(outbox), websocket(outbox)
+    a.write_packet(packet(1))
+    b.write_packet(packet(2))
+    a.write_packet(packet(3))
+    await turns()
+    assert pa.log == [("write", [frame_of(packet(1)), frame_of(packet(3))])]
+    assert pb.log == [("write", [frame_of(packet(2))])]
+
+
+async def test_later_turns_write_again():
+    outbox = Outbox()
+    ws, protocol = websocket(outbox)
+    ws.write_packet(packet(1))
+    await turns()
+    ws.write_packet(packet(2))
+    await turns()
+    assert protocol.log == [("write", [frame_of(packet(1))]), ("write", [frame_of(packet(2))])]
+
+
+async def test_the_close_frame_comes_after_the_frames_written_before_it():
+    outbox = Outbox()
+    ws, protocol = websocket(outbox)
+    ws.write_packet(packet(1))
+    await ws.close()
+    assert protocol.log == [("write", [frame_of(packet(1))]), ("asgi", "websocket.close")]
+    await turns()
+    assert len(protocol.log) == 2  # nothing written twice
+
+
+async def test_a_send_through_asgi_does_not_overtake_written_frames():
+    outbox = Outbox()
+    ws, protocol = websocket(outbox)
+    ws.write_packet(packet(1))
+    await ws.send("3probe")
+    assert protocol.log == [("write", [frame_of(packet(1))]), ("asgi", "websocket.send")]
+
+
+@pytest.mark.parametrize("ended", ["close_sent", "disconnected", "closing"])
+async def test_a_connection_ended_before_the_write_gets_nothing(ended):
+    outbox = Outbox()
+    ws, protocol = websocket(outbox)
+    ws.write_packet(packet(1))
+    if ended == "closing":
+        protocol.transport.closing = True
+    else:
+        setattr(protocol, ended, True)
+    await turns()
+    assert protocol.log == []
+
+
+async def test_a_connection_that_cannot_take_a_frame_now_refuses_it():
+    outbox = Outbox()
+    ws, protocol = websocket(outbox)
+    protocol.writable.clear()  # the transport is above its high-water mark
+    assert not ws.write_packet(packet(1))
+    await turns()
+    assert protocol.log == []
+
+
+async def test_one_broken_transport_does_not_keep_the_others_frames(caplog):
+    outbox = Outbox()
+    (a, pa), (b, pb) = websocket(outbox), websocket(outbox)
+    pa.transport.broken = True
+    a.write_packet(packet(1))
+    b.write_packet(packet(2))
+    await turns()
+    assert pb.log == [("write", [frame_of(packet(2))])]
+    assert "writing 1 frame(s) to a websocket failed" in caplog.text
