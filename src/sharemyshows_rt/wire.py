@@ -30,3 +30,7 @@ class OrjsonPacket(packet.Packet):
     """Socket.IO packets encoded and decoded with orjson."""
 
     json = _Json
+    # What this server sends is JSON made from its own payloads, never bytes; otherwise
+    # every packet sent (each ack, each reply) walks its whole payload looking for them.
+    # Binary packets from clients are still decoded (and refused by the payload check).
+    uses_binary_events = False

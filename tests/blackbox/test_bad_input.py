@@ -144,3 +144,17 @@ async def test_many_bad_events_in_a_row_leave_the_connection_usable(db, connect)
     assert active_user_ids(active) == [fan.user.id]
     assert all(payload["event"] == "join_show" for payload in fan.client.received("error"))
     assert fan.client.received("active_users", for_show(show.id))
+
+
+@pytest.mark.parametrize("field", ["message", "show_id"])
+async def test_binary_data_in_a_payload(field, db, connect):
+    """Socket.IO lets a client attach bytes (a binary event): not a text nor an id."""
+    show, fan = await fan_in_show(db, connect)
+    since = fan.client.mark()
+    payload = {"show_id": show.id, "message": "hello", field: b"\x00\xffbytes"}
+    ack = await fan.client.call("send_message", payload)
+    assert ack["ok"] is False
+    assert_error(await fan.client.wait_for("error", since=since), event="send_message")
+    assert fan.client.received("new_message", since=since) == []
+    await assert_still_usable(fan, show)
+    assert db.messages(show) == []
