@@ -3,9 +3,11 @@ messages come from fixed sets, and per-show gauges cover the biggest shows only.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from prometheus_client import (CONTENT_TYPE_LATEST, Counter, Gauge, Histogram,
                                disable_created_metrics, generate_latest)
@@ -38,6 +40,13 @@ REDIS_SECONDS = Histogram("sharemyshows_redis_seconds", "Redis round trips", ["o
                           buckets=LATENCY_BUCKETS)
 
 
+@functools.cache
+def labelled(metric: Counter | Histogram, label: str) -> Any:
+    """`metric.labels(label)`, looked up once: labels are bounded, and each lookup takes a
+    lock and builds a key on every event."""
+    return metric.labels(label)
+
+
 def event_label(event: str) -> str:
     return event if event in KNOWN_EVENTS else "other"
 
@@ -52,7 +61,7 @@ def timed(histogram: Histogram, operation: str) -> Iterator[None]:
     try:
         yield
     finally:
-        histogram.labels(operation).observe(time.perf_counter() - start)
+        labelled(histogram, operation).observe(time.perf_counter() - start)
 
 
 class ShowMembers(Collector):

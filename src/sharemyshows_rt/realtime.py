@@ -112,7 +112,7 @@ class ChatNamespace(socketio.AsyncNamespace):
     async def handle(self, sid: str, event: str, args: tuple[Any, ...]) -> Ack:
         """Run one client event; failures become an `error` event and a failed ack."""
         label = metrics.event_label(event)
-        metrics.EVENTS.labels(label).inc()
+        metrics.labelled(metrics.EVENTS, label).inc()
         with metrics.timed(metrics.HANDLER_SECONDS, label):
             try:
                 route = self._events.get(event)
