@@ -83,13 +83,14 @@ def tune_garbage_collector() -> None:
     hundred tracked objects, so with the defaults a storm of fans triggers full collections
     over millions of them: in `bench/run storm` (5,000 joins) they took 4.4 of 15 CPU-seconds
     and paused the server up to 0.8 s. The young generation's threshold counts objects made
-    minus objects freed, so at 50,000 the bursts of a busy loop (a group commit's batch, the
-    coroutines of 2,000 senders in flight) no longer trigger collections that walk
-    short-lived objects: in `bench/run write` the two younger generations' collections took
-    2.5 s of 23 (11 %) at 7,000, and 0.1 s at 50,000."""
+    minus objects freed: at 25,000 the bursts of a busy loop (a group commit's batch, the
+    coroutines of 2,000 senders in flight) no longer trigger collections that walk objects
+    about to be freed (`bench/run write`: 2.5 s of 23 in the two younger generations at
+    7,000, none measurable now). Collecting the middle one every 4th time keeps its pauses
+    short in a storm (at most 0.24 s; at 50,000 and 10 they reached 0.7 s)."""
     gc.collect()
     gc.freeze()
-    gc.set_threshold(50_000, 10, 100)
+    gc.set_threshold(25_000, 4, 100)
 
 
 class _Worker(Process):
