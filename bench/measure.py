@@ -48,11 +48,21 @@ def process_rss_kib(pid: int) -> int | None:
 
 def system_cpu() -> tuple[float, float]:
     """(busy, total) CPU seconds of the whole machine since boot, all cores."""
-    parts = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
-    values = [int(v) for v in parts[:8]]  # user nice system idle iowait irq softirq steal
+    values = _cpu_line()
     idle = values[3] + values[4]
     total = sum(values)
     return (total - idle) / CLK_TCK, total / CLK_TCK
+
+
+def steal_cpu() -> float:
+    """CPU seconds the hypervisor gave to other virtual machines while this one wanted to
+    run, since boot (counted in `system_cpu`'s busy time)."""
+    return _cpu_line()[7] / CLK_TCK
+
+
+def _cpu_line() -> list[int]:
+    parts = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    return [int(v) for v in parts[:8]]  # user nice system idle iowait irq softirq steal
 
 
 class PostgresCpu:
@@ -124,6 +134,7 @@ class Sample:
     sys_busy: float
     sys_total: float
     self_cpu: float
+    sys_steal: float = 0.0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -141,6 +152,7 @@ class Delta:
     sys_busy: float
     self_cpu: float
     server_rss_kib: int | None
+    sys_steal: float = 0.0
     cores: int = field(default_factory=lambda: os.cpu_count() or 1)
 
     @property
@@ -170,6 +182,8 @@ class Delta:
             "harness_cpu_s": round(self.self_cpu, 3),
             "machine_busy_cores": round(self.util(self.sys_busy), 3),
             "other_cores": round(self.util(self.other_cpu), 3),
+            # Part of "others": a virtual machine's CPU taken by its neighbours.
+            "steal_cores": round(self.util(self.sys_steal), 3),
             "cores": self.cores,
             "server_rss_kib": self.server_rss_kib,
         }
@@ -223,7 +237,7 @@ class Sampler:
         own = os.times()
         return Sample(time.monotonic(), server_cpu if server_cpu is not None else
                       self._last_server_cpu, process_rss_kib(self.server_pid), worker_cpu, db, aux,
-                      busy, total, own.user + own.system)
+                      busy, total, own.user + own.system, steal_cpu())
 
     @staticmethod
     def delta(a: Sample, b: Sample) -> Delta:
@@ -236,6 +250,7 @@ class Sampler:
             sys_busy=b.sys_busy - a.sys_busy,
             self_cpu=b.self_cpu - a.self_cpu,
             server_rss_kib=b.server_rss_kib,
+            sys_steal=b.sys_steal - a.sys_steal,
         )
 
     def timeseries(self, origin: float) -> list[dict]:

@@ -61,7 +61,8 @@ def _resources_line(resources: dict) -> str:
             f"{resources['generator_cores']:.2f} (workers {resources['generator_worker_cores']}), "
             f"postgres backends {resources['db_backend_cores']:.2f}, machine "
             f"{resources['machine_busy_cores']:.2f}/{resources['cores']}, others "
-            f"{resources['other_cores']:.2f}")
+            f"{resources['other_cores']:.2f} (of which stolen by the hypervisor "
+            f"{resources.get('steal_cores', 0.0):.2f})")
 
 
 def scenario_lines(result: dict) -> list[str]:
