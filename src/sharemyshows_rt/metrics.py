@@ -6,7 +6,6 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from prometheus_client import (CONTENT_TYPE_LATEST, Counter, Gauge, Histogram,
@@ -55,13 +54,21 @@ def count_error(error: ChatError) -> None:
     ERRORS.labels(error.message).inc()
 
 
-@contextmanager
-def timed(histogram: Histogram, operation: str) -> Iterator[None]:
-    start = time.perf_counter()
-    try:
-        yield
-    finally:
-        labelled(histogram, operation).observe(time.perf_counter() - start)
+class timed:
+    """`with timed(histogram, operation):` observes the time spent inside, also when it
+    raises. A class, not a generator: it wraps every client event."""
+
+    __slots__ = ("_child", "_start")
+
+    def __init__(self, histogram: Histogram, operation: str) -> None:
+        self._child = labelled(histogram, operation)
+        self._start = 0.0
+
+    def __enter__(self) -> None:
+        self._start = time.perf_counter()
+
+    def __exit__(self, *_exc: object) -> None:
+        self._child.observe(time.perf_counter() - self._start)
 
 
 class ShowMembers(Collector):
