@@ -49,17 +49,33 @@ class Outbox:
     senders' acks (sent a turn after the commit) leave together. On loopback, the write
     system call is a third of the write path's CPU."""
 
+    # Bytes one connection may have waiting here, beyond its first frame: about what its
+    # transport takes before it pauses (asyncio's high-water mark). Past it the connection's
+    # send queue, which is bounded and cuts off a peer that does not read, holds the rest.
+    limit = 64 * 1024
+
     def __init__(self) -> None:
         self._frames: dict[AbortingWebSocket, list[bytes]] = {}
 
-    def add(self, websocket: AbortingWebSocket, frame: bytes) -> None:
+    def add(self, websocket: AbortingWebSocket, frame: bytes) -> bool:
+        """Keep `frame` for the next write; False when the connection has enough waiting."""
         frames = self._frames.get(websocket)
         if frames is not None:
+            size = websocket.outbox_bytes + len(frame)
+            if size > self.limit:
+                return False
+            websocket.outbox_bytes = size
             frames.append(frame)
-            return
+            return True
         if not self._frames:
             asyncio.get_running_loop().call_soon(self._after_this_turn)
         self._frames[websocket] = [frame]
+        websocket.outbox_bytes = len(frame)
+        return True
+
+    def holds(self, websocket: AbortingWebSocket) -> bool:
+        """This connection has frames waiting for the next write."""
+        return websocket in self._frames
 
     def _after_this_turn(self) -> None:
         # Scheduled again, so it runs after the tasks woken in this turn have written too.
@@ -93,6 +109,7 @@ class AbortingWebSocket(asgi.WebSocket):
     _blocked: set[AbortingWebSocket] = set()
     _watchdog: asyncio.Task[None] | None = None
     _sending_since: float | None = None
+    outbox_bytes = 0  # what this connection has waiting in the outbox
 
     async def __call__(self, environ: Any) -> Any:
         # uvicorn's protocol object is behind the ASGI send callable.
@@ -136,8 +153,7 @@ class AbortingWebSocket(asgi.WebSocket):
                 or protocol.close_sent or protocol.disconnected
                 or not protocol.handshake_complete):
             return False
-        self.outbox.add(self, frame_of(pkt))
-        return True
+        return self.outbox.add(self, frame_of(pkt))
 
     def write_frames(self, frames: list[bytes]) -> None:
         """Write frames to the transport, unless the connection has closed since."""
@@ -161,6 +177,8 @@ class AbortingWebSocket(asgi.WebSocket):
         protocol = self._protocol
         self._blocked_since_now()
         try:
+            while self.outbox.holds(self):  # written within two turns of the loop
+                await asyncio.sleep(0)
             await protocol.writable.wait()
         finally:
             self._unblocked()

@@ -168,3 +168,56 @@ async def test_one_broken_transport_does_not_keep_the_others_frames(caplog):
     await turns()
     assert pb.log == [("write", [frame_of(packet(2))])]
     assert "writing 1 frame(s) to a websocket failed" in caplog.text
+
+
+def big_packet(n: int, size: int) -> eio_packet.Packet:
+    return eio_packet.Packet(eio_packet.MESSAGE, f'2["new_message",{{"id":{n},"t":"{"x" * size}"}}]')
+
+
+async def test_a_connection_holds_at_most_the_limit_beyond_its_first_frame():
+    outbox = Outbox()
+    outbox.limit = 1000
+    ws, protocol = websocket(outbox)
+    assert ws.write_packet(big_packet(1, 5000))  # the first frame, whatever its size
+    assert not ws.write_packet(big_packet(2, 10))  # then nothing past the limit
+    other, _ = websocket(outbox)
+    assert other.write_packet(big_packet(3, 500)) and other.write_packet(big_packet(4, 400))
+    assert not other.write_packet(big_packet(5, 200))
+    await turns()
+    assert protocol.log == [("write", [frame_of(big_packet(1, 5000))])]
+    assert ws.write_packet(big_packet(2, 10))  # written out: room again
+
+
+class QueueServer:
+    """What SendQueue uses of BoundedEngineServer."""
+
+    sockets: dict = {}
+
+    def start_background_task(self, target, *args, **kwargs):
+        raise AssertionError("no connection is stalled here")
+
+
+async def test_a_burst_past_the_limit_reaches_the_peer_whole_and_in_order():
+    """What the outbox refuses waits in the connection's send queue, written as soon as
+    the outbox has written its part."""
+    from sharemyshows_rt.backpressure import SendQueue
+
+    outbox = Outbox()
+    outbox.limit = 2000
+    ws, protocol = websocket(outbox)
+    queue = SendQueue(QueueServer(), limit=500)
+    queue.attach(ws)
+    burst = [big_packet(n, 300) for n in range(40)]  # about 13 KB in one turn
+    for pkt in burst:
+        queue.put_nowait(pkt)
+    assert queue.qsize() > 0  # some had to wait
+
+    async def everything_written() -> None:
+        while sum(len(frames) for _, frames in protocol.log) < len(burst):
+            await asyncio.sleep(0)
+
+    await asyncio.wait_for(everything_written(), WAIT)
+    written = [frame for _, frames in protocol.log for frame in frames]
+    assert written == [frame_of(pkt) for pkt in burst]
+    assert len(protocol.log) > 1 and queue.qsize() == 0
+    queue.detach()
