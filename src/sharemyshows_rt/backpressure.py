@@ -20,6 +20,22 @@ log = logging.getLogger(__name__)
 _TYPING = '2["user_typing"'  # a Socket.IO EVENT packet for user_typing, as encoded
 
 
+class _NoWaiters:
+    """asyncio.Queue's lists of waiting getters and putters, for a queue that never has any:
+    an empty deque each would be 600 bytes per connection."""
+
+    __slots__ = ()
+
+    def __len__(self) -> int:
+        return 0
+
+    def append(self, waiter: Any) -> None:
+        raise RuntimeError("SendQueue has its own get(), and put() never waits")
+
+
+_NO_WAITERS = _NoWaiters()
+
+
 class SendQueue(asyncio.Queue):
     """An Engine.IO socket's outgoing packets, bounded by `limit`.
 
@@ -31,10 +47,13 @@ class SendQueue(asyncio.Queue):
 
     def __init__(self, server: BoundedEngineServer, limit: int) -> None:
         super().__init__()
+        # Unbounded for asyncio (the limits are ours), so put() never waits, and get() is
+        # ours: asyncio's waiter lists stay empty.
+        self._getters = self._putters = _NO_WAITERS
         self._server = server
         self._limit = limit
         self._soft = max(1, limit // 5)
-        self._waiting: deque[asyncio.Future[Any]] = deque()
+        self._waiting: deque[asyncio.Future[Any]] | None = None  # polling's get(), when used
         self._websocket: Any = None
         self._flusher: asyncio.Task[None] | None = None
         self.overflowed = False
@@ -62,6 +81,8 @@ class SendQueue(asyncio.Queue):
         if self.qsize():
             future.set_result(self.get_nowait())
         else:
+            if self._waiting is None:
+                self._waiting = deque()
             self._waiting.append(future)
         return future
 
