@@ -25,7 +25,12 @@ def shed_handshake(environ: dict[str, Any]) -> None:
     scope["headers"] = []
     protocol = getattr(environ.get("asgi.send"), "__self__", None)
     if getattr(protocol, "handshake_complete", False):
-        # uvicorn's websockets protocol keeps both only to answer the handshake.
+        # uvicorn's websockets protocol keeps both only to answer the handshake. websockets'
+        # parser keeps the request too, for the connection's life (a local of its parsing
+        # generator): its headers, a list per name, are what can go.
+        headers = getattr(getattr(protocol, "request", None), "headers", None)
+        if hasattr(headers, "clear"):
+            headers.clear()
         for name in ("request", "response"):
             if getattr(protocol, name, None) is not None:
                 setattr(protocol, name, None)

@@ -135,3 +135,29 @@ def test_shedding_twice_changes_nothing_more():
     once = dict(environ)
     shed_handshake(environ)
     assert environ == once and scope["headers"] == [] and protocol.request is None
+
+
+def test_the_websocket_request_kept_by_websockets_parser_loses_its_headers():
+    """websockets' parsing generator keeps the Request object for the connection's life;
+    what it holds beyond the path goes."""
+    from websockets.datastructures import Headers
+    from websockets.http11 import Request
+
+    protocol = Protocol()
+    request = protocol.request = Request("/socket.io/?EIO=4", Headers(
+        [("Host", "chat.example"), ("Cookie", "access_token_cookie=T"), ("Upgrade", "websocket")]))
+    environ, _scope, _ = make_environ(protocol=protocol)
+    shed_handshake(environ)
+    assert protocol.request is None
+    assert len(request.headers) == 0 and list(request.headers.raw_items()) == []
+
+
+def test_an_unfinished_handshake_keeps_its_request_headers():
+    from websockets.datastructures import Headers
+    from websockets.http11 import Request
+
+    protocol = Protocol(handshake_complete=False)
+    request = protocol.request = Request("/socket.io/?EIO=4", Headers([("Host", "chat.example")]))
+    environ, _scope, _ = make_environ(protocol=protocol)
+    shed_handshake(environ)
+    assert protocol.request is request and len(request.headers) == 1
