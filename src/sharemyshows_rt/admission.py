@@ -23,17 +23,23 @@ SCOPE_KEY = "sharemyshows.handshake"
 
 
 class Slot:
-    """One handshake in progress; give it back once (later calls do nothing)."""
+    """One handshake in progress; give it back once (later calls do nothing). The gate's
+    coroutine keeps it for the connection's life: once released it holds nothing."""
+
+    __slots__ = ("_slots", "_timer")
 
     def __init__(self, slots: asyncio.Semaphore, deadline: float) -> None:
         self._slots: asyncio.Semaphore | None = slots
-        self._timer = asyncio.get_running_loop().call_later(deadline, self.release)
+        self._timer: asyncio.TimerHandle | None = asyncio.get_running_loop().call_later(
+            deadline, self.release)
 
     def release(self) -> None:
         if self._slots is not None:
             self._slots.release()
             self._slots = None
+        if self._timer is not None:
             self._timer.cancel()
+            self._timer = None
 
 
 class HandshakeGate:

@@ -116,3 +116,18 @@ async def test_connect_steps_share_the_slots_and_give_them_back():
         pass
     app.end.set()
     await asyncio.wait_for(opening, WAIT)
+
+
+async def test_a_released_slot_holds_nothing():
+    """The gate's coroutine keeps its slot for the connection's life: once given back it
+    keeps neither the semaphore nor its deadline timer."""
+    gate, app = HandshakeGate(2), App()
+    gated = gate.wrap(app, "/socket.io/")
+    task = asyncio.ensure_future(gated(websocket_scope(), None, None))
+    await settle()
+    slot = app.scopes[0][SCOPE_KEY]
+    opened({"asgi.scope": app.scopes[0]})
+    assert slot._slots is None and slot._timer is None
+    slot.release()  # again: nothing happens
+    app.end.set()
+    await asyncio.wait_for(task, WAIT)
