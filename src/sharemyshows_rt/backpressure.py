@@ -36,6 +36,37 @@ class _NoWaiters:
 _NO_WAITERS = _NoWaiters()
 
 
+class _Finished:
+    """asyncio.Queue's "everything taken is done" event, made an asyncio.Event (with its
+    own deque) only when something waits for it: `join()`, when a polling session closes."""
+
+    __slots__ = ("_is_set", "_event")
+
+    def __init__(self) -> None:
+        self._is_set = True
+        self._event: asyncio.Event | None = None
+
+    def is_set(self) -> bool:
+        return self._is_set
+
+    def set(self) -> None:
+        self._is_set = True
+        if self._event is not None:
+            self._event.set()
+
+    def clear(self) -> None:
+        self._is_set = False
+        if self._event is not None:
+            self._event.clear()
+
+    async def wait(self) -> bool:
+        if self._is_set:
+            return True
+        if self._event is None:
+            self._event = asyncio.Event()
+        return await self._event.wait()
+
+
 class SendQueue(asyncio.Queue):
     """An Engine.IO socket's outgoing packets, bounded by `limit`.
 
@@ -50,6 +81,7 @@ class SendQueue(asyncio.Queue):
         # Unbounded for asyncio (the limits are ours), so put() never waits, and get() is
         # ours: asyncio's waiter lists stay empty.
         self._getters = self._putters = _NO_WAITERS
+        self._finished = _Finished()  # type: ignore[assignment]
         self._server = server
         self._limit = limit
         self._soft = max(1, limit // 5)

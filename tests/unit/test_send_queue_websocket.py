@@ -458,3 +458,43 @@ async def test_polling_waiter_that_timed_out_is_skipped(server):
     queue.put_nowait(pkt)
     assert await asyncio.wait_for(waiting, WAIT) is pkt
     assert queue.qsize() == 0
+
+
+async def test_polling_join_waits_until_every_packet_taken_is_done(server):
+    """engine.io closes a polling session with `queue.join()`; the event it waits on is
+    made only then."""
+    queue = SendQueue(server, LIMIT)
+    await asyncio.wait_for(queue.join(), WAIT)  # nothing put: done at once
+    queue.put_nowait(message(1))
+    queue.put_nowait(message(2))
+    joined = asyncio.ensure_future(queue.join())
+    await settle()
+    assert not joined.done()
+    await asyncio.wait_for(queue.get(), WAIT)
+    queue.task_done()
+    await settle()
+    assert not joined.done()  # one still not done
+    await asyncio.wait_for(queue.get(), WAIT)
+    queue.task_done()
+    await asyncio.wait_for(joined, WAIT)
+    queue.put_nowait(message(3))  # and again, after a join
+    again = asyncio.ensure_future(queue.join())
+    await settle()
+    assert not again.done()
+    await asyncio.wait_for(queue.get(), WAIT)
+    queue.task_done()
+    await asyncio.wait_for(again, WAIT)
+
+
+async def test_awaited_puts_never_wait_and_many_polls_wait_in_order(server):
+    """asyncio.Queue's own waiter lists are never used (shared, always empty)."""
+    queue = SendQueue(server, 10_000)
+    for n in range(1000):
+        await queue.put(message(n))  # unbounded for asyncio: never waits
+    assert queue.qsize() == 1000
+    other = SendQueue(server, LIMIT)
+    polls = [other.get() for _ in range(3)]
+    packets = [message(n) for n in range(3)]
+    for pkt in packets:
+        other.put_nowait(pkt)
+    assert [await asyncio.wait_for(poll, WAIT) for poll in polls] == packets
