@@ -56,6 +56,7 @@ class Outbox:
 
     def __init__(self) -> None:
         self._frames: dict[AbortingWebSocket, list[bytes]] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None  # where the next write is due
 
     def add(self, websocket: AbortingWebSocket, frame: bytes) -> bool:
         """Keep `frame` for the next write; False when the connection has enough waiting."""
@@ -67,8 +68,12 @@ class Outbox:
             websocket.outbox_bytes = size
             frames.append(frame)
             return True
-        if not self._frames:
-            asyncio.get_running_loop().call_soon(self._after_this_turn)
+        if not self._frames or self._loop is None or self._loop.is_closed():
+            # Frames left by a loop that closed before writing them are for connections
+            # that died with it.
+            self._frames = {}
+            self._loop = asyncio.get_running_loop()
+            self._loop.call_soon(self._after_this_turn)
         self._frames[websocket] = [frame]
         websocket.outbox_bytes = len(frame)
         return True

@@ -221,3 +221,30 @@ async def test_a_burst_past_the_limit_reaches_the_peer_whole_and_in_order():
     assert written == [frame_of(pkt) for pkt in burst]
     assert len(protocol.log) > 1 and queue.qsize() == 0
     queue.detach()
+
+
+def test_an_outbox_outlives_a_loop_closed_before_it_wrote():
+    """Frames left by a loop that closed before its write do not stop the next loop's."""
+    outbox = Outbox()
+    logs: list[list] = []
+
+    async def write_and_stop_at_once() -> None:
+        ws, protocol = websocket(outbox)
+        logs.append(protocol.log)
+        ws.write_packet(packet(1))  # the write is due two turns later: never comes
+
+    async def write_and_let_it_go() -> None:
+        ws, protocol = websocket(outbox)
+        logs.append(protocol.log)
+        ws.write_packet(packet(2))
+        await turns()
+
+    first = asyncio.new_event_loop()
+    first.run_until_complete(write_and_stop_at_once())
+    first.close()
+    second = asyncio.new_event_loop()
+    try:
+        second.run_until_complete(write_and_let_it_go())
+    finally:
+        second.close()
+    assert logs == [[], [("write", [frame_of(packet(2))])]]
