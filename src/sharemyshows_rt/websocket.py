@@ -154,21 +154,20 @@ class AbortingWebSocket(asgi.WebSocket):
         """Write one engine.io packet now; False when the connection cannot take it now
         (the peer is behind, a send or close is under way, or it is gone)."""
         protocol = self._protocol
-        if (self._sending_since is not None or not protocol.writable.is_set()
-                or protocol.close_sent or protocol.disconnected
+        if (self._sending_since is not None or self.gone or not protocol.writable.is_set()
                 or not protocol.handshake_complete):
             return False
         return self.outbox.add(self, frame_of(pkt))
 
     def write_frames(self, frames: list[bytes]) -> None:
         """Write frames to the transport, unless the connection has closed since."""
-        protocol = self._protocol
-        if protocol.close_sent or protocol.disconnected or protocol.transport.is_closing():
+        if self.gone or self._protocol.transport.is_closing():
             return
+        transport = self._protocol.transport
         if len(frames) == 1:
-            protocol.transport.write(frames[0])
+            transport.write(frames[0])
         else:
-            protocol.transport.writelines(frames)
+            transport.writelines(frames)
 
     @property
     def gone(self) -> bool:
