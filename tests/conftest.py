@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from support.client import ChatClient
-from support.database import Database, DatabaseUrls, fresh_postgres, postgres_problem, sqlite_urls
+from support.database import Database, DatabaseUrls, backend_urls, postgres_problem
 from support.server import ServerProcess, run_cli, tail
 from support.settings import ALLOWED_ORIGIN, POSTGRES_ADMIN_URL, TIMEOUT, clean_environment
 from support.tokens import Tokens
@@ -61,11 +61,7 @@ def deployment(request, tmp_path_factory) -> Deployment:
     workdir = tmp_path_factory.mktemp(f"server-{backend}")
     secret = secrets.token_urlsafe(48)
     with ExitStack() as cleanup:
-        if backend == "sqlite":
-            urls = sqlite_urls(workdir / "sharemyshows.db")
-        else:
-            admin_url = request.getfixturevalue("postgres_admin_url")
-            urls = cleanup.enter_context(fresh_postgres(admin_url))
+        urls = backend_urls(request, backend, workdir, cleanup)
         env = server_environment(urls.server, secret)
         if backend == "postgresql":
             migrated = run_cli("migrate", env=env)

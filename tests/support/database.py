@@ -5,7 +5,7 @@ import asyncio
 import os
 import secrets
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -61,6 +61,15 @@ def unique_name(prefix: str) -> str:
 
 def sqlite_urls(path: Path) -> DatabaseUrls:
     return DatabaseUrls(f"sqlite+aiosqlite:///{path}", f"sqlite:///{path}")
+
+
+def backend_urls(request, backend: str, workdir: Path, cleanup: ExitStack) -> DatabaseUrls:
+    """A fresh, unmigrated database of `backend`: "sqlite", a file in `workdir`;
+    "postgresql", a new database on the test server, dropped by `cleanup`."""
+    if backend == "sqlite":
+        return sqlite_urls(workdir / "sharemyshows.db")
+    admin_url = request.getfixturevalue("postgres_admin_url")
+    return cleanup.enter_context(fresh_postgres(admin_url))
 
 
 def postgres_problem(admin_url: str) -> str | None:

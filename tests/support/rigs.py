@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from .client import ChatClient
-from .database import Database, DatabaseUrls, Show, fresh_postgres, sqlite_urls
+from .database import Database, DatabaseUrls, Show, backend_urls
 from .server import ServerProcess, run_cli, tail
 from .settings import TIMEOUT, clean_environment
 from .tokens import Tokens
@@ -158,11 +158,8 @@ async def rig_on_backend(request, tmp_path_factory, name: str,
     backend = request.param
     workdir = tmp_path_factory.mktemp(f"{name}-{backend}")
     with ExitStack() as cleanup:
-        if backend == "sqlite":
-            urls = sqlite_urls(workdir / "sharemyshows.db")
-        else:
-            admin_url = request.getfixturevalue("postgres_admin_url")
-            urls = cleanup.enter_context(fresh_postgres(admin_url))
+        urls = backend_urls(request, backend, workdir, cleanup)
+        if backend == "postgresql":
             migrate(urls)
         rig = make_rig(urls, workdir / "server.log", **settings)
         cleanup.callback(rig.db.dispose)
