@@ -3,39 +3,18 @@ the sids being set up or torn down) as dicts: the manager's own connect and disc
 paths must behave as with python-socketio's lists, and `sid in pending` must be a hash
 lookup, not a scan of every connection being set up."""
 
-import itertools
-
 import pytest
-from socketio import packet as sio_packet
 
 from sharemyshows_rt.broadcast import FastBroadcast
+from support.managers import FakeServer, standalone
 
 NS = "/"
 OTHER_NS = "/admin"
 
 
-class FakeServer:
-    """What the manager asks of python-socketio's server here: new sids and the packet class."""
-
-    packet_class = sio_packet.Packet
-
-    def __init__(self) -> None:
-        ids = itertools.count(1)
-
-        class Eio:
-            @staticmethod
-            def generate_id() -> str:
-                return f"sid{next(ids)}"
-
-        self.eio = Eio()
-
-
 @pytest.fixture
 def manager() -> FastBroadcast:
-    made = FastBroadcast()
-    made.set_server(FakeServer())
-    made.initialize()
-    return made
+    return standalone(FastBroadcast)
 
 
 class Probe:
