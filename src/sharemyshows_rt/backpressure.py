@@ -12,7 +12,7 @@ from typing import Any
 import engineio
 from engineio import async_socket, packet
 
-from . import metrics
+from . import asgi_environ, metrics
 from .enginesocket import EngineSocket, monitor_heartbeats
 from .websocket import AbortingWebSocket, Outbox
 
@@ -227,7 +227,8 @@ class BoundedEngineServer(engineio.AsyncServer):
         super().__init__(*args, **kwargs)
         websocket = type("TimedWebSocket", (AbortingWebSocket,),
                          {"timeout": send_timeout, "outbox": Outbox()})
-        self._async = {**self._async, "websocket": websocket}
+        self._async = {**self._async, "websocket": websocket,
+                       "translate_request": asgi_environ.translate_request}
 
     @property
     def sockets(self) -> _Sockets:
