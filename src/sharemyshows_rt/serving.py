@@ -18,6 +18,7 @@ from uvicorn.supervisors import multiprocess
 from uvicorn.supervisors.multiprocess import Multiprocess, Process
 
 from .config import Settings
+from .http_protocol import UpgradingHttpProtocol
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,7 @@ def uvicorn_config(app: Any, settings: Settings, host: str, port: int, workers: 
         # Engine.IO's sockets write frames to this implementation's transport themselves
         # (websocket.py), and Engine.IO's heartbeat already checks every peer: no second
         # ping timer and ping/pong per connection.
-        ws="websockets-sansio", ws_ping_interval=None,
+        ws="websockets-sansio", ws_ping_interval=None, http=UpgradingHttpProtocol,
         timeout_graceful_shutdown=int(settings.shutdown_grace), server_header=False)
 
 
