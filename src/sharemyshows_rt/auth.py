@@ -7,7 +7,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 from urllib.parse import parse_qs
 
 import jwt
@@ -20,6 +20,7 @@ from .errors import Unauthorized
 log = logging.getLogger(__name__)
 ALGORITHM = "HS256"  # pinned: a token signed any other way (or not at all) is refused
 LEEWAY_SECONDS = 10  # clock skew between this host and the one that issued the token
+VERIFIED_TOKENS_KEPT = 50_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +33,8 @@ class Authenticator:
     """Finds and verifies access tokens, and resolves them to an existing user."""
 
     def __init__(self, secret: str, cookie_name: str, users: UserRepository,
-                 remember_seconds: float = 60.0) -> None:
+                 remember_seconds: float = 60.0, wall_clock: Callable[[], float] = time.time
+                 ) -> None:
         self._secret = secret
         self._cookie_name = cookie_name
         self._users = users
@@ -40,6 +42,10 @@ class Authenticator:
         self._remember = remember_seconds
         self._known: dict[int, tuple[UserRecord, float]] = {}
         self._loader = UserLoader(users)
+        # A fan's app presents the same token on every reconnect and REST call: a token
+        # verified once is known (user id, and when it expires) until PyJWT would refuse it.
+        self._verified: dict[str, tuple[int, int]] = {}
+        self._wall_clock = wall_clock
 
     def socket_token(self, auth: Any, environ: Mapping[str, Any]) -> str | None:
         """The token of a Socket.IO handshake: `auth` payload, then query, then cookie."""
@@ -66,6 +72,11 @@ class Authenticator:
         """The user id a valid access token names; raises Unauthorized otherwise."""
         if not token:
             raise Unauthorized("no access token")
+        verified = self._verified.get(token)
+        if verified is not None:
+            if self._wall_clock() < verified[1]:
+                return verified[0]
+            del self._verified[token]  # expired: PyJWT says so, and why
         try:
             claims = jwt.decode(token, self._secret, algorithms=[ALGORITHM], leeway=LEEWAY_SECONDS,
                                 options={"require": ["sub"], "verify_sub": False})
@@ -78,7 +89,16 @@ class Authenticator:
             subject = int(subject)
         if not isinstance(subject, int) or isinstance(subject, bool) or not 0 < subject < 2**31:
             raise Unauthorized("the token's subject is not a user id")
+        self._keep_verified(token, subject, claims.get("exp"))
         return subject
+
+    def _keep_verified(self, token: str, user_id: int, expires: Any) -> None:
+        if isinstance(expires, bool) or not isinstance(expires, (int, float)):
+            return  # no expiry (PyJWT does not insist on one): checked in full every time
+        if len(self._verified) >= VERIFIED_TOKENS_KEPT:
+            self._verified.clear()
+        # PyJWT refuses once `int(exp) <= now - leeway`.
+        self._verified[token] = (user_id, int(expires) + LEEWAY_SECONDS)
 
     async def identify(self, token: str | None) -> Identity:
         """The existing user a valid access token names; raises Unauthorized otherwise."""

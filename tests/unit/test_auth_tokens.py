@@ -6,7 +6,7 @@ import time
 import jwt
 import pytest
 
-from sharemyshows_rt.auth import Authenticator, Identity, issue_token
+from sharemyshows_rt.auth import LEEWAY_SECONDS, Authenticator, Identity, issue_token
 from sharemyshows_rt.db.repositories import UserRecord
 from sharemyshows_rt.errors import Unauthorized
 
@@ -127,3 +127,90 @@ async def test_concurrent_lookups_share_one_query():
     assert [user.username if user else None for user in found] == \
         [f"fan{n}" if n % 2 else None for n in range(1, 21)]
     assert len(calls) <= 2 and sorted(sum(calls, [])) == list(range(1, 21))
+
+
+# ---------------------------------------------------------------------------- verified tokens
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class CountingDecode:
+    """jwt.decode, counted; or refusing everything once `refuse` is set."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.refuse = False
+
+    def __call__(self, *args, **kwargs):
+        self.calls += 1
+        if self.refuse:
+            raise jwt.ExpiredSignatureError("Signature has expired")
+        return jwt.api_jwt.decode(*args, **kwargs)
+
+
+@pytest.fixture
+def decode(monkeypatch) -> CountingDecode:
+    counting = CountingDecode()
+    monkeypatch.setattr("sharemyshows_rt.auth.jwt.decode", counting)
+    return counting
+
+
+def test_a_verified_token_is_not_verified_again(decode):
+    auth = Authenticator(SECRET, "access_token_cookie", Users())
+    valid = token()
+    assert [auth.user_id(valid) for _ in range(3)] == [7, 7, 7]
+    assert decode.calls == 1
+
+
+def test_a_remembered_token_is_checked_in_full_once_it_expires(decode):
+    clock = Clock()
+    auth = Authenticator(SECRET, "access_token_cookie", Users(), wall_clock=clock)
+    expires = int(clock.now) + 60
+    valid = token(exp=expires)
+    assert auth.user_id(valid) == 7
+    clock.now = expires + LEEWAY_SECONDS - 0.5  # PyJWT still accepts it
+    assert auth.user_id(valid) == 7
+    assert decode.calls == 1
+    clock.now = expires + LEEWAY_SECONDS  # PyJWT refuses from here on
+    decode.refuse = True
+    with pytest.raises(Unauthorized, match="ExpiredSignatureError"):
+        auth.user_id(valid)
+    assert decode.calls == 2
+
+
+def test_refused_tokens_are_not_remembered(decode):
+    auth = Authenticator(SECRET, "access_token_cookie", Users())
+    forged = token(secret="another-secret-" + "y" * 64)
+    for _ in range(2):
+        with pytest.raises(Unauthorized):
+            auth.user_id(forged)
+    assert decode.calls == 2
+    tampered = token()[:-2] + ("AA" if not token().endswith("AA") else "BB")
+    with pytest.raises(Unauthorized):
+        auth.user_id(tampered)
+
+
+def test_a_token_without_expiry_is_checked_every_time(decode):
+    auth = Authenticator(SECRET, "access_token_cookie", Users())
+    forever = token(exp=None)
+    assert auth.user_id(forever) == 7 and auth.user_id(forever) == 7
+    assert decode.calls == 2
+
+
+def test_the_remembered_tokens_are_bounded(decode, monkeypatch):
+    monkeypatch.setattr("sharemyshows_rt.auth.VERIFIED_TOKENS_KEPT", 3)
+    auth = Authenticator(SECRET, "access_token_cookie", Users())
+    tokens = [token(jti=f"j{n}") for n in range(4)]
+    for valid in tokens:
+        auth.user_id(valid)
+    assert decode.calls == 4
+    auth.user_id(tokens[3])  # kept after the others were forgotten
+    assert decode.calls == 4
+    auth.user_id(tokens[0])
+    assert decode.calls == 5
