@@ -115,6 +115,7 @@ class AbortingWebSocket(asgi.WebSocket):
     _watchdog: asyncio.Task[None] | None = None
     _sending_since: float | None = None
     outbox_bytes = 0  # what this connection has waiting in the outbox
+    _abort_timer: asyncio.TimerHandle | None = None
 
     async def __call__(self, environ: Any) -> Any:
         # uvicorn's protocol object is behind the ASGI send callable.
@@ -198,16 +199,36 @@ class AbortingWebSocket(asgi.WebSocket):
 
     async def close(self) -> None:
         if getattr(self, "_closed", False):
-            return  # closing once is enough (the queue and the reader may both ask)
+            # Closing once is enough (the queue and the reader may both ask); the reader's
+            # call comes when the peer has answered: the reset is not needed any more.
+            if self._abort_timer is not None and self._ended:
+                self._abort_timer.cancel()
+                self._abort_timer = None
+            return
         self._closed = True
         self.outbox.flush_one(self)  # the close frame comes after every written frame
         try:
             await asyncio.wait_for(super().close(), self.timeout)
         except asyncio.TimeoutError:
             pass
-        asyncio.get_running_loop().call_later(self.timeout, self._abort)
+        if not self._ended:
+            # The timer holds this websocket and, through it, the whole connection: only
+            # while the peer has yet to answer (a timer for every close kept each closed
+            # connection's objects for `timeout` seconds).
+            self._abort_timer = asyncio.get_running_loop().call_later(self.timeout,
+                                                                      self._abort)
+
+    @property
+    def _ended(self) -> bool:
+        """The connection is lost, or closing with nothing left to send: it ends by itself."""
+        protocol = self._protocol
+        if protocol is None or protocol.disconnected:
+            return True
+        transport = protocol.transport
+        return transport.is_closing() and transport.get_write_buffer_size() == 0
 
     def _abort(self) -> None:
+        self._abort_timer = None
         protocol = self._protocol
         transport = getattr(protocol, "transport", None)
         if transport is not None and not getattr(protocol, "disconnected", False):

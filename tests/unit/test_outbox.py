@@ -10,52 +10,8 @@ import asyncio
 import pytest
 from engineio import packet as eio_packet
 
-from sharemyshows_rt.websocket import AbortingWebSocket, Outbox, frame_of
-
-WAIT = 2.0
-
-
-class FakeTransport:
-    def __init__(self, log: list) -> None:
-        self.log = log
-        self.closing = False
-        self.broken = False
-
-    def write(self, data: bytes) -> None:
-        self.writelines([data])
-
-    def writelines(self, frames: list[bytes]) -> None:
-        if self.broken:
-            raise RuntimeError("unable to perform operation: the handler is closed")
-        self.log.append(("write", list(frames)))
-
-    def is_closing(self) -> bool:
-        return self.closing
-
-
-class FakeProtocol:
-    """What AbortingWebSocket reads of uvicorn's websockets (sans-I/O) protocol."""
-
-    def __init__(self) -> None:
-        self.log: list = []
-        self.transport = FakeTransport(self.log)
-        self.writable = asyncio.Event()
-        self.writable.set()
-        self.close_sent = False
-        self.disconnected = False
-        self.handshake_complete = True
-
-    async def asgi_send(self, message: dict) -> None:
-        self.log.append(("asgi", message["type"]))
-
-
-def websocket(outbox: Outbox) -> tuple[AbortingWebSocket, FakeProtocol]:
-    ws_class = type("TestWebSocket", (AbortingWebSocket,), {"outbox": outbox, "timeout": WAIT})
-    ws = ws_class(handler=None, server=None)
-    protocol = FakeProtocol()
-    ws._protocol = protocol
-    ws.asgi_send = protocol.asgi_send
-    return ws, protocol
+from sharemyshows_rt.websocket import Outbox, frame_of
+from support.fake_websocket import WAIT, FakeProtocol, websocket
 
 
 def packet(n: int) -> eio_packet.Packet:
