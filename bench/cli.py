@@ -74,6 +74,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="seconds to wait for the presence broadcasts to end (default 60)")
     p.add_argument("--concurrency", type=int, default=0,
                    help="handshakes in progress per worker (default 0: all at once)")
+    p.add_argument("--rejoin", action="store_true",
+                   help="then every client closes and all reconnect at once with the same "
+                        "tokens (a venue's Wi-Fi coming back); measured separately")
 
     p = sub.add_parser("write", parents=[common], help="many shows and senders; durability")
     p.add_argument("--shows", type=int, default=200)
@@ -131,7 +134,7 @@ SMOKE = {
     "fanout": dict(clients=30, rate=20.0, senders=5, duration=1.5, warmup=0.3),
     "saturate": dict(clients=30, start_rate=20.0, factor=2.0, step_duration=0.8, warmup=0.2,
                      max_steps=2, senders=5, p99_limit_ms=250.0, min_messages=10),
-    "storm": dict(clients=60, timeout=20.0, tail=3.0, concurrency=0),
+    "storm": dict(clients=60, timeout=20.0, tail=3.0, concurrency=0, rejoin=True),
     "write": dict(shows=5, senders=20, inflight=1, duration=1.5, warmup=0.3, kill_after=0.3,
                   kill=True),
     "idle": dict(clients=100, hold=0.5, concurrency=100, pause=0.3),

@@ -58,6 +58,7 @@ class Worker:
         self.secret = secret
         self.hub = Hub(worker)
         self.clients: dict[int, SioClient] = {}
+        self.tokens: dict[int, str] = {}  # the last token made for each user
         self.loop: asyncio.AbstractEventLoop | None = None
 
     async def serve(self) -> None:
@@ -92,15 +93,20 @@ class Worker:
     # ------------------------------------------------------------------ commands
 
     async def op_connect(self, clients: list[list[int]], go_at: int | None = None,
-                         concurrency: int = 0, timeout: float = 60.0) -> dict:
+                         concurrency: int = 0, timeout: float = 60.0,
+                         reuse_tokens: bool = False) -> dict:
         """Open clients [index, user_id, show_id (0: none)]; each is ready once connected,
-        or once joined when it has a show. Waits for all (or `timeout`)."""
+        or once joined when it has a show. Waits for all (or `timeout`). With
+        `reuse_tokens`, a user connects with the token it had before (an app reconnecting)."""
         loop = self.loop
         assert loop is not None
         made = []
         for index, user_id, show_id in clients:
-            client = SioClient(self.hub, index, user_id, make_token(self.secret, user_id),
-                               self.host, self.port, show_id or None)
+            token = self.tokens.get(user_id) if reuse_tokens else None
+            if token is None:
+                token = self.tokens[user_id] = make_token(self.secret, user_id)
+            client = SioClient(self.hub, index, user_id, token, self.host, self.port,
+                               show_id or None)
             client.waiter = loop.create_future()
             self.clients[index] = client
             made.append(client)

@@ -114,6 +114,20 @@ def scenario_lines(result: dict) -> list[str]:
             f"received in all; broadcasts went on {_n(m['broadcast_tail_s'])} s after the last join)",
             _resources_line(m["resources"]),
         ]
+        r = m.get("rejoin")
+        if r is not None:
+            lines += [
+                f"rejoin (every client closed: the server was busy "
+                f"{_n(r['server_busy_after_all_closed_s'])} s; then all reconnected at once "
+                f"with the same tokens): joined {r['joined']:,}/{r['clients']:,}; time until "
+                f"all joined {_n(r['time_to_all_joined_s'])} s",
+                "  " + _latency_line("join latency", r["join_latency"]),
+                f"  server CPU per join {_n(r['server_cpu_ms_per_join'], 3)} ms (until the last "
+                f"join: {_n(r['server_cpu_ms_per_join_until_joined'], 3)} ms); server bytes per "
+                f"join {_n(r['server_bytes_per_join'])}",
+                "  " + _resources_line(r["resources"]),
+            ]
+            lines += [f"  ! {flag['kind']}: {flag['detail']}" for flag in r["flags"]]
     elif name == "write":
         d = m["durability"]
         lines += [

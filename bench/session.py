@@ -109,7 +109,7 @@ class Session:
             try:
                 if self.server is not None and self.server.alive():
                     self.generator.broadcast({"op": "close_all", "timeout": 10}, timeout=30)
-                    self.settle_s = self._settle()
+                    self.settle_s = self.settle()
             except Exception as error:  # teardown goes on regardless
                 log(f"closing the clients failed: {error}")
             mark = time.monotonic()
@@ -131,7 +131,7 @@ class Session:
             self.phases["drop_db_s"] = round(time.monotonic() - mark, 2)
         self.phases["teardown_s"] = round(time.monotonic() - began, 2)
 
-    def _settle(self, limit: float = 60.0) -> float | None:
+    def settle(self, limit: float = 60.0) -> float | None:
         """Seconds until the server is idle (< 5% of a core over half a second) after every
         client closed: its disconnect handling (leaves, check-outs, presence broadcasts).
         None when it is still busy after `limit`."""
