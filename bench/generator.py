@@ -94,12 +94,15 @@ class Worker:
 
     async def op_connect(self, clients: list[list[int]], go_at: int | None = None,
                          concurrency: int = 0, timeout: float = 60.0,
-                         reuse_tokens: bool = False) -> dict:
+                         reuse_tokens: bool = False, window: list[int] | None = None) -> dict:
         """Open clients [index, user_id, show_id (0: none)]; each is ready once connected,
         or once joined when it has a show. Waits for all (or `timeout`). With
-        `reuse_tokens`, a user connects with the token it had before (an app reconnecting)."""
+        `reuse_tokens`, a user connects with the token it had before (an app reconnecting).
+        `window` [wid, t0, t1]: this loop's lag in that span is recorded (collect)."""
         loop = self.loop
         assert loop is not None
+        if window is not None:
+            self.hub.windows[window[0]] = Window(*window)
         made = []
         for index, user_id, show_id in clients:
             token = self.tokens.get(user_id) if reuse_tokens else None

@@ -108,6 +108,8 @@ def scenario_lines(result: dict) -> list[str]:
             f"{_n(m['joins_per_s'])} joins/s)",
             _latency_line("join latency (join_show -> active_users)", m["join_latency"]),
             _latency_line("connect latency (TCP connect -> connected)", m["connect_latency"]),
+            _latency_line("generator loop lag (its timestamps include it)",
+                          m["generator_loop_lag"]),
             f"server CPU per join {_n(m['server_cpu_ms_per_join'], 3)} ms (until the last join: "
             f"{_n(m['server_cpu_ms_per_join_until_joined'], 3)} ms); server bytes per join "
             f"{_n(m['server_bytes_per_join'])} ({_n(m['bytes_received_by_clients'])} bytes "
@@ -122,6 +124,8 @@ def scenario_lines(result: dict) -> list[str]:
                 f"with the same tokens): joined {r['joined']:,}/{r['clients']:,}; time until "
                 f"all joined {_n(r['time_to_all_joined_s'])} s",
                 "  " + _latency_line("join latency", r["join_latency"]),
+                "  " + _latency_line("generator loop lag (its timestamps include it)",
+                                     r["generator_loop_lag"]),
                 f"  server CPU per join {_n(r['server_cpu_ms_per_join'], 3)} ms (until the last "
                 f"join: {_n(r['server_cpu_ms_per_join_until_joined'], 3)} ms); server bytes per "
                 f"join {_n(r['server_bytes_per_join'])}",

@@ -8,19 +8,19 @@ from types import SimpleNamespace
 from .measure import Delta, Sampler
 from .scenarios import S, open_session, result_of
 from .session import (exact_summary_ms, generator_bound, load_flags, log, merge_connects,
-                      merge_counters, now_ns, require, sleep_until, target)
+                      merge_counters, merge_windows, now_ns, require, sleep_until, target)
 
 
 def storm(opts: SimpleNamespace) -> dict:
     n = opts.clients
     with open_session(opts, "storm", n, 1) as session:
-        first = _wave(session, opts, n, reuse_tokens=False)
+        first = _wave(session, opts, n, reuse_tokens=False, wid=1)
         again = None
         if opts.rejoin:
             log(f"every client closes; then all {n} reconnect at once with the same tokens")
             session.gen.broadcast({"op": "close_all", "timeout": 30}, timeout=90)
             closed_in = session.settle()
-            again = _wave(session, opts, n, reuse_tokens=True)
+            again = _wave(session, opts, n, reuse_tokens=True, wid=2)
             again["closed_in_s"] = closed_in
         series = session.timeseries()
     joined = first["joined"]
@@ -28,7 +28,7 @@ def storm(opts: SimpleNamespace) -> dict:
     metrics, whole = _measured(first, n)
     collects = first["collects"]
     count = joined["joined"]
-    flags = load_flags(whole)
+    flags = load_flags(whole, metrics["generator_loop_lag_p99_ms_by_worker"])
     if not metrics["all_joined"]:
         flags.append({"kind": "incomplete",
                       "detail": f"only {count} of {n} joined within {opts.timeout:g}s"})
@@ -41,7 +41,7 @@ def storm(opts: SimpleNamespace) -> dict:
     if again is not None:
         rejoin, rewhole = _measured(again, n)
         rejoin["server_busy_after_all_closed_s"] = again["closed_in_s"]
-        rejoin["flags"] = load_flags(rewhole)
+        rejoin["flags"] = load_flags(rewhole, rejoin["generator_loop_lag_p99_ms_by_worker"])
         metrics["rejoin"] = rejoin
     result = result_of(session, "storm", opts, metrics)
     result["flags"] = flags
@@ -58,15 +58,17 @@ def storm(opts: SimpleNamespace) -> dict:
     return result
 
 
-def _wave(session, opts: SimpleNamespace, n: int, reuse_tokens: bool) -> dict:
-    """n clients connect and join show 1 at once; measured until the broadcasts end."""
+def _wave(session, opts: SimpleNamespace, n: int, reuse_tokens: bool, wid: int) -> dict:
+    """n clients connect and join show 1 at once; measured until the broadcasts end (window
+    `wid` records the generator's own lag meanwhile)."""
     bytes_before = sum(c["bytes_in"] for c in session.gen.broadcast({"op": "collect"},
                                                                     timeout=60))
     go = now_ns() + int(2.0 * S)  # tokens are made before the start
     per = session.split([[i, i + 1, 1] for i in range(n)])
+    window = [wid, go, go + int((opts.timeout + opts.tail + 60) * S)]
     session.gen.submit([{"op": "connect", "clients": c, "go_at": go,
                          "concurrency": opts.concurrency, "timeout": opts.timeout,
-                         "reuse_tokens": reuse_tokens} for c in per])
+                         "reuse_tokens": reuse_tokens, "window": window} for c in per])
     log(f"{n} clients connect and join show 1 at once (timeout {opts.timeout:g}s)")
     sleep_until(go)
     before = session.snapshot()
@@ -87,7 +89,7 @@ def _wave(session, opts: SimpleNamespace, n: int, reuse_tokens: bool) -> dict:
     quiet = session.snapshot()
     collects = session.gen.broadcast({"op": "collect"}, timeout=60)
     return {"go": go, "joined": joined, "before": before, "at_joined": at_joined,
-            "quiet": quiet, "collects": collects, "bytes_before": bytes_before}
+            "quiet": quiet, "collects": collects, "bytes_before": bytes_before, "wid": wid}
 
 
 def _measured(wave: dict, n: int) -> tuple[dict, Delta]:
@@ -99,6 +101,7 @@ def _measured(wave: dict, n: int) -> tuple[dict, Delta]:
     all_joined = count == n
     last = (joined["last_ready"] - wave["go"]) / 1e9 if joined["last_ready"] else None
     received = sum(c["bytes_in"] for c in wave["collects"]) - wave["bytes_before"]
+    lag = merge_windows(wave["collects"], wave["wid"])
     return {
         "clients": n, "joined": count, "all_joined": all_joined,
         "time_to_all_joined_s": round(last, 3) if all_joined and last is not None else None,
@@ -113,6 +116,10 @@ def _measured(wave: dict, n: int) -> tuple[dict, Delta]:
         "bytes_received_by_clients": received,
         "server_bytes_per_join": round(received / count) if count else None,
         "broadcast_tail_s": round(whole.seconds - to_joined.seconds, 2),
+        # How late each generator worker's loop woke up (p99) during the wave: the clients'
+        # timestamps include it.
+        "generator_loop_lag_p99_ms_by_worker": lag["worker_lag_p99_ms"],
+        "generator_loop_lag": lag["lag"].summary_ms(),
         "resources": whole.report(),
         "resources_until_joined": to_joined.report(),
     }, whole
