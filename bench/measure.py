@@ -65,6 +65,25 @@ def _cpu_line() -> list[int]:
     return [int(v) for v in parts[:8]]  # user nice system idle iowait irq softirq steal
 
 
+TCP_COUNTERS = ("ListenOverflows", "TCPTimeouts", "TCPSynRetrans", "RetransSegs")
+
+
+def tcp_counters() -> dict[str, int]:
+    """The machine's TCP counters that show connections the kernel dropped or retried (all
+    processes: on a machine running only the benchmark, the benchmark's)."""
+    found: dict[str, int] = {}
+    for path in ("/proc/net/netstat", "/proc/net/snmp"):
+        try:
+            lines = Path(path).read_text().splitlines()
+        except OSError:
+            continue
+        for names, values in zip(lines[::2], lines[1::2]):
+            for name, value in zip(names.split()[1:], values.split()[1:]):
+                if name in TCP_COUNTERS:
+                    found[name] = int(value)
+    return found
+
+
 class PostgresCpu:
     """CPU of the PostgreSQL processes serving one database (its backends, found by the
     database name in their process title), and of the server's shared auxiliary processes.

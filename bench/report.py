@@ -198,6 +198,15 @@ def summary(result: dict) -> str:
                  + (" (killed by the harness)" if result["server"].get("killed_by_harness") else ""))
     for example in down.get("examples", [])[:3]:
         lines.append(f"    {example[:220]}")
+    tcp = result.get("kernel_tcp") or {}
+    if tcp:
+        lines.append(
+            f"kernel TCP during the run (whole machine): {tcp.get('ListenOverflows', 0):,} "
+            f"listen-queue overflows, {tcp.get('TCPTimeouts', 0):,} retransmission timeouts, "
+            f"{tcp.get('TCPSynRetrans', 0):,} SYN retransmits, {tcp.get('RetransSegs', 0):,} "
+            "segments retransmitted"
+            + (" (connections the kernel dropped: clients waited for their retries)"
+               if tcp.get("ListenOverflows") or tcp.get("TCPTimeouts") else ""))
     if result.get("background_cores") is not None:
         lines.append(f"machine load before the start: {result['background_cores']:.2f} cores busy")
     lines.append(f"result: {result['json_path']}")

@@ -57,6 +57,7 @@ def result_of(session: Session, scenario: str, opts: SimpleNamespace, metrics: d
                    "log": session.log_report, "log_path": str(session.log_path)},
         "postgres_version": session.postgres_version,
         "background_cores": session.background_cores,
+        "kernel_tcp": session.tcp_during,
         "phases_s": session.phases,
         "generator_workers": session.workers,
         "metrics": metrics,

@@ -11,7 +11,7 @@ from typing import Any
 
 from .generator import Generator, raise_fd_limit
 from .histogram import Histogram
-from .measure import Delta, PostgresCpu, Sampler, process_cpu, system_cpu
+from .measure import Delta, PostgresCpu, Sampler, process_cpu, system_cpu, tcp_counters
 from .server import Database, HarnessError, Server, scan_log
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,6 +61,8 @@ class Session:
     background_cores: float = 0.0
     teardown_log_offset: int = -1
     settle_s: float | None = None
+    tcp_before: dict = field(default_factory=dict)
+    tcp_during: dict = field(default_factory=dict)  # kernel TCP counters' growth in the run
     phases: dict = field(default_factory=dict)  # seconds of setup, run, teardown
 
     def __enter__(self) -> Session:
@@ -92,6 +94,7 @@ class Session:
         self.server.start()
         self.generator.broadcast({"op": "collect"}, timeout=60)  # workers are up
         self.sampler = Sampler(self.server.pid, self.generator.pids, self.postgres).start()
+        self.tcp_before = tcp_counters()
         self.phases["setup_s"] = round(time.monotonic() - self.origin, 2)
         log(f"{self.name}: server pid {self.server.pid} on port {self.server.port}, database "
             f"{self.database.name} ({self.users} users, {self.shows} shows), "
@@ -99,6 +102,10 @@ class Session:
 
     def __exit__(self, *exc: Any) -> None:
         began = time.monotonic()
+        if self.tcp_before:
+            after = tcp_counters()
+            self.tcp_during = {name: after[name] - value for name, value in self.tcp_before.items()
+                               if name in after}
         self.phases["run_s"] = round(began - self.origin - self.phases.get("setup_s", 0.0), 2)
         if self.server is not None:
             try:
