@@ -222,9 +222,9 @@ class AbortingWebSocket(asgi.WebSocket):
     def _ended(self) -> bool:
         """The connection is lost, or closing with nothing left to send: it ends by itself."""
         protocol = self._protocol
-        if protocol is None or protocol.disconnected:
+        transport = getattr(protocol, "transport", None)
+        if transport is None or getattr(protocol, "disconnected", False):
             return True
-        transport = protocol.transport
         return transport.is_closing() and transport.get_write_buffer_size() == 0
 
     def _abort(self) -> None:
