@@ -65,6 +65,23 @@ def _resources_line(resources: dict) -> str:
             f"{resources.get('steal_cores', 0.0):.2f})")
 
 
+def _storm_wave_lines(m: dict) -> list[str]:
+    """One wave of a storm: joins, latencies, CPU and bytes per join, resources."""
+    return [
+        f"joined {m['joined']:,}/{m['clients']:,}; time until all joined "
+        f"{_n(m['time_to_all_joined_s'])} s (last join at {_n(m['time_to_last_join_s'])} s, "
+        f"{_n(m['joins_per_s'])} joins/s)",
+        _latency_line("join latency (join_show -> active_users)", m["join_latency"]),
+        _latency_line("connect latency (TCP connect -> connected)", m["connect_latency"]),
+        _latency_line("generator loop lag (its timestamps include it)", m["generator_loop_lag"]),
+        f"server CPU per join {_n(m['server_cpu_ms_per_join'], 3)} ms (until the last join: "
+        f"{_n(m['server_cpu_ms_per_join_until_joined'], 3)} ms); server bytes per join "
+        f"{_n(m['server_bytes_per_join'])} ({_n(m['bytes_received_by_clients'])} bytes "
+        f"received in all; broadcasts went on {_n(m['broadcast_tail_s'])} s after the last join)",
+        _resources_line(m["resources"]),
+    ]
+
+
 def scenario_lines(result: dict) -> list[str]:
     m = result["metrics"]
     name = result["scenario"]
@@ -101,36 +118,14 @@ def scenario_lines(result: dict) -> list[str]:
                      f"= {_n(m['max_sustained_msgs_per_s'])} msg/s (step "
                      f"{_n(m['max_sustained_step'])}); stopped: {m['stop_reason']}")
     elif name == "storm":
-        lines += [
-            f"load: {m['clients']:,} clients connect and join one show at once",
-            f"joined {m['joined']:,}/{m['clients']:,}; time until all joined "
-            f"{_n(m['time_to_all_joined_s'])} s (last join at {_n(m['time_to_last_join_s'])} s, "
-            f"{_n(m['joins_per_s'])} joins/s)",
-            _latency_line("join latency (join_show -> active_users)", m["join_latency"]),
-            _latency_line("connect latency (TCP connect -> connected)", m["connect_latency"]),
-            _latency_line("generator loop lag (its timestamps include it)",
-                          m["generator_loop_lag"]),
-            f"server CPU per join {_n(m['server_cpu_ms_per_join'], 3)} ms (until the last join: "
-            f"{_n(m['server_cpu_ms_per_join_until_joined'], 3)} ms); server bytes per join "
-            f"{_n(m['server_bytes_per_join'])} ({_n(m['bytes_received_by_clients'])} bytes "
-            f"received in all; broadcasts went on {_n(m['broadcast_tail_s'])} s after the last join)",
-            _resources_line(m["resources"]),
-        ]
+        lines += [f"load: {m['clients']:,} clients connect and join one show at once",
+                  *_storm_wave_lines(m)]
         r = m.get("rejoin")
         if r is not None:
-            lines += [
-                f"rejoin (every client closed: the server was busy "
-                f"{_n(r['server_busy_after_all_closed_s'])} s; then all reconnected at once "
-                f"with the same tokens): joined {r['joined']:,}/{r['clients']:,}; time until "
-                f"all joined {_n(r['time_to_all_joined_s'])} s",
-                "  " + _latency_line("join latency", r["join_latency"]),
-                "  " + _latency_line("generator loop lag (its timestamps include it)",
-                                     r["generator_loop_lag"]),
-                f"  server CPU per join {_n(r['server_cpu_ms_per_join'], 3)} ms (until the last "
-                f"join: {_n(r['server_cpu_ms_per_join_until_joined'], 3)} ms); server bytes per "
-                f"join {_n(r['server_bytes_per_join'])}",
-                "  " + _resources_line(r["resources"]),
-            ]
+            lines.append(f"rejoin (every client closed: the server was busy "
+                         f"{_n(r['server_busy_after_all_closed_s'])} s; then all reconnected at "
+                         "once with the same tokens):")
+            lines += ["  " + line for line in _storm_wave_lines(r)]
             lines += [f"  ! {flag['kind']}: {flag['detail']}" for flag in r["flags"]]
     elif name == "write":
         d = m["durability"]

@@ -19,12 +19,15 @@ def observed(h: Histogram, operation: str) -> tuple[float, float]:
     return samples[("t_seconds_count", operation)], samples[("t_seconds_sum", operation)]
 
 
+def time_empty_blocks(h: Histogram, *operations: str) -> None:
+    for operation in operations:
+        with metrics.timed(h, operation):
+            pass
+
+
 def test_observes_the_block_under_its_label():
     h = histogram()
-    with metrics.timed(h, "store"):
-        pass
-    with metrics.timed(h, "store"):
-        pass
+    time_empty_blocks(h, "store", "store")
     count, total = observed(h, "store")
     assert count == 2 and 0 <= total < 0.5
 
@@ -39,8 +42,5 @@ def test_observes_a_block_that_raises_and_lets_the_error_through():
 
 def test_labels_are_kept_apart():
     h = histogram()
-    with metrics.timed(h, "a"):
-        pass
-    with metrics.timed(h, "b"):
-        pass
+    time_empty_blocks(h, "a", "b")
     assert observed(h, "a")[0] == 1 and observed(h, "b")[0] == 1
