@@ -46,23 +46,15 @@ def process_rss_kib(pid: int) -> int | None:
     return None
 
 
-def system_cpu() -> tuple[float, float]:
-    """(busy, total) CPU seconds of the whole machine since boot, all cores."""
-    values = _cpu_line()
+def system_cpu() -> tuple[float, float, float]:
+    """(busy, total, stolen) CPU seconds of the whole machine since boot, all cores; stolen:
+    what the hypervisor gave to other virtual machines while this one wanted to run (counted
+    in busy)."""
+    parts = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    values = [int(v) for v in parts[:8]]  # user nice system idle iowait irq softirq steal
     idle = values[3] + values[4]
     total = sum(values)
-    return (total - idle) / CLK_TCK, total / CLK_TCK
-
-
-def steal_cpu() -> float:
-    """CPU seconds the hypervisor gave to other virtual machines while this one wanted to
-    run, since boot (counted in `system_cpu`'s busy time)."""
-    return _cpu_line()[7] / CLK_TCK
-
-
-def _cpu_line() -> list[int]:
-    parts = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
-    return [int(v) for v in parts[:8]]  # user nice system idle iowait irq softirq steal
+    return (total - idle) / CLK_TCK, total / CLK_TCK, values[7] / CLK_TCK
 
 
 TCP_COUNTERS = ("ListenOverflows", "TCPTimeouts", "TCPSynRetrans", "RetransSegs")
@@ -252,11 +244,11 @@ class Sampler:
                 self._last_worker_cpu[i] = cpu
             worker_cpu.append(cpu if cpu is not None else self._last_worker_cpu[i])
         db, aux = self.postgres.sample()
-        busy, total = system_cpu()
+        busy, total, stolen = system_cpu()
         own = os.times()
         return Sample(time.monotonic(), server_cpu if server_cpu is not None else
                       self._last_server_cpu, process_rss_kib(self.server_pid), worker_cpu, db, aux,
-                      busy, total, own.user + own.system, steal_cpu())
+                      busy, total, own.user + own.system, stolen)
 
     @staticmethod
     def delta(a: Sample, b: Sample) -> Delta:

@@ -76,7 +76,7 @@ class Session:
 
     def _start(self) -> None:
         self.origin = time.monotonic()
-        busy, _ = system_cpu()
+        busy = system_cpu()[0]
         time.sleep(self.preflight)
         # The machine's load before anything of the run starts, in cores.
         self.background_cores = round((system_cpu()[0] - busy) / self.preflight, 2)
