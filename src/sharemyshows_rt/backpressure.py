@@ -118,7 +118,9 @@ class SendQueue(asyncio.Queue):
             self._waiting.append(future)
         return future
 
-    def put_nowait(self, item: Any) -> None:
+    def put_nowait(self, item: Any, first: bool = False) -> None:
+        """Send `item` (None: close once the rest is written); `first`: it is for this
+        connection alone, a reply (`Outbox.add`)."""
         if self._discarding or self._closing:
             return None  # the websocket is over, or its close is on the way: nothing after it
         websocket = self._websocket
@@ -127,7 +129,7 @@ class SendQueue(asyncio.Queue):
         else:
             if self.overflowed:
                 return None
-            if websocket is not None and not self.qsize() and websocket.write_packet(item):
+            if websocket is not None and not self.qsize() and websocket.write_packet(item, first):
                 return None
             size = self.qsize()
             if size >= self._soft and _is_typing(item):

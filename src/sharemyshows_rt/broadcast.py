@@ -120,9 +120,12 @@ class FastBroadcast(socketio.AsyncManager):
         frame = eio_packet.Packet(eio_packet.MESSAGE, encoded)
         skip = set(skip_sid) if isinstance(skip_sid, list) else {skip_sid}
         sockets = self.server.eio.sockets
+        # A room of one (a connection's own: a reply) is written before the crowds.
+        members = self.rooms[namespace].get(room) if isinstance(room, str) else None
+        alone = members is not None and len(members) == 1
         for sid, eio_sid in self.get_participants(namespace, room):
             if sid in skip:
                 continue
             socket = sockets.get(eio_sid)
             if socket is not None and not socket.closed:
-                socket.queue.put_nowait(frame)
+                socket.queue.put_nowait(frame, alone)

@@ -56,10 +56,15 @@ class Outbox:
 
     def __init__(self) -> None:
         self._frames: dict[AbortingWebSocket, list[bytes]] = {}
+        # Connections written before the others: those with a frame meant for them alone.
+        self._first: list[AbortingWebSocket] = []
         self._loop: asyncio.AbstractEventLoop | None = None  # where the next write is due
 
-    def add(self, websocket: AbortingWebSocket, frame: bytes) -> bool:
-        """Keep `frame` for the next write; False when the connection has enough waiting."""
+    def add(self, websocket: AbortingWebSocket, frame: bytes, first: bool = False) -> bool:
+        """Keep `frame` for the next write; False when the connection has enough waiting.
+        `first`: the frame is for this connection alone (a reply), and the connection is
+        written before those that only wait for broadcasts: writing a broadcast to a
+        crowd takes tens of milliseconds, and a fan who just joined would wait for it."""
         frames = self._frames.get(websocket)
         if frames is not None:
             size = websocket.outbox_bytes + len(frame)
@@ -67,15 +72,18 @@ class Outbox:
                 return False
             websocket.outbox_bytes = size
             frames.append(frame)
-            return True
-        if not self._frames or self._loop is None or self._loop.is_closed():
-            # Frames left by a loop that closed before writing them are for connections
-            # that died with it.
-            self._frames = {}
-            self._loop = asyncio.get_running_loop()
-            self._loop.call_soon(self._after_this_turn)
-        self._frames[websocket] = [frame]
-        websocket.outbox_bytes = len(frame)
+        else:
+            if not self._frames or self._loop is None or self._loop.is_closed():
+                # Frames left by a loop that closed before writing them are for connections
+                # that died with it.
+                self._frames = {}
+                self._first = []
+                self._loop = asyncio.get_running_loop()
+                self._loop.call_soon(self._after_this_turn)
+            self._frames[websocket] = [frame]
+            websocket.outbox_bytes = len(frame)
+        if first:
+            self._first.append(websocket)
         return True
 
     def holds(self, websocket: AbortingWebSocket) -> bool:
@@ -87,13 +95,22 @@ class Outbox:
         asyncio.get_running_loop().call_soon(self.flush)
 
     def flush(self) -> None:
-        """Write out every connection's frames."""
+        """Write out every connection's frames, those with a reply first."""
         frames, self._frames = self._frames, {}
+        first, self._first = self._first, []
+        for websocket in first:
+            queued = frames.pop(websocket, None)
+            if queued:
+                self._write(websocket, queued)
         for websocket, queued in frames.items():
-            try:
-                websocket.write_frames(queued)
-            except Exception:  # one broken transport must not keep the others' frames
-                log.exception("writing %d frame(s) to a websocket failed", len(queued))
+            self._write(websocket, queued)
+
+    @staticmethod
+    def _write(websocket: AbortingWebSocket, queued: list[bytes]) -> None:
+        try:
+            websocket.write_frames(queued)
+        except Exception:  # one broken transport must not keep the others' frames
+            log.exception("writing %d frame(s) to a websocket failed", len(queued))
 
     def flush_one(self, websocket: AbortingWebSocket) -> None:
         """Write out this connection's frames now: something else is about to be sent."""
@@ -151,14 +168,15 @@ class AbortingWebSocket(asgi.WebSocket):
         except AttributeError:  # another websocket implementation: go through ASGI
             return False
 
-    def write_packet(self, pkt: Any) -> bool:
+    def write_packet(self, pkt: Any, first: bool = False) -> bool:
         """Write one engine.io packet now; False when the connection cannot take it now
-        (the peer is behind, a send or close is under way, or it is gone)."""
+        (the peer is behind, a send or close is under way, or it is gone). `first`: it is
+        for this connection alone (`Outbox.add`)."""
         protocol = self._protocol
         if (self._sending_since is not None or self.gone or not protocol.writable.is_set()
                 or not protocol.handshake_complete):
             return False
-        return self.outbox.add(self, frame_of(pkt))
+        return self.outbox.add(self, frame_of(pkt), first)
 
     def write_frames(self, frames: list[bytes]) -> None:
         """Write frames to the transport, unless the connection has closed since."""

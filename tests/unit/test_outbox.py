@@ -65,6 +65,51 @@ async def test_each_connection_gets_its_own_frames():
     assert pb.log == [("write", [frame_of(packet(2))])]
 
 
+def sharing_one_log(*pairs):
+    """The websockets of `pairs`, their writes recorded in one list (who was written when)."""
+    log: list = []
+    for ws, protocol in pairs:
+        protocol.transport.log = log
+        protocol.transport.writelines = (
+            lambda frames, ws=ws: log.append((ws, list(frames))))
+    return log
+
+
+async def test_a_connection_with_a_reply_is_written_before_those_waiting_for_a_broadcast():
+    """Writing a broadcast to a crowd takes tens of milliseconds: a fan who has just joined
+    gets the room's list before the crowd gets the broadcast, not after."""
+    outbox = Outbox()
+    crowd = [websocket(outbox) for _ in range(3)]
+    joiner = websocket(outbox)
+    log = sharing_one_log(*crowd, joiner)
+    for ws, _ in crowd:
+        assert ws.write_packet(packet(1))
+    assert joiner[0].write_packet(packet(2), first=True)
+    await turns()
+    assert [ws for ws, _ in log] == [joiner[0]] + [ws for ws, _ in crowd]
+
+
+async def test_a_reply_keeps_its_place_after_what_its_connection_was_sent_before():
+    outbox = Outbox()
+    (a, pa), (b, pb) = websocket(outbox), websocket(outbox)
+    log = sharing_one_log((a, pa), (b, pb))
+    a.write_packet(packet(1))
+    b.write_packet(packet(1))
+    b.write_packet(packet(2), first=True)
+    b.write_packet(packet(3))
+    await turns()
+    assert log == [(b, [frame_of(packet(n)) for n in (1, 2, 3)]), (a, [frame_of(packet(1))])]
+
+
+async def test_a_reply_flushed_early_is_not_written_twice():
+    outbox = Outbox()
+    ws, protocol = websocket(outbox)
+    ws.write_packet(packet(1), first=True)
+    await ws.send("3probe")  # writes what the outbox holds first
+    await turns()
+    assert protocol.log == [("write", [frame_of(packet(1))]), ("asgi", "websocket.send")]
+
+
 async def test_later_turns_write_again():
     outbox = Outbox()
     ws, protocol = websocket(outbox)

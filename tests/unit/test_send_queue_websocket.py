@@ -56,7 +56,7 @@ class FakeWebSocket:
     def closes(self) -> int:
         return self.log.count("close")
 
-    def write_packet(self, pkt) -> bool:
+    def write_packet(self, pkt, first: bool = False) -> bool:
         if self.gone or self.budget == 0:
             return False
         if self.budget is not None:
