@@ -7,7 +7,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from .limits.redis import RedisConnectionCap, RedisRateLimiter
 from .presence.redis import RedisPresence
@@ -23,6 +23,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 LEASE_RENEW_SECONDS = 30.0
+# Redis connections per process, and how long a command waits for one. redis-py's default
+# pool refuses the 101st concurrent command at once (MaxConnectionsError): when 5,000 fans
+# left together, their connection slots stayed behind and presence fell back to this
+# process's own view as if Redis were down. A blocking pool makes them wait their turn.
+POOL_SIZE = 100
+POOL_WAIT_SECONDS = 5.0
 
 
 class Cluster:
@@ -31,8 +37,9 @@ class Cluster:
 
     def __init__(self, url: str, namespace: str) -> None:
         self.namespace = namespace
-        self.redis = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5,
-                                    health_check_interval=10)
+        self.redis = Redis.from_pool(BlockingConnectionPool.from_url(
+            url, max_connections=POOL_SIZE, timeout=POOL_WAIT_SECONDS,
+            socket_connect_timeout=2, socket_timeout=5, health_check_interval=10))
         self.manager = ChatRedisManager(url, channel=f"{namespace}:socketio", json=OrjsonPacket.json,
                                         redis_options={"socket_connect_timeout": 2,
                                                        "health_check_interval": 10})

@@ -58,8 +58,10 @@ return {user, name, 0}
 """
 
 # KEYS: order, names. ARGV: offset, limit, show base. Returns {total, user, name, sid, ...}.
+# A limit of 0 is the count alone (ZRANGE's stop would be -1: the whole room, on every join).
 _PAGE = """
 local result = {redis.call('ZCARD', KEYS[1])}
+if tonumber(ARGV[2]) <= 0 then return result end
 local users = redis.call('ZRANGE', KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[1]) + tonumber(ARGV[2]) - 1)
 for _, user in ipairs(users) do
   local sids = redis.call('SMEMBERS', ARGV[3] .. ':tab:' .. user)
@@ -151,7 +153,7 @@ class RedisPresence(Presence):
             log.warning("restoring %d connection(s) of this process into Redis", len(self._local))
         now = time.time()
         for sid, (user_id, username, shows) in list(self._local.items()):
-            for show_id in shows:
+            for show_id in sorted(shows):  # a copy: joins and leaves go on meanwhile
                 await self._join(keys=_keys(self._prefix, show_id, self.proc),
                                  args=[sid, user_id, username, f"{show_id}:{sid}", now,
                                        self._base(show_id)])
