@@ -69,7 +69,6 @@ def sharing_one_log(*pairs):
     """The websockets of `pairs`, their writes recorded in one list (who was written when)."""
     log: list = []
     for ws, protocol in pairs:
-        protocol.transport.log = log
         protocol.transport.writelines = (
             lambda frames, ws=ws: log.append((ws, list(frames))))
     return log
