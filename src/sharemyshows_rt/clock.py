@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timezone
 
 
 def utcnow() -> datetime:
     """Now, in UTC, to the millisecond (the precision JavaScript's Date keeps)."""
-    now = datetime.now(timezone.utc)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+    # Whole milliseconds as a float of seconds land on their microsecond exactly (a double
+    # keeps 10^-7 s at today's epoch), and this is a third of the cost of now().replace().
+    return datetime.fromtimestamp(time.time_ns() // 1_000_000 / 1000, timezone.utc)
 
 
 def as_utc(moment: datetime) -> datetime:
     """A stored timestamp as aware UTC (SQLite hands back naive datetimes, written in UTC)."""
-    if moment.tzinfo is None:
+    zone = moment.tzinfo
+    if zone is timezone.utc:
+        return moment
+    if zone is None:
         return moment.replace(tzinfo=timezone.utc)
     return moment.astimezone(timezone.utc)
 
 
 def isoformat_z(moment: datetime) -> str:
     """ISO 8601 in UTC ending in `Z`, with milliseconds: `2024-11-16T20:25:45.123Z`."""
-    moment = as_utc(moment)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    # isoformat, not strftime: every message's payload has one, and it is twice as fast.
+    return as_utc(moment).isoformat(timespec="milliseconds")[:-6] + "Z"

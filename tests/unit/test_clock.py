@@ -33,3 +33,13 @@ def test_utcnow_is_aware_utc_to_the_millisecond():
     assert now.utcoffset() == timedelta(0)
     assert now.microsecond % 1000 == 0
     assert abs(datetime.now(timezone.utc) - now) < timedelta(seconds=5)
+
+
+def test_utcnow_truncates_to_the_exact_millisecond(monkeypatch):
+    """Every millisecond of a second, now and in 2100, lands on its microsecond exactly."""
+    for seconds in (1_764_280_724, 4_102_444_800):
+        for millis in range(1000):
+            nanos = (seconds * 1000 + millis) * 1_000_000 + 999_999
+            monkeypatch.setattr("sharemyshows_rt.clock.time.time_ns", lambda: nanos)
+            now = utcnow()
+            assert (int(now.timestamp()), now.microsecond) == (seconds, millis * 1000)

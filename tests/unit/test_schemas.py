@@ -8,7 +8,7 @@ import pytest
 from sharemyshows_rt.db.repositories import StoredMessage
 from sharemyshows_rt.errors import InvalidPayload
 from sharemyshows_rt.schemas import (GetActiveUsers, JoinShow, LeaveShow, MessageOut, SendMessage,
-                                     Typing, parse)
+                                     Typing, message_payload, parse)
 
 MAX_ID = 2**31 - 1
 
@@ -87,3 +87,14 @@ def test_message_out_formats_created_at_in_utc_with_z():
                                       "created_at")} == {
         "id": 9, "show_id": 1, "user_id": 2, "username": "alice", "message": "hi",
         "created_at": "2024-11-16T20:25:45.123Z"}
+
+
+@pytest.mark.parametrize("client_msg_id", [None, "c-1"])
+def test_message_payload_is_message_out_exactly(client_msg_id):
+    """The hot path builds the payload without the model: the same keys, values and types."""
+    stored = StoredMessage(id=2**40, show_id=3, user_id=4, username="bob", message="é ok",
+                           created_at=datetime(2024, 1, 2, 3, 4, 5, 6000), client_msg_id=client_msg_id)
+    payload = message_payload(stored)
+    assert payload == MessageOut.model_validate(payload).model_dump()
+    assert list(payload) == list(MessageOut.model_fields)
+    assert payload["created_at"] == "2024-01-02T03:04:05.006Z"
