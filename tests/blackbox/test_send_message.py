@@ -1,5 +1,6 @@
 """send_message: delivered to the whole room, sender included, after it is saved."""
 
+import asyncio
 from datetime import datetime, timedelta, timezone
 
 from support.client import for_show
@@ -99,3 +100,34 @@ async def test_sent_messages_appear_in_the_next_history(db, connect):
     latecomer = await connect(db.add_user())
     history, _ = await latecomer.join(show.id)
     assert history["messages"] == sent
+
+
+async def test_concurrent_senders_each_get_the_id_of_their_own_row(db, connect):
+    """Messages sent at once are stored together (one group commit): each ack's id is the
+    row holding that sender's text, in that sender's show, and every member got it."""
+    shows = [db.add_show() for _ in range(3)]
+    people = []
+    for show in shows:
+        for _ in range(3):
+            user = db.add_user()
+            client = await connect(user)
+            await client.join(show.id)
+            people.append((show, user, client))
+
+    async def send(show, user, client, n):
+        text = f"{user.id} in {show.id}: {n}"
+        ack = await client.call("send_message", {"show_id": show.id, "message": text})
+        return show, user, text, acked_message(ack)
+
+    sent = await asyncio.gather(*(send(show, user, client, n) for show, user, client in people
+                                  for n in range(4)))
+    for show, user, text, saved in sent:
+        row = db.message(saved["id"])
+        assert (row.show_id, row.user_id, row.message) == (show.id, user.id, text)
+        assert_message(saved, show=show, user=user, text=text)
+    for show, _, client in people:
+        expected = sorted(saved["id"] for s, _, _, saved in sent if s is show)
+        await client.wait_until(
+            lambda c=client, n=len(expected): len(c.received("new_message")) >= n,
+            what="every message of the show")
+        assert [m["id"] for m in client.received("new_message")] == expected
