@@ -12,6 +12,8 @@ import socketio
 from engineio import packet as eio_packet
 from socketio import packet
 
+from .websocket import frame_of
+
 
 class _Sids(dict):
     """The list python-socketio keeps of a namespace's connecting (or disconnecting) sids,
@@ -111,13 +113,10 @@ class FastBroadcast(socketio.AsyncManager):
             args = [data]
         else:
             args = []
-        # binary=False: our payloads are JSON, and finding that out walks the whole payload.
-        encoded = self.server.packet_class(packet.EVENT, namespace=namespace,
-                                           data=[event, *args], binary=False).encode()
-        if isinstance(encoded, list):  # binary attachments: not our business
+        frame = self._packet(event, args, namespace)
+        if frame is None:  # binary attachments: not our business
             return await super().emit(event, data, namespace, room=room, skip_sid=skip_sid,
                                       **kwargs)
-        frame = eio_packet.Packet(eio_packet.MESSAGE, encoded)
         skip = set(skip_sid) if isinstance(skip_sid, list) else {skip_sid}
         sockets = self.server.eio.sockets
         # A room of one (a connection's own: a reply) is written before the crowds.
@@ -129,3 +128,40 @@ class FastBroadcast(socketio.AsyncManager):
             socket = sockets.get(eio_sid)
             if socket is not None and not socket.closed:
                 socket.queue.put_nowait(frame, alone)
+
+    async def emit_each(self, event: str, items: list[tuple[Any, list[str] | None]],
+                        namespace: str, room: str) -> None:
+        """Emit `event` once per `(data, skip_sids)` item to a room, in order; each member
+        gets its packets in one put (a group commit's messages to one show)."""
+        if namespace not in self.rooms:
+            return
+        packets = []
+        for data, _ in items:
+            pkt = self._packet(event, [data], namespace)
+            if pkt is None:
+                raise ValueError(f"{event} carries binary data: emit it on its own")
+            packets.append(pkt)
+        joined = b"".join(map(frame_of, packets))  # one write for them all
+        skips = [frozenset(skip or ()) for _, skip in items]
+        skipping = any(skips)  # joiners whose history already holds some of these (rare)
+        sockets = self.server.eio.sockets
+        for sid, eio_sid in self.get_participants(namespace, room):
+            socket = sockets.get(eio_sid)
+            if socket is None or socket.closed:
+                continue
+            if skipping and any(sid in skip for skip in skips):
+                mine = [pkt for pkt, skip in zip(packets, skips) if sid not in skip]
+                if mine:
+                    socket.queue.put_many_nowait(mine, b"".join(map(frame_of, mine)))
+            else:
+                socket.queue.put_many_nowait(packets, joined)
+
+    def _packet(self, event: str, args: list[Any], namespace: str) -> Any:
+        """The engine.io packet of a Socket.IO event, encoded once for every recipient; None
+        when the data holds binary attachments."""
+        # binary=False: our payloads are JSON, and finding that out walks the whole payload.
+        encoded = self.server.packet_class(packet.EVENT, namespace=namespace,
+                                           data=[event, *args], binary=False).encode()
+        if isinstance(encoded, list):
+            return None
+        return eio_packet.Packet(eio_packet.MESSAGE, encoded)

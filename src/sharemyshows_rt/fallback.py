@@ -57,8 +57,7 @@ class DatabaseFallback:
             await self._read_new(settle=0.0)
         finally:
             held, self._held = self._held, None
-            for payload in sorted(held, key=lambda payload: payload["id"]):
-                await self._feed.deliver(payload)
+            await self._feed.deliver(sorted(held, key=lambda payload: payload["id"]))
         log.warning("Redis subscription back: delivering from Redis again")
 
     def hold(self, payload: Payload) -> bool:
@@ -90,7 +89,6 @@ class DatabaseFallback:
                     break  # nobody here has seen this show's messages yet
                 page = await self._messages.after(show_id, after, limit=PAGE,
                                                   created_before=settled)
-                for message in page:
-                    await self._feed.deliver(message_payload(message))
+                await self._feed.deliver([message_payload(message) for message in page])
                 if len(page) < PAGE:
                     break

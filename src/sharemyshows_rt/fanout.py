@@ -9,6 +9,8 @@ from typing import Any
 
 import socketio
 
+NAMESPACE = "/"
+
 
 def room_of(show_id: int) -> str:
     """The Socket.IO room holding a show's connections."""
@@ -32,11 +34,12 @@ class Fanout:
         """Everyone in the show's room, except the `skip` connection(s)."""
         await self._server.emit(event, data, room=room_of(show_id), skip_sid=skip)
 
-    async def to_show_here(self, event: str, data: Any, show_id: int,
-                           skip: str | list[str] | None = None) -> None:
-        """The show's members connected to this process only (the others deliver their own)."""
-        await self._server.emit(event, data, room=room_of(show_id), skip_sid=skip,
-                                ignore_queue=True)
+    async def to_show_here(self, event: str, items: list[tuple[Any, list[str] | None]],
+                           show_id: int) -> None:
+        """`event` once per `(data, skip)` item, in order, to the show's members connected
+        to this process only (the others deliver their own), each except its `skip`
+        connections; a member gets them all in one write."""
+        await self._server.manager.emit_each(event, items, NAMESPACE, room_of(show_id))
 
     def local_shows(self) -> list[int]:
         """Shows with members connected to this process."""

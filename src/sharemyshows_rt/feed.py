@@ -152,8 +152,7 @@ class ShowFeed:
         """Send `new_message` for each committed message (payloads in id order) to every
         member."""
         if self._bus is None:
-            for payload in payloads:
-                await self.deliver(payload)
+            await self.deliver(payloads)
             return
         if self.fallback.active:
             # Redis is away: everyone here gets these from the database, in id order.
@@ -168,25 +167,29 @@ class ShowFeed:
                 waiting.append((payload, echo))
             else:  # Redis is down: this process's members at least get it now
                 self._echoes.pop(payload["id"], None)
-                await self.deliver(payload)
+                await self.deliver([payload])
         for payload, echo in waiting:
             try:
                 await asyncio.wait_for(asyncio.shield(echo), ECHO_TIMEOUT)
             except asyncio.TimeoutError:
                 log.warning("message %s did not come back from Redis; delivering locally",
                             payload["id"])
-                await self.deliver(payload)
+                await self.deliver([payload])
             finally:
                 self._echoes.pop(payload["id"], None)
 
-    async def deliver(self, payload: Payload) -> None:
-        """Deliver one message to this process's members of its show (once per id)."""
-        show_id, message_id = payload["show_id"], payload["id"]
+    async def deliver(self, payloads: list[Payload]) -> None:
+        """Deliver messages (in id order) to this process's members of their shows, once
+        per id; a member gets a show's messages in one write."""
+        by_show: dict[int, list[tuple[Payload, list[str] | None]]] = {}
         async with self._lock:
-            recent = self._recent.get(show_id)
-            if recent is None:
-                recent = self._recent[show_id] = _Recent()
-            if recent.add(message_id):
+            for payload in payloads:
+                show_id, message_id = payload["show_id"], payload["id"]
+                recent = self._recent.get(show_id)
+                if recent is None:
+                    recent = self._recent[show_id] = _Recent()
+                if not recent.add(message_id):
+                    continue
                 self._sequence += 1
                 joins = self._joins.get(show_id)
                 if joins is not None:
@@ -194,15 +197,18 @@ class ShowFeed:
                     if len(joins.delivered) > MAX_REMEMBERED:
                         joins.delivered.clear()
                         joins.overflowed_at = self._sequence
-                metrics.MESSAGES_DELIVERED.inc()
                 history = self._histories.get(show_id)
                 if history is not None:
                     history.append(payload)
-                await self._fanout.to_show_here("new_message", payload, show_id,
-                                                skip=self._skip(show_id, message_id))
-        echo = self._echoes.get(message_id)
-        if echo is not None and not echo.done():
-            echo.set_result(None)
+                by_show.setdefault(show_id, []).append(
+                    (payload, self._skip(show_id, message_id)))
+            for show_id, items in by_show.items():
+                metrics.MESSAGES_DELIVERED.inc(len(items))
+                await self._fanout.to_show_here("new_message", items, show_id)
+        for payload in payloads:
+            echo = self._echoes.get(payload["id"])
+            if echo is not None and not echo.done():
+                echo.set_result(None)
 
     def _skip(self, show_id: int, message_id: int) -> list[str] | None:
         holding = self._holding.get(show_id)
@@ -219,7 +225,7 @@ class ShowFeed:
     async def deliver_from_bus(self, payload: Payload) -> None:
         """A message Redis handed to this process."""
         if not self.fallback.hold(payload):
-            await self.deliver(payload)
+            await self.deliver([payload])
 
     def last_delivered(self, show_id: int) -> int | None:
         """The newest message id this process's members of the show have (None: unknown)."""

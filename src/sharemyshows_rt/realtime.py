@@ -19,6 +19,7 @@ from .backpressure import BoundedEngineServer
 from .chat import ChatService
 from .errors import (ChatError, InvalidPayload, ServiceUnavailable, TooManyConnections,
                      UnknownEvent, from_exception)
+from .fanout import NAMESPACE
 from .footprint import shed_handshake
 from .limits import ConnectionCap, TokenBucket
 from .push.service import PushService
@@ -26,7 +27,6 @@ from .schemas import (Connected, GetActiveUsers, GetMessageHistory, Incoming, Jo
                       MessageOut, MessagePageOut, MuteShow, SendMessage, Typing, parse)
 
 log = logging.getLogger(__name__)
-NAMESPACE = "/"
 # Names the Socket.IO protocol keeps for itself: a client may not send them as events.
 RESERVED_EVENTS = frozenset({"connect", "connect_error", "disconnect", "disconnecting",
                              "newListener", "removeListener"})

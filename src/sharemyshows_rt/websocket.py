@@ -170,13 +170,17 @@ class AbortingWebSocket(asgi.WebSocket):
 
     def write_packet(self, pkt: Any, first: bool = False) -> bool:
         """Write one engine.io packet now; False when the connection cannot take it now
-        (the peer is behind, a send or close is under way, or it is gone). `first`: it is
-        for this connection alone (`Outbox.add`)."""
+        (`write_frame`). `first`: it is for this connection alone (`Outbox.add`)."""
+        return self.write_frame(frame_of(pkt), first)
+
+    def write_frame(self, frame: bytes, first: bool = False) -> bool:
+        """Write WebSocket frame(s) now; False when the connection cannot take them now (the
+        peer is behind, a send or close is under way, or it is gone; `Outbox.add`)."""
         protocol = self._protocol
         if (self._sending_since is not None or self.gone or not protocol.writable.is_set()
                 or not protocol.handshake_complete):
             return False
-        return self.outbox.add(self, frame_of(pkt), first)
+        return self.outbox.add(self, frame, first)
 
     def write_frames(self, frames: list[bytes]) -> None:
         """Write frames to the transport, unless the connection has closed since."""

@@ -1,9 +1,11 @@
 """FastBroadcast marks what it sends to a room of one connection (a reply: `active_users`
-to a joiner, an `error`) so that the outbox writes that connection before the crowds."""
+to a joiner, an `error`) so that the outbox writes that connection before the crowds; a
+group of messages to a room reaches each member in one put."""
 
 from types import SimpleNamespace
 
 from sharemyshows_rt.broadcast import FastBroadcast
+from sharemyshows_rt.websocket import websocket_frame
 from support.managers import standalone
 
 
@@ -13,6 +15,9 @@ class RecordingQueue:
 
     def put_nowait(self, item, first: bool = False) -> None:
         self.put.append((item.data, first))
+
+    def put_many_nowait(self, items, frames: bytes) -> None:
+        self.put.append(([item.data for item in items], frames))
 
 
 async def manager_with(count: int):
@@ -41,3 +46,15 @@ async def test_a_broadcast_to_a_room_does_not():
     await manager.emit("user_joined", {"count": 3}, "/", room="show:1", skip_sid=sids[0])
     assert [socket.queue.put for socket in sockets.values()] == [
         [], [('2["user_joined",{"count":3}]', False)], [('2["user_joined",{"count":3}]', False)]]
+
+
+async def test_a_group_reaches_each_member_in_one_put_with_its_frames_joined():
+    manager, sids, sockets = await manager_with(3)
+    await manager.emit_each("new_message", [({"id": 1}, None), ({"id": 2}, [sids[0]])],
+                            "/", "show:1")
+    first, second = '2["new_message",{"id":1}]', '2["new_message",{"id":2}]'
+    frame_1, frame_2 = websocket_frame("4" + first), websocket_frame("4" + second)  # MESSAGE
+    # The first member's history already held message 2: it gets message 1 alone.
+    assert sockets["eio0"].queue.put == [([first], frame_1)]
+    for eio_sid in ("eio1", "eio2"):
+        assert sockets[eio_sid].queue.put == [([first, second], frame_1 + frame_2)]

@@ -64,6 +64,10 @@ class FakeWebSocket:
         self.log.append(pkt)
         return True
 
+    def write_frame(self, frame: bytes, first: bool = False) -> bool:
+        """A group's frames joined: taken whole (counting as one packet), or refused."""
+        return self.write_packet(frame, first)
+
     async def wait_writable(self) -> bool:
         self.waits += 1
         if not self.gone:
@@ -162,7 +166,44 @@ async def test_awaited_put_writes_too(queue, ws):
     assert ws.written == [pkt] and queue.qsize() == 0
 
 
+async def test_a_group_is_written_as_its_joined_frames_when_the_peer_keeps_up(queue, ws):
+    """A group commit's messages to a show: one write of their frames, joined once."""
+    packets = [message(n) for n in range(3)]
+    queue.put_many_nowait(packets, b"the three frames")
+    assert ws.written == [b"the three frames"] and queue.qsize() == 0
+
+
 # ---------------------------------------------------------------------------- a peer behind
+
+
+async def test_a_group_for_a_peer_behind_waits_packet_by_packet_in_order(queue, ws):
+    ws.fall_behind()
+    packets = [message(n) for n in range(3)]
+    queue.put_many_nowait(packets, b"joined")
+    assert ws.written == [] and queue.qsize() == 3
+    ws.catch_up()
+    await drained(queue)
+    assert ws.written == packets
+
+
+async def test_a_group_never_overtakes_a_backlog(queue, ws):
+    ws.fall_behind()
+    first = message(1)
+    queue.put_nowait(first)
+    await settle()  # the flusher is waiting for the peer
+    ws.budget = None  # the peer could take more now, but the flusher has not run yet
+    group = [message(2), message(3)]
+    queue.put_many_nowait(group, b"joined")
+    assert ws.written == [] and queue.qsize() == 3
+    ws.catch_up()
+    await drained(queue)
+    assert ws.written == [first, *group]
+
+
+async def test_a_group_past_the_hard_limit_closes_the_connection(queue, ws, server):
+    ws.fall_behind()
+    queue.put_many_nowait([message(n) for n in range(LIMIT + 1)], b"joined")
+    assert queue.overflowed and server.started
 
 
 async def test_backlog_is_flushed_in_order_once_the_peer_reads(queue, ws):
