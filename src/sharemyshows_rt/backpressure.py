@@ -146,13 +146,14 @@ class SendQueue(asyncio.Queue):
             if not waiter.done():  # a waiter that timed out was cancelled
                 waiter.set_result(self.get_nowait())
 
-    def put_many_nowait(self, items: list[Any], frames: bytes) -> None:
+    def put_many_nowait(self, items: list[Any], frames: bytes, at_once: bool = False) -> None:
         """`put_nowait` each item in order; `frames`: their WebSocket frames joined, written
-        at once when the websocket can take them (a group commit's messages to a show)."""
+        at once when the websocket can take them (a group commit's messages to a show);
+        `at_once`: see `AbortingWebSocket.write_frame`."""
         websocket = self._websocket
         if (websocket is not None and not self.qsize() and not self.overflowed
                 and not self._discarding and not self._closing
-                and websocket.write_frame(frames)):
+                and websocket.write_frame(frames, at_once=at_once)):
             return None
         for item in items:
             self.put_nowait(item)

@@ -173,13 +173,19 @@ class AbortingWebSocket(asgi.WebSocket):
         (`write_frame`). `first`: it is for this connection alone (`Outbox.add`)."""
         return self.write_frame(frame_of(pkt), first)
 
-    def write_frame(self, frame: bytes, first: bool = False) -> bool:
+    def write_frame(self, frame: bytes, first: bool = False, at_once: bool = False) -> bool:
         """Write WebSocket frame(s) now; False when the connection cannot take them now (the
-        peer is behind, a send or close is under way, or it is gone; `Outbox.add`)."""
+        peer is behind, a send or close is under way, or it is gone; `Outbox.add`).
+        `at_once`: straight to the transport unless frames wait in the outbox (nothing else
+        for this connection is expected this turn: the outbox would only cost its hop)."""
         protocol = self._protocol
         if (self._sending_since is not None or self.gone or not protocol.writable.is_set()
                 or not protocol.handshake_complete):
             return False
+        if at_once and not self.outbox.holds(self):
+            if not protocol.transport.is_closing():  # else as write_frames: dropped
+                protocol.transport.write(frame)
+            return True
         return self.outbox.add(self, frame, first)
 
     def write_frames(self, frames: list[bytes]) -> None:

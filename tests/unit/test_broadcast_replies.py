@@ -4,7 +4,7 @@ group of messages to a room reaches each member in one put."""
 
 from types import SimpleNamespace
 
-from sharemyshows_rt.broadcast import FastBroadcast
+from sharemyshows_rt.broadcast import AT_ONCE, FastBroadcast
 from sharemyshows_rt.websocket import websocket_frame
 from support.managers import standalone
 
@@ -16,8 +16,9 @@ class RecordingQueue:
     def put_nowait(self, item, first: bool = False) -> None:
         self.put.append((item.data, first))
 
-    def put_many_nowait(self, items, frames: bytes) -> None:
+    def put_many_nowait(self, items, frames: bytes, at_once: bool = False) -> None:
         self.put.append(([item.data for item in items], frames))
+        self.at_once = at_once
 
 
 async def manager_with(count: int):
@@ -58,3 +59,12 @@ async def test_a_group_reaches_each_member_in_one_put_with_its_frames_joined():
     assert sockets["eio0"].queue.put == [([first], frame_1)]
     for eio_sid in ("eio1", "eio2"):
         assert sockets[eio_sid].queue.put == [([first, second], frame_1 + frame_2)]
+
+
+async def test_a_crowd_is_written_at_once_a_room_of_senders_through_the_outbox():
+    """Far more members than messages: few await an ack to share the write with."""
+    manager, _, sockets = await manager_with(AT_ONCE)
+    await manager.emit_each("new_message", [({"id": 1}, None)], "/", "show:1")
+    assert all(socket.queue.at_once for socket in sockets.values())
+    await manager.emit_each("new_message", [({"id": 2}, None), ({"id": 3}, None)], "/", "show:1")
+    assert not any(socket.queue.at_once for socket in sockets.values())

@@ -248,3 +248,17 @@ def test_an_outbox_outlives_a_loop_closed_before_it_wrote():
     finally:
         second.close()
     assert logs == [[], [("write", [frame_of(packet(2))])]]
+
+
+async def test_at_once_writes_now_unless_frames_wait_in_the_outbox():
+    """A crowd's broadcast goes straight to the transport, but never past a frame that is
+    still waiting for the outbox's write."""
+    outbox = Outbox()
+    (a, pa), (b, pb) = websocket(outbox), websocket(outbox)
+    assert a.write_frame(frame_of(packet(1)), at_once=True)
+    assert pa.log == [("write", [frame_of(packet(1))])]  # no turn needed
+    b.write_packet(packet(2))  # a reply waits in the outbox
+    assert b.write_frame(frame_of(packet(3)), at_once=True)
+    assert pb.log == []
+    await turns()
+    assert pb.log == [("write", [frame_of(packet(2)), frame_of(packet(3))])]

@@ -64,7 +64,7 @@ class FakeWebSocket:
         self.log.append(pkt)
         return True
 
-    def write_frame(self, frame: bytes, first: bool = False) -> bool:
+    def write_frame(self, frame: bytes, first: bool = False, at_once: bool = False) -> bool:
         """A group's frames joined: taken whole (counting as one packet), or refused."""
         return self.write_packet(frame, first)
 
