@@ -104,7 +104,9 @@ def build(settings: Settings) -> Service:
     fanout = Fanout(sio)
     feed = ShowFeed(fanout, messages, cluster.bus if cluster else None,
                     history_limit=settings.history_limit,
-                    history_cache_seconds=settings.history_cache_seconds)
+                    history_cache_seconds=settings.history_cache_seconds,
+                    crowd=settings.presence_list_limit,
+                    crowd_window=settings.message_coalesce_ms / 1000)
     push_repository = PushRepository(engine)
     keys = vapid_keys(settings)
     push = PushService(push_repository, keys, settings.push_endpoint_allowlist)

@@ -63,6 +63,7 @@ class Settings(BaseSettings):
     history_cache_seconds: float = Field(2.0, ge=0, le=3600)
     presence_list_limit: int = Field(100, ge=1, le=1000)
     presence_coalesce_ms: int = Field(1000, ge=0, le=60_000)
+    message_coalesce_ms: int = Field(20, ge=0, le=1000)
     shutdown_grace: float = Field(10.0, gt=0)
     vapid_private_key: SecretStr | None = None
     vapid_subject: str | None = None

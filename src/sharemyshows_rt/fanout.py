@@ -41,6 +41,10 @@ class Fanout:
         connections; a member gets them all in one write."""
         await self._server.manager.emit_each(event, items, NAMESPACE, room_of(show_id))
 
+    def room_size(self, show_id: int) -> int:
+        """Connections in the show on this process."""
+        return len(self._server.manager.rooms.get(NAMESPACE, {}).get(room_of(show_id), ()))
+
     def local_shows(self) -> list[int]:
         """Shows with members connected to this process."""
         return list(self.room_sizes())

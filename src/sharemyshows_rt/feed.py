@@ -112,8 +112,17 @@ class ShowFeed:
     """Serialises delivering and attaching, per process."""
 
     def __init__(self, fanout: Fanout, messages: MessageRepository, bus: Bus | None = None, *,
-                 history_limit: int = 50, history_cache_seconds: float = 0.0) -> None:
+                 history_limit: int = 50, history_cache_seconds: float = 0.0,
+                 crowd: int = 100, crowd_window: float = 0.0) -> None:
         self._fanout = fanout
+        # In a show with more than `crowd` members here, the messages of a window go out
+        # together: each member's write (a system call, half of a crowd's delivery cost)
+        # then carries all of them.
+        self._crowd = crowd
+        self._crowd_window = crowd_window
+        self._gathering: dict[int, list[tuple[Payload, list[str] | None]]] = {}
+        self._sending: set[asyncio.Task[None]] = set()  # held until done
+        self._closed = False
         self._messages = messages
         self._bus = bus
         self._history_limit = history_limit
@@ -204,11 +213,39 @@ class ShowFeed:
                     (payload, self._skip(show_id, message_id)))
             for show_id, items in by_show.items():
                 metrics.MESSAGES_DELIVERED.inc(len(items))
-                await self._fanout.to_show_here("new_message", items, show_id)
+                gathering = self._gathering.get(show_id)
+                if gathering is not None:
+                    gathering.extend(items)
+                elif (self._crowd_window > 0 and not self._closed
+                      and self._fanout.room_size(show_id) > self._crowd):
+                    self._gathering[show_id] = items
+                    asyncio.get_running_loop().call_later(self._crowd_window,
+                                                          self._window_over, show_id)
+                else:
+                    await self._fanout.to_show_here("new_message", items, show_id)
         for payload in payloads:
             echo = self._echoes.get(payload["id"])
             if echo is not None and not echo.done():
                 echo.set_result(None)
+
+    def _window_over(self, show_id: int) -> None:
+        task = asyncio.ensure_future(self._send_gathered_locked(show_id))
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+    async def _send_gathered_locked(self, show_id: int) -> None:
+        try:
+            async with self._lock:
+                await self._send_gathered(show_id)
+        except Exception:
+            log.exception("delivering the gathered messages of show %s failed", show_id)
+
+    async def _send_gathered(self, show_id: int) -> None:
+        """Send the show's gathered messages now (under the lock): before a joiner enters the
+        room, whose history already holds them."""
+        items = self._gathering.pop(show_id, None)
+        if items:
+            await self._fanout.to_show_here("new_message", items, show_id)
 
     def _skip(self, show_id: int, message_id: int) -> list[str] | None:
         holding = self._holding.get(show_id)
@@ -264,6 +301,7 @@ class ShowFeed:
             if age > self._history_ttl:
                 self._refresh_soon(show_id)
             self._histories.move_to_end(show_id)
+            await self._send_gathered(show_id)
             await self._fanout.enter(sid, show_id)
             await deliver(list(history.payloads), history.older)
         return True
@@ -289,8 +327,12 @@ class ShowFeed:
             self._refreshing.pop(show_id, None)
 
     async def close(self) -> None:
-        """Stop the background reads."""
+        """Stop the background reads; send what is gathered, and gather nothing more."""
+        self._closed = True
         await cancel_all(list(self._refreshing.values()))
+        async with self._lock:
+            for show_id in list(self._gathering):
+                await self._send_gathered(show_id)
 
     def _remember_history(self, show_id: int, payloads: list[Payload], older: bool) -> None:
         self._histories[show_id] = _History(deque(payloads, maxlen=self._history_limit),
@@ -327,6 +369,7 @@ class ShowFeed:
                 self._holding.setdefault(show_id, {})[sid] = newest
             # Where this show's deliveries stand for this process (read from on a Redis outage).
             recent.last_id = max(recent.last_id, newest)
+            await self._send_gathered(show_id)
             await self._fanout.enter(sid, show_id)
             kept = payloads[-limit:] if limit else []
             older = has_more or len(kept) < len(payloads)

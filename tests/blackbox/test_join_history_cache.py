@@ -6,26 +6,13 @@ process never delivered) reaches the joiners that come after the read."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
-import pytest
-
-from support.rigs import Rig, one_test_on, rig_on_backend
+from support.rigs import rig_fixtures
 
 CACHE_SECONDS = 0.5
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-async def _rig(request, tmp_path_factory) -> AsyncIterator[Rig]:
-    async for rig in rig_on_backend(request, tmp_path_factory, "history-cache",
-                                    HISTORY_CACHE_SECONDS=CACHE_SECONDS):
-        yield rig
-
-
-@pytest.fixture
-async def rig(_rig) -> AsyncIterator[Rig]:
-    async for made in one_test_on(_rig):
-        yield made
+shared_rig, rig = rig_fixtures("history-cache", HISTORY_CACHE_SECONDS=CACHE_SECONDS)
 
 
 def ids(history: dict) -> list[int]:

@@ -16,13 +16,9 @@ PostgreSQL; the session's `deployment` runs on the defaults."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
-
 from support.client import ChatClient, about, for_show
 from support.database import Show, User
-from support.rigs import Rig, one_test_on, rig_on_backend
+from support.rigs import Rig, rig_fixtures
 from support.scenes import Person
 
 LIMIT = 3
@@ -30,16 +26,7 @@ WINDOW_MS = 300
 SETTINGS = {"PRESENCE_LIST_LIMIT": LIMIT, "PRESENCE_COALESCE_MS": WINDOW_MS}
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-async def _capped_rig(request, tmp_path_factory) -> AsyncIterator[Rig]:
-    async for rig in rig_on_backend(request, tmp_path_factory, "presence-caps", **SETTINGS):
-        yield rig
-
-
-@pytest.fixture
-async def rig(_capped_rig) -> AsyncIterator[Rig]:
-    async for made in one_test_on(_capped_rig):
-        yield made
+shared_rig, rig = rig_fixtures("presence-caps", **SETTINGS)
 
 
 # ---------------------------------------------------------------------------- helpers

@@ -13,6 +13,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
 from .client import ChatClient
@@ -167,6 +168,24 @@ async def rig_on_backend(request, tmp_path_factory, name: str,
             yield await rig.start()
         finally:
             await rig.stop()
+
+
+def rig_fixtures(name: str, **settings: object) -> tuple:
+    """A test module's `rig`: a server with these settings per backend (SQLite and
+    PostgreSQL), shared by the module's tests, each test's clients closed after it. Use as
+    `shared_rig, rig = rig_fixtures("name", SETTING=value)` at the module's top level."""
+
+    @pytest.fixture(scope="module", params=["sqlite", "postgresql"], name="shared_rig")
+    async def shared(request, tmp_path_factory) -> AsyncIterator[Rig]:
+        async for rig in rig_on_backend(request, tmp_path_factory, name, **settings):
+            yield rig
+
+    @pytest.fixture(name="rig")
+    async def per_test(shared_rig) -> AsyncIterator[Rig]:
+        async for made in one_test_on(shared_rig):
+            yield made
+
+    return shared, per_test
 
 
 def migrate(urls: DatabaseUrls) -> None:
