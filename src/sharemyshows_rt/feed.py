@@ -41,8 +41,9 @@ STALE_FACTOR = 5
 class Bus(Protocol):
     """Where messages go to reach every process (Redis), and per-show publish locks."""
 
-    async def publish_message(self, payload: Payload, show_id: int) -> bool:
-        """Publish to every process; False when it could not be published."""
+    async def publish_messages(self, payloads: list[Payload]) -> bool:
+        """Publish messages (in id order) to every process; False when they could not be
+        published."""
 
     def ordered(self, show_ids: list[int]) -> AbstractAsyncContextManager[None]:
         """Hold the publish locks of these shows across processes."""
@@ -165,26 +166,24 @@ class ShowFeed:
             return
         if self.fallback.active:
             # Redis is away: everyone here gets these from the database, in id order.
-            for payload in payloads:
-                await self._bus.publish_message(payload, payload["show_id"])
+            await self._bus.publish_messages(payloads)
             return
         loop = asyncio.get_running_loop()
-        waiting = []
-        for payload in payloads:
-            echo = self._echoes.setdefault(payload["id"], loop.create_future())
-            if await self._bus.publish_message(payload, payload["show_id"]):
-                waiting.append((payload, echo))
-            else:  # Redis is down: this process's members at least get it now
-                self._echoes.pop(payload["id"], None)
-                await self.deliver([payload])
-        for payload, echo in waiting:
-            try:
-                await asyncio.wait_for(asyncio.shield(echo), ECHO_TIMEOUT)
-            except asyncio.TimeoutError:
-                log.warning("message %s did not come back from Redis; delivering locally",
-                            payload["id"])
-                await self.deliver([payload])
-            finally:
+        echoes = [self._echoes.setdefault(payload["id"], loop.create_future())
+                  for payload in payloads]
+        try:
+            if not await self._bus.publish_messages(payloads):
+                # Redis is down: this process's members at least get them now.
+                await self.deliver(payloads)
+                return
+            _, pending = await asyncio.wait(echoes, timeout=ECHO_TIMEOUT)
+            if pending:
+                late = [payload for payload, echo in zip(payloads, echoes) if not echo.done()]
+                log.warning("%d message(s) did not come back from Redis (first: %s); "
+                            "delivering locally", len(late), late[0]["id"])
+                await self.deliver(late)
+        finally:
+            for payload in payloads:
                 self._echoes.pop(payload["id"], None)
 
     async def deliver(self, payloads: list[Payload]) -> None:
@@ -259,10 +258,9 @@ class ShowFeed:
             del self._holding[show_id]
         return skip
 
-    async def deliver_from_bus(self, payload: Payload) -> None:
-        """A message Redis handed to this process."""
-        if not self.fallback.hold(payload):
-            await self.deliver([payload])
+    async def deliver_from_bus(self, payloads: list[Payload]) -> None:
+        """Messages Redis handed to this process."""
+        await self.deliver([payload for payload in payloads if not self.fallback.hold(payload)])
 
     def last_delivered(self, show_id: int) -> int | None:
         """The newest message id this process's members of the show have (None: unknown)."""

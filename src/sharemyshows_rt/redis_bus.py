@@ -24,6 +24,10 @@ log = logging.getLogger(__name__)
 # Published chat messages carry this host id, so that every process, the publisher too,
 # takes them from Redis (python-socketio skips messages bearing its own host id).
 FEED_HOST = "feed"
+# A group commit's messages travel as one Redis message: this event, addressed to a room
+# nobody is in (a process that does not know the event emits it to no one).
+BATCH_EVENT = "new_messages"
+BATCH_ROOM = "feed:batch"
 LOCK_MS = 5000  # a lock outlives no crashed holder by more than this
 LOCK_WAIT = 2.0  # seconds to wait for a show's lock before publishing without it
 
@@ -42,10 +46,14 @@ class ChatRedisManager(socketio.AsyncRedisManager, FastBroadcast):
     on_lost: Callable[[], None] | None = None
 
     async def _handle_emit(self, message: dict[str, Any]) -> None:
-        if message.get("host_id") == FEED_HOST and message.get("event") == "new_message" \
-                and self.feed is not None:
-            await self.feed.deliver_from_bus(message["data"][0])
-            return
+        if message.get("host_id") == FEED_HOST and self.feed is not None:
+            event = message.get("event")
+            if event == BATCH_EVENT:
+                await self.feed.deliver_from_bus(message["data"][0])
+                return
+            if event == "new_message":  # one message, as published before batches
+                await self.feed.deliver_from_bus([message["data"][0]])
+                return
         await super()._handle_emit(message)
 
     async def publish_raw(self, message: dict[str, Any]) -> bool:
@@ -92,28 +100,43 @@ class RedisBus:
         self._lock_prefix = f"{namespace}:order:"
         self._release = redis.register_script(_RELEASE)
 
-    async def publish_message(self, payload: dict[str, Any], show_id: int) -> bool:
+    async def publish_messages(self, payloads: list[dict[str, Any]]) -> bool:
+        """Publish stored messages (in id order) to every process, in one Redis message."""
         return await self._manager.publish_raw({
-            "method": "emit", "event": "new_message", "data": [payload], "binary": False,
-            "namespace": "/", "room": room_of(show_id), "skip_sid": None, "callback": None,
+            "method": "emit", "event": BATCH_EVENT, "data": [payloads], "binary": False,
+            "namespace": "/", "room": BATCH_ROOM, "skip_sid": None, "callback": None,
             "host_id": FEED_HOST})
 
     @asynccontextmanager
     async def ordered(self, show_ids: list[int]) -> AsyncIterator[None]:
         token = uuid.uuid4().hex
+        keys = [f"{self._lock_prefix}{show_id}" for show_id in sorted(show_ids)]
         held: list[str] = []
         try:
-            for show_id in sorted(show_ids):
-                key = f"{self._lock_prefix}{show_id}"
-                if await self._acquire(key, token):
-                    held.append(key)
+            # Every free lock in one round trip; a taken one is waited for, in order.
+            try:
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    for key in keys:
+                        pipe.set(key, token, nx=True, px=LOCK_MS)
+                    taken = await pipe.execute()
+            except Exception as exc:
+                # Without Redis there is no cross-process delivery to order anyway.
+                log.warning("publish locks unavailable (%r); going on without them", exc)
+                taken = None
+            if taken is not None:
+                for key, got in zip(keys, taken):
+                    if got or await self._acquire(key, token):
+                        held.append(key)
             yield
         finally:
-            for key in held:
+            if held:
                 try:
-                    await self._release(keys=[key], args=[token])
-                except Exception as exc:  # it expires by itself
-                    log.warning("could not release %s: %r", key, exc)
+                    async with self._redis.pipeline(transaction=False) as pipe:
+                        for key in held:
+                            await self._release(keys=[key], args=[token], client=pipe)
+                        await pipe.execute()
+                except Exception as exc:  # they expire by themselves
+                    log.warning("could not release %d publish lock(s): %r", len(held), exc)
 
     async def _acquire(self, key: str, token: str) -> bool:
         loop = asyncio.get_running_loop()

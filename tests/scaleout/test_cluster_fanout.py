@@ -2,6 +2,7 @@
 on every process, exactly once, in id order."""
 
 import asyncio
+import json
 
 from support.client import for_show
 from support.expect import acked_message, assert_message
@@ -81,3 +82,30 @@ async def test_history_on_one_process_holds_messages_sent_through_the_others(tri
     third = await trio.connect(carol, 2)
     history, _ = await third.join(show.id)
     assert history["messages"] == said
+
+
+async def test_a_message_published_the_way_of_earlier_versions_reaches_every_member_once(
+        trio, scaleout_db, session_redis):
+    """Processes now publish a group commit's messages as one Redis message; one published
+    alone (by a process still on an earlier version, during a rolling upgrade) goes through
+    the feed too: delivered on every process, once even if it comes twice."""
+    db, show = scaleout_db, scaleout_db.add_show()
+    sender = db.add_user()
+    members = await trio.one_member_on_each(db, show)
+    [message_id] = db.add_messages(show, sender, ["from an earlier version"])
+    payload = {"id": message_id, "show_id": show.id, "user_id": sender.id,
+               "username": sender.username, "message": "from an earlier version",
+               "created_at": "2026-11-27T22:00:00.000Z", "client_msg_id": None}
+    redis = session_redis.client()  # channels are not per database
+    channels = [c.decode() for c in redis.pubsub_channels() if c.endswith(b":socketio")]
+    assert channels, "the trio subscribes to its channel"
+    for _ in range(2):
+        for channel in channels:
+            redis.publish(channel, json.dumps({
+                "method": "emit", "event": "new_message", "data": [payload], "binary": False,
+                "namespace": "/", "room": f"show:{show.id}", "skip_sid": None,
+                "callback": None, "host_id": "feed"}))
+    marker = await members[0].say(show.id, "after it")  # through Redis, after both copies
+    for client in members:
+        await client.wait_for("new_message", lambda data: data["id"] == marker["id"])
+        assert client.received("new_message", for_show(show.id)) == [payload, marker]

@@ -75,11 +75,7 @@ async def test_client_cut_off_from_one_process_resumes_on_another_without_gap_or
         trio, scaleout_db):
     db, show = scaleout_db, scaleout_db.add_show()
     reader_user = db.add_user()
-    senders = []
-    for process in range(len(trio)):
-        client = await trio.connect(db.add_user(), process)
-        await client.join(show.id)
-        senders.append(client)
+    senders = await trio.one_member_on_each(db, show)
     reader = await trio.connect(reader_user, 0)
     await reader.join(show.id)
     acked: list[int] = []

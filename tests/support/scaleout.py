@@ -158,6 +158,15 @@ class Cluster:
         await made.connect(auth=self.tokens.access(user.id))
         return made
 
+    async def one_member_on_each(self, db, show) -> list[ChatClient]:
+        """A new user connected to each process in turn, each joined to the show."""
+        members = []
+        for node in range(len(self)):
+            client = await self.connect(db.add_user(), node)
+            await client.join(show.id)
+            members.append(client)
+        return members
+
     def kill(self, node: int) -> None:
         """SIGKILL one server: it gets no chance to say goodbye to anyone."""
         os.kill(self.pid(node), signal.SIGKILL)
