@@ -48,6 +48,19 @@ class EngineSocket(async_socket.AsyncSocket):
         if self.websocket is not None:
             self.queue.end()
 
+    async def receive(self, pkt: packet.Packet) -> None:
+        """engine.io's, but a message goes straight to python-socketio's handler, in order
+        (engine.io's generic path builds a closure and checks the handler's kind for each)."""
+        if pkt.packet_type == packet.MESSAGE and not self.server.async_handlers:
+            handler = self.server.handlers.get("message")
+            if handler is not None:
+                try:
+                    await handler(self.sid, pkt.data)
+                except Exception:
+                    log.exception("engine.io session %s: handling a message failed", self.sid)
+                return
+        await super().receive(pkt)
+
     async def _websocket_handler(self, ws: Any) -> None:
         if not ws.frames_directly:
             return await super()._websocket_handler(ws)

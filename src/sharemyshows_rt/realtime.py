@@ -258,10 +258,15 @@ class ChatServer(socketio.AsyncServer):
             return
         if isinstance(data, list) and data and isinstance(data[0], str) \
                 and data[0] not in RESERVED_EVENTS:
-            return await super()._handle_event(eio_sid, namespace, id, data)
-        name = data[0] if isinstance(data, list) and data and isinstance(data[0], str) else ""
-        error = UnknownEvent(f"{name!r} is reserved") if name else InvalidPayload("no event name")
-        ack = await self._chat_namespace.refuse(sid, name, error)
+            # The chat namespace routes its events itself: straight to it (python-socketio's
+            # own path looks up a handler for the event, then the namespace, per event).
+            ack = await self._chat_namespace.handle(sid, data[0], tuple(data[1:]))
+        else:
+            name = data[0] if isinstance(data, list) and data and isinstance(data[0], str) \
+                else ""
+            error = UnknownEvent(f"{name!r} is reserved") if name \
+                else InvalidPayload("no event name")
+            ack = await self._chat_namespace.refuse(sid, name, error)
         if id is not None:
             await self._send_packet(eio_sid, self.packet_class(
                 packet.ACK, namespace=namespace, id=id, data=[ack]))
