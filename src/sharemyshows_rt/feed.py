@@ -161,6 +161,8 @@ class ShowFeed:
     async def publish(self, payloads: list[Payload]) -> None:
         """Send `new_message` for each committed message (payloads in id order) to every
         member."""
+        if not payloads:  # a batch of retries only: nothing new
+            return
         if self._bus is None:
             await self.deliver(payloads)
             return

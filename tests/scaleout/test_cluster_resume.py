@@ -29,6 +29,8 @@ async def test_retry_on_another_process_is_acked_with_the_original_and_stored_on
         await tab.join(show.id)
     since = watcher.mark()
     send = {"show_id": show.id, "message": "see you at the bar", "client_msg_id": secrets.token_hex(8)}
+    log = trio.nodes[1].log_path
+    logged_before = log.stat().st_size
 
     original = acked_message(await tabs[0].call("send_message", send))
     retry = acked_message(await tabs[1].call("send_message", send))
@@ -36,6 +38,9 @@ async def test_retry_on_another_process_is_acked_with_the_original_and_stored_on
 
     await _marker(tabs[1], show.id, watcher)
     await _marker(tabs[0], show.id, watcher)
+    # The retry's batch stored nothing new: nothing to publish, and nothing went wrong.
+    logged = log.read_bytes()[logged_before:].decode(errors="replace")
+    assert " ERROR " not in logged and "Traceback" not in logged, logged
     rows = [row for row in stored(db, show) if row.client_msg_id == send["client_msg_id"]]
     assert [row.id for row in rows] == [original["id"]]
     assert message_ids(watcher, show.id, since).count(original["id"]) == 1
