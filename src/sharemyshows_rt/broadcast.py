@@ -149,8 +149,8 @@ class FastBroadcast(socketio.AsyncManager):
         sockets = self.server.eio.sockets
         members = self.rooms[namespace].get(room) or ()
         # A crowd: few of its members sent one of these messages and will have an ack to
-        # share the write with a turn later; the others are written at once, not through
-        # the outbox (1,000 members: a third of the per-member Python).
+        # share the write with a turn later; the others are written at once, not held by
+        # the outbox for a turn or two (fanout: delivery p99 50-56 -> 20-38 ms).
         at_once = len(members) >= AT_ONCE * len(items)
         for sid, eio_sid in self.get_participants(namespace, room):
             socket = sockets.get(eio_sid)

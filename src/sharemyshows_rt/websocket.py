@@ -101,12 +101,14 @@ class Outbox:
         for websocket in first:
             queued = frames.pop(websocket, None)
             if queued:
-                self._write(websocket, queued)
+                self.write_now(websocket, queued)
         for websocket, queued in frames.items():
-            self._write(websocket, queued)
+            self.write_now(websocket, queued)
 
     @staticmethod
-    def _write(websocket: AbortingWebSocket, queued: list[bytes]) -> None:
+    def write_now(websocket: AbortingWebSocket, queued: list[bytes]) -> None:
+        """Write these frames to the connection now (a failure is logged: one broken
+        transport must not keep the other connections' frames)."""
         try:
             websocket.write_frames(queued)
         except Exception:  # one broken transport must not keep the others' frames
@@ -183,8 +185,7 @@ class AbortingWebSocket(asgi.WebSocket):
                 or not protocol.handshake_complete):
             return False
         if at_once and not self.outbox.holds(self):
-            if not protocol.transport.is_closing():  # else as write_frames: dropped
-                protocol.transport.write(frame)
+            self.outbox.write_now(self, [frame])
             return True
         return self.outbox.add(self, frame, first)
 
