@@ -31,6 +31,17 @@ BATCH_ROOM = "feed:batch"
 LOCK_MS = 5000  # a lock outlives no crashed holder by more than this
 LOCK_WAIT = 2.0  # seconds to wait for a show's lock before publishing without it
 
+# All of a batch's locks at once, or none (so that nobody holds some while waiting for the
+# others: two writers taking them one by one in sorted order never deadlock).
+_ACQUIRE_ALL = """
+for _, key in ipairs(KEYS) do
+  if redis.call('EXISTS', key) == 1 then return 0 end
+end
+for _, key in ipairs(KEYS) do
+  redis.call('SET', key, ARGV[1], 'PX', ARGV[2])
+end
+return 1
+"""
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
@@ -98,6 +109,7 @@ class RedisBus:
         self._manager = manager
         self._redis = redis
         self._lock_prefix = f"{namespace}:order:"
+        self._acquire_all = redis.register_script(_ACQUIRE_ALL)
         self._release = redis.register_script(_RELEASE)
 
     async def publish_messages(self, payloads: list[dict[str, Any]]) -> bool:
@@ -113,20 +125,19 @@ class RedisBus:
         keys = [f"{self._lock_prefix}{show_id}" for show_id in sorted(show_ids)]
         held: list[str] = []
         try:
-            # Every free lock in one round trip; a taken one is waited for, in order.
+            # All of them in one round trip when all are free; else one by one, in order.
             try:
-                async with self._redis.pipeline(transaction=False) as pipe:
-                    for key in keys:
-                        pipe.set(key, token, nx=True, px=LOCK_MS)
-                    taken = await pipe.execute()
+                all_taken = await self._acquire_all(keys=keys, args=[token, LOCK_MS])
             except Exception as exc:
                 # Without Redis there is no cross-process delivery to order anyway.
                 log.warning("publish locks unavailable (%r); going on without them", exc)
-                taken = None
-            if taken is not None:
-                for key, got in zip(keys, taken):
-                    if got or await self._acquire(key, token):
-                        held.append(key)
+            else:
+                if all_taken:
+                    held = keys
+                else:
+                    for key in keys:
+                        if await self._acquire(key, token):
+                            held.append(key)
             yield
         finally:
             if held:
