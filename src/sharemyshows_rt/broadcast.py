@@ -1,8 +1,9 @@
 """The broadcast hot path. python-socketio's manager starts one asyncio task per recipient
 and per packet; here a broadcast encodes its packet once and hands that one packet to every
 recipient's send queue, which writes its one WebSocket frame (built once, `websocket.frame_of`)
-straight to the connection: no task and no coroutine per recipient. Callbacks, binary
-payloads and everything else keep python-socketio's own path."""
+straight to the connection: no task and no coroutine per recipient. Emits with a callback,
+or to a namespace nobody joined, keep python-socketio's own path. Payloads are JSON: the
+server never sends binary attachments."""
 
 from __future__ import annotations
 
@@ -115,10 +116,7 @@ class FastBroadcast(socketio.AsyncManager):
             args = [data]
         else:
             args = []
-        frame = self._packet(event, args, namespace)
-        if frame is None:  # binary attachments: not our business
-            return await super().emit(event, data, namespace, room=room, skip_sid=skip_sid,
-                                      **kwargs)
+        pkt = self._packet(event, args, namespace)
         skip = set(skip_sid) if isinstance(skip_sid, list) else {skip_sid}
         sockets = self.server.eio.sockets
         # A room of one (a connection's own: a reply) is written before the crowds.
@@ -129,7 +127,7 @@ class FastBroadcast(socketio.AsyncManager):
                 continue
             socket = sockets.get(eio_sid)
             if socket is not None and not socket.closed:
-                socket.queue.put_nowait(frame, alone)
+                socket.queue.put_nowait(pkt, alone)
 
     async def emit_each(self, event: str, items: list[tuple[Any, list[str] | None]],
                         namespace: str, room: str) -> None:
@@ -137,12 +135,7 @@ class FastBroadcast(socketio.AsyncManager):
         gets its packets in one put (a group commit's messages to one show)."""
         if namespace not in self.rooms:
             return
-        packets = []
-        for data, _ in items:
-            pkt = self._packet(event, [data], namespace)
-            if pkt is None:
-                raise ValueError(f"{event} carries binary data: emit it on its own")
-            packets.append(pkt)
+        packets = [self._packet(event, [data], namespace) for data, _ in items]
         joined = b"".join(map(frame_of, packets))  # one write for them all
         skips = [frozenset(skip or ()) for _, skip in items]
         skipping = any(skips)  # joiners whose history already holds some of these (rare)
@@ -163,12 +156,10 @@ class FastBroadcast(socketio.AsyncManager):
             else:
                 socket.queue.put_many_nowait(packets, joined, at_once)
 
-    def _packet(self, event: str, args: list[Any], namespace: str) -> Any:
-        """The engine.io packet of a Socket.IO event, encoded once for every recipient; None
-        when the data holds binary attachments."""
-        # binary=False: our payloads are JSON, and finding that out walks the whole payload.
+    def _packet(self, event: str, args: list[Any], namespace: str) -> eio_packet.Packet:
+        """The engine.io packet of a Socket.IO event, encoded once for every recipient."""
+        # binary=False: our payloads are JSON, and finding that out walks the whole payload
+        # (with it, encode() always gives one string: no attachments to send apart).
         encoded = self.server.packet_class(packet.EVENT, namespace=namespace,
                                            data=[event, *args], binary=False).encode()
-        if isinstance(encoded, list):
-            return None
         return eio_packet.Packet(eio_packet.MESSAGE, encoded)

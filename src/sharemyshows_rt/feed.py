@@ -242,11 +242,16 @@ class ShowFeed:
             log.exception("delivering the gathered messages of show %s failed", show_id)
 
     async def _send_gathered(self, show_id: int) -> None:
-        """Send the show's gathered messages now (under the lock): before a joiner enters the
-        room, whose history already holds them."""
+        """Send the show's gathered messages now (under the lock)."""
         items = self._gathering.pop(show_id, None)
         if items:
             await self._fanout.to_show_here("new_message", items, show_id)
+
+    async def _enter_room(self, sid: str, show_id: int) -> None:
+        """Enter a joiner into the show's room (under the lock), after sending what is
+        gathered for it: the joiner's history holds those messages already."""
+        await self._send_gathered(show_id)
+        await self._fanout.enter(sid, show_id)
 
     def _skip(self, show_id: int, message_id: int) -> list[str] | None:
         holding = self._holding.get(show_id)
@@ -301,8 +306,7 @@ class ShowFeed:
             if age > self._history_ttl:
                 self._refresh_soon(show_id)
             self._histories.move_to_end(show_id)
-            await self._send_gathered(show_id)
-            await self._fanout.enter(sid, show_id)
+            await self._enter_room(sid, show_id)
             await deliver(list(history.payloads), history.older)
         return True
 
@@ -369,8 +373,7 @@ class ShowFeed:
                 self._holding.setdefault(show_id, {})[sid] = newest
             # Where this show's deliveries stand for this process (read from on a Redis outage).
             recent.last_id = max(recent.last_id, newest)
-            await self._send_gathered(show_id)
-            await self._fanout.enter(sid, show_id)
+            await self._enter_room(sid, show_id)
             kept = payloads[-limit:] if limit else []
             older = has_more or len(kept) < len(payloads)
             if not after_id and limit == self._history_limit and self._history_ttl > 0:

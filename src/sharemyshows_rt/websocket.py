@@ -111,7 +111,7 @@ class Outbox:
         transport must not keep the other connections' frames)."""
         try:
             websocket.write_frames(queued)
-        except Exception:  # one broken transport must not keep the others' frames
+        except Exception:
             log.exception("writing %d frame(s) to a websocket failed", len(queued))
 
     def flush_one(self, websocket: AbortingWebSocket) -> None:
