@@ -12,8 +12,11 @@ FROM python:3.12-slim
 RUN useradd --system --uid 10001 --create-home --home-dir /app app \
  && mkdir -p /app/data && chown app:app /app/data
 COPY --from=build /opt/venv /opt/venv
+# Production always: without JWT_SECRET_KEY the container exits with one line saying so,
+# instead of serving the public development secret and the demo login on 0.0.0.0.
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
+    SHAREMYSHOWS_ENV=production \
     DATABASE_URL=sqlite+aiosqlite:////app/data/sharemyshows_rt.db
 WORKDIR /app
 USER app

@@ -79,7 +79,7 @@ class Authenticator:
             del self._verified[token]  # expired: PyJWT says so, and why
         try:
             claims = jwt.decode(token, self._secret, algorithms=[ALGORITHM], leeway=LEEWAY_SECONDS,
-                                options={"require": ["sub"], "verify_sub": False})
+                                options={"require": ["sub", "exp"], "verify_sub": False})
         except jwt.PyJWTError as exc:
             raise Unauthorized(f"invalid token: {type(exc).__name__}") from None
         if claims.get("type", "access") != "access":
@@ -94,7 +94,7 @@ class Authenticator:
 
     def _keep_verified(self, token: str, user_id: int, expires: Any) -> None:
         if isinstance(expires, bool) or not isinstance(expires, (int, float)):
-            return  # no expiry (PyJWT does not insist on one): checked in full every time
+            return  # PyJWT checked that `exp` is a number; anything else is not remembered
         if len(self._verified) >= VERIFIED_TOKENS_KEPT:
             self._verified.clear()
         # PyJWT refuses once `int(exp) <= now - leeway`.

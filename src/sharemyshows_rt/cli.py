@@ -8,7 +8,7 @@ import logging
 import sys
 
 from . import __version__
-from .config import ConfigError, Settings, load_settings
+from .config import SECRET_MIN_BYTES, ConfigError, Settings, load_settings
 
 log = logging.getLogger("sharemyshows_rt")
 
@@ -127,14 +127,11 @@ def _vapid_keys(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     settings = _settings()
+    _check_exposure(settings, args.host)
     if args.workers > 1 and not settings.redis_url:
         raise CommandError(f"--workers {args.workers} needs REDIS_URL: separate processes "
                            "share presence and messages only through Redis")
-    if settings.uses_development_secret:
-        log.warning("!" * 72)
-        log.warning("DEVELOPMENT MODE: tokens are signed with a fixed, public secret.")
-        log.warning("Set JWT_SECRET_KEY (and SHAREMYSHOWS_ENV=production) before going live.")
-        log.warning("!" * 72)
+    _warn_about_secrets(settings, args.host)
     if settings.is_sqlite:
         _upgrade(settings)  # the embedded default needs no set-up
     asyncio.run(_prepare(settings, args))
@@ -142,6 +139,33 @@ def _serve(args: argparse.Namespace) -> int:
     from .serving import serve
 
     return serve(settings, args.host, args.port, args.workers)
+
+
+def _check_exposure(settings: Settings, host: str) -> None:
+    """Development by default (public secret, log in as anyone) stays on this host."""
+    from .loopback import is_loopback
+
+    if settings.implicit_development and not is_loopback(host):
+        raise CommandError(
+            f"development mode (no JWT_SECRET_KEY, SQLite) serves on loopback addresses only, "
+            f"not {host!r}: set JWT_SECRET_KEY (production), or SHAREMYSHOWS_ENV=development "
+            "to expose the development secret and demo login on purpose")
+
+
+def _warn_about_secrets(settings: Settings, host: str) -> None:
+    from .loopback import is_loopback
+
+    if settings.uses_development_secret:
+        log.warning("!" * 72)
+        log.warning("DEVELOPMENT MODE: tokens are signed with a fixed, public secret.")
+        if settings.development and not is_loopback(host):
+            log.warning("SERVING IT ON %s: anyone who reaches this address can sign tokens "
+                        "and log in as any user (POST /api/dev/login).", host)
+        log.warning("Set JWT_SECRET_KEY (and SHAREMYSHOWS_ENV=production) before going live.")
+        log.warning("!" * 72)
+    elif len(settings.jwt_secret.encode()) < SECRET_MIN_BYTES:
+        log.warning("JWT_SECRET_KEY is %d bytes: an HS256 secret should have at least %d "
+                    "(RFC 7518 section 3.2)", len(settings.jwt_secret.encode()), SECRET_MIN_BYTES)
 
 
 async def _prepare(settings: Settings, args: argparse.Namespace) -> None:

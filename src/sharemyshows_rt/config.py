@@ -15,6 +15,8 @@ DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./sharemyshows_rt.db"
 # Known to everyone who reads this file: good for a laptop, refused anywhere else.
 DEVELOPMENT_SECRET = "sharemyshows-rt-development-secret-do-not-use-in-production"
 DEVELOPMENT = "development"
+# RFC 7518 §3.2: an HS256 key at least as long as the hash (32 bytes).
+SECRET_MIN_BYTES = 32
 
 
 class ConfigError(Exception):
@@ -74,6 +76,7 @@ class Settings(BaseSettings):
     push_url_template: str = "/shows/{show_id}"
     metrics_token: SecretStr | None = None
     metrics_port: int | None = Field(None, ge=1, le=65535)
+    metrics_host: str | None = None
     log_level: str = "INFO"
     log_json: bool = False
 
@@ -90,7 +93,8 @@ class Settings(BaseSettings):
             raise ValueError("must list polling and/or websocket")
         return transports
 
-    @field_validator("redis_url", "redis_prefix", "sharemyshows_env", mode="before")
+    @field_validator("redis_url", "redis_prefix", "sharemyshows_env", "metrics_host",
+                     mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -144,8 +148,13 @@ class Settings(BaseSettings):
     def _secret_outside_development(self) -> Settings:
         if self.jwt_secret_key is None and not self.development:
             raise ValueError(
-                f"JWT_SECRET_KEY is required when SHAREMYSHOWS_ENV is {self.environment!r}"
+                f"JWT_SECRET_KEY is required when SHAREMYSHOWS_ENV is {self.environment!r} "
+                "(the ShareMyShows Flask app's secret)"
             )
+        if self.jwt_secret_key is not None and not self.development \
+                and self.jwt_secret_key.get_secret_value().strip() == DEVELOPMENT_SECRET:
+            raise ValueError("JWT_SECRET_KEY is the published development secret: anyone can "
+                             "sign tokens with it; set the Flask app's own secret")
         if self.vapid_private_key is not None and self.vapid_subject is None \
                 and not self.development:
             raise ValueError("VAPID_SUBJECT (mailto: or https:// contact) is required with "
@@ -183,6 +192,12 @@ class Settings(BaseSettings):
     @property
     def development(self) -> bool:
         return self.environment == DEVELOPMENT
+
+    @property
+    def implicit_development(self) -> bool:
+        """Development by default (no secret, SQLite) rather than by SHAREMYSHOWS_ENV: it
+        never reaches the network."""
+        return self.development and not self.sharemyshows_env
 
     @property
     def jwt_secret(self) -> str:

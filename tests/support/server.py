@@ -72,12 +72,14 @@ def run_cli(*args: str, env: dict, cwd: Path | None = None,
 
 
 class ServerProcess:
-    """`serve` on a free port, its output in `log_path`."""
+    """`serve` on a free port, its output in `log_path`; `host` is the address it binds
+    (it is reached on 127.0.0.1, which 0.0.0.0 and localhost include)."""
 
-    def __init__(self, env: dict, log_path: Path, *, cwd: Path | None = None):
+    def __init__(self, env: dict, log_path: Path, *, cwd: Path | None = None, host: str = HOST):
         self.env = env
         self.log_path = log_path
         self.cwd = cwd
+        self.host = host
         self.port = free_port()
         self.base_url = f"http://{HOST}:{self.port}"
         self.process: subprocess.Popen | None = None
@@ -86,7 +88,7 @@ class ServerProcess:
         """Start serving and wait until GET /healthz answers 200; raise with the log if not."""
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "sharemyshows_rt", "serve", "--host", HOST,
+                [sys.executable, "-m", "sharemyshows_rt", "serve", "--host", self.host,
                  "--port", str(self.port)],
                 env=self.env, cwd=self.cwd, stdin=subprocess.DEVNULL, stdout=log,
                 stderr=subprocess.STDOUT, start_new_session=True)
