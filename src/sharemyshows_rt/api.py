@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -82,11 +81,8 @@ class Api:
 
     async def metrics(self, request: Request) -> Response:
         """Prometheus's text format; behind METRICS_TOKEN (Bearer) when it is set."""
-        if self._metrics_token is not None:
-            scheme, _, token = request.headers.get("authorization", "").partition(" ")
-            if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip(),
-                                                                     self._metrics_token):
-                raise Unauthorized("/metrics needs the METRICS_TOKEN bearer token")
+        if not metrics.authorized(request.headers.get("authorization", ""), self._metrics_token):
+            raise Unauthorized("/metrics needs the METRICS_TOKEN bearer token")
         body, content_type = metrics.exposition()
         return Response(body, headers={"Content-Type": content_type, "Cache-Control": "no-store"})
 

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import prometheus_client
 import socketio
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -33,6 +32,7 @@ from .db.repositories import (CheckinRepository, MessageRepository, ShowReposito
                               UserRepository, ping)
 from .errors import ChatError
 from .fanout import Fanout
+from .metrics_port import MetricsListener
 from .feed import ShowFeed
 from .limits import ConnectionCap, MemoryConnectionCap, MemoryRateLimiter, RateLimiter
 from .presence import MemoryPresence, Presence
@@ -88,8 +88,9 @@ class Service:
         log.info("drained")
 
 
-def build(settings: Settings) -> Service:
-    """Wire the service for `settings`; nothing connects until the lifespan starts."""
+def build(settings: Settings, host: str = "127.0.0.1") -> Service:
+    """Wire the service for `settings`, served on `host`; nothing connects until the
+    lifespan starts."""
     engine = create_engine(settings.sqlalchemy_url, timeout=settings.db_timeout)
     messages = MessageRepository(engine)
     cluster = Cluster(settings.redis_url, settings.redis_namespace) if settings.redis_url else None
@@ -142,13 +143,15 @@ def build(settings: Settings) -> Service:
     api = Api(chat, authenticator, checks, settings.history_limit,
               metrics_here=settings.metrics_port is None, metrics_token=metrics_token)
     metrics.watch_rooms(fanout.room_sizes)
+    metrics_port = None if settings.metrics_port is None else MetricsListener(
+        settings.metrics_host or host, settings.metrics_port, metrics_token)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         writer.start()
         checkins.start()
-        if settings.metrics_port is not None:
-            prometheus_client.start_http_server(settings.metrics_port)
+        if metrics_port is not None:
+            metrics_port.start()
         if notifier is not None:
             notifier.start()
         if cluster is not None:
@@ -167,6 +170,8 @@ def build(settings: Settings) -> Service:
             if cluster is not None:
                 await cluster.stop()
             await engine.dispose()
+            if metrics_port is not None:
+                await asyncio.to_thread(metrics_port.stop)
 
     routes = api.routes() + PushApi(push, chat, authenticator).routes()
     if settings.development:

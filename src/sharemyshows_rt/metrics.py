@@ -4,6 +4,7 @@ messages come from fixed sets, and per-show gauges cover the biggest shows only.
 from __future__ import annotations
 
 import functools
+import hmac
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -97,6 +98,16 @@ def watch_rooms(room_sizes: Callable[[], dict[int, int]]) -> None:
         REGISTRY.unregister(_show_members)
     _show_members = ShowMembers(room_sizes)
     REGISTRY.register(_show_members)
+
+
+def authorized(authorization: str, token: str | None) -> bool:
+    """Whether an `Authorization` header may read the metrics: anyone without METRICS_TOKEN,
+    else only `Bearer <METRICS_TOKEN>` (compared in constant time)."""
+    if token is None:
+        return True
+    scheme, _, presented = authorization.partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(presented.strip().encode(),
+                                                              token.encode())
 
 
 def exposition() -> tuple[bytes, str]:

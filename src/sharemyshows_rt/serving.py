@@ -80,7 +80,7 @@ def graceful_server(settings: Settings, host: str, port: int) -> GracefulServer:
     """One process's server: the app built for `settings`, draining on shutdown."""
     from .app import build
 
-    service = build(settings)
+    service = build(settings, host)
     tune_garbage_collector()
     return GracefulServer(uvicorn_config(service.asgi, settings, host, port), service.drain)
 
