@@ -14,6 +14,8 @@ import orjson
 _QUERY_PARAMETER = re.compile(r"(^|[?&;])([^=&#\s?]*)=([^&#\s]*)")
 # A push endpoint is a capability too: whoever knows it can push to that device.
 SECRET_PARAMETERS = frozenset({"token", "access_token", "jwt", "endpoint"})
+# A JWT, whole or cut short: its header is base64url JSON, and `{"` encodes as `eyJ`.
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}(?:\.[A-Za-z0-9_-]*){0,2}")
 
 
 def redact(text: str) -> str:
@@ -34,15 +36,39 @@ def redact_parameters(text: str) -> str:
     return _QUERY_PARAMETER.sub(hide, text)
 
 
+def conceal(text: str) -> str:
+    """`text` with anything shaped like a JWT replaced: the last word on every emitted line,
+    whatever a library put in it (headers, cookies, exception texts)."""
+    return _JWT.sub("[token]", text) if "eyJ" in text else text
+
+
+def _loggable(arg: object) -> object:
+    if isinstance(arg, str):
+        return redact(arg)
+    if getattr(arg, "opcode", None) is not None and isinstance(getattr(arg, "data", None), bytes):
+        # A websockets frame at DEBUG: its text shows the payload's start and end, so a
+        # token cut short there could not be recognised. The kind and size say enough.
+        return f"{arg.opcode.name} [{len(arg.data)} bytes]"  # type: ignore[attr-defined]
+    return arg
+
+
 class RedactTokens(logging.Filter):
-    """Rewrites uvicorn's access-log arguments (and any message) so tokens never show."""
+    """Rewrites uvicorn's access-log arguments (and any message) so tokens never show;
+    websocket frames are logged without their payload."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):
-            record.args = tuple(redact(arg) if isinstance(arg, str) else arg for arg in record.args)
+            record.args = tuple(_loggable(arg) for arg in record.args)
         elif isinstance(record.msg, str):
             record.msg = redact(record.msg)
         return True
+
+
+class ConcealingFormatter(logging.Formatter):
+    """The text format, with any JWT left in the finished line (exception included) hidden."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return conceal(super().format(record))
 
 
 _last_said: dict[str, float] = {}
@@ -93,7 +119,7 @@ class JsonFormatter(logging.Formatter):
             entry.update(getattr(record, "fields", {}))
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return orjson.dumps(entry, default=str).decode()
+        return conceal(orjson.dumps(entry, default=str).decode())
 
 
 def configure(level: str = "INFO", json: bool = False) -> None:
@@ -105,7 +131,7 @@ def configure(level: str = "INFO", json: bool = False) -> None:
     logging.logProcesses = False
     logging.logMultiprocessing = False
     formatter = {"()": JsonFormatter} if json else {
-        "format": "%(asctime)s %(levelname)-7s %(name)s: %(message)s"}
+        "()": ConcealingFormatter, "format": "%(asctime)s %(levelname)-7s %(name)s: %(message)s"}
     logging.config.dictConfig({
         "version": 1,
         "disable_existing_loggers": False,

@@ -66,3 +66,38 @@ def test_redact_any_spelling_of_a_secret_name(line):
 def test_the_shortcut_never_changes_the_result(text):
     """`redact` skips the regular expression when no secret name can be in the text."""
     assert redact(text) == redact_parameters(text)
+
+
+JWT = ("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiI3IiwiZXhwIjoxfQ."
+       "c2lnbmF0dXJlLXNpZ25hdHVyZS1zaWduYXR1cmU")
+
+
+@pytest.mark.parametrize("json", [False, True])
+def test_formatters_conceal_a_jwt_in_messages_and_exceptions(json):
+    from sharemyshows_rt.logs import ConcealingFormatter, JsonFormatter
+
+    formatter = JsonFormatter() if json else ConcealingFormatter("%(message)s")
+    try:
+        raise ValueError(f"bad packet: 40{{'token': '{JWT}'}}")
+    except ValueError as exc:
+        record = logging.LogRecord("x", logging.ERROR, __file__, 1, "cookie: a=%s", (JWT,),
+                                   (type(exc), exc, exc.__traceback__))
+    text = formatter.format(record)
+    assert "bad packet" in text and "[token]" in text
+    assert JWT.split(".")[2] not in text and "eyJ" not in text
+
+
+def test_a_jwt_cut_short_is_concealed_too():
+    from sharemyshows_rt.logs import conceal
+
+    concealed = conceal(f"< TEXT '40{{\"token\":\"{JWT[:40]}...'")
+    assert concealed.startswith("< TEXT '40{\"token\":\"[token]") and "eyJ" not in concealed
+
+
+def test_websocket_frames_are_logged_without_their_payload():
+    from websockets.frames import Frame, Opcode
+
+    frame = Frame(Opcode.TEXT, f'40{{"token":"{JWT}"}}'.encode())
+    record = logging.LogRecord("uvicorn.error", logging.DEBUG, __file__, 1, "< %s", (frame,), None)
+    RedactTokens().filter(record)
+    assert record.getMessage() == f"< TEXT [{len(frame.data)} bytes]"
