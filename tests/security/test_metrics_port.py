@@ -52,7 +52,8 @@ def listening(address: str, port: int) -> bool:
     return True
 
 
-@pytest.mark.parametrize("token", [None, "wrong-token", METRICS_TOKEN[:-1], METRICS_TOKEN + "x"])
+@pytest.mark.parametrize("token", [None, "wrong-token", METRICS_TOKEN[:-1], METRICS_TOKEN + "x"],
+                         ids=["none", "wrong", "shorter", "longer"])
 def test_the_metrics_port_refuses_without_the_token(token, on_serve_host):
     response = scrape("127.0.0.1", on_serve_host, token)
     assert response.status_code == 401, response.text[:200]

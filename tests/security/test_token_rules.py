@@ -71,7 +71,8 @@ def test_the_development_secret_is_refused_outside_development(config, command,
 
 
 @pytest.mark.parametrize("secret, warned", [(secrets.token_hex(8), True),
-                                            (secrets.token_hex(16), False)])
+                                            (secrets.token_hex(16), False)],
+                         ids=["16-bytes", "32-bytes"])
 def test_a_short_secret_is_a_warning_at_start(secret, warned, tmp_path):
     server = ServerProcess(clean_environment(JWT_SECRET_KEY=secret), tmp_path / "server.log",
                            cwd=tmp_path)
