@@ -155,15 +155,18 @@ def _check_exposure(settings: Settings, host: str) -> None:
 def _warn_about_secrets(settings: Settings, host: str) -> None:
     from .loopback import is_loopback
 
-    if settings.uses_development_secret:
+    exposed = settings.development and not is_loopback(host)
+    if settings.uses_development_secret or exposed:
         log.warning("!" * 72)
-        log.warning("DEVELOPMENT MODE: tokens are signed with a fixed, public secret.")
-        if settings.development and not is_loopback(host):
-            log.warning("SERVING IT ON %s: anyone who reaches this address can sign tokens "
-                        "and log in as any user (POST /api/dev/login).", host)
+        if settings.uses_development_secret:
+            log.warning("DEVELOPMENT MODE: tokens are signed with a fixed, public secret.")
+        if exposed:
+            log.warning("DEVELOPMENT MODE ON %s: anyone who reaches this address can log in "
+                        "as any user (POST /api/dev/login).", host)
         log.warning("Set JWT_SECRET_KEY (and SHAREMYSHOWS_ENV=production) before going live.")
         log.warning("!" * 72)
-    elif len(settings.jwt_secret.encode()) < SECRET_MIN_BYTES:
+    if settings.jwt_secret_key is not None and \
+            len(settings.jwt_secret.encode()) < SECRET_MIN_BYTES:
         log.warning("JWT_SECRET_KEY is %d bytes: an HS256 secret should have at least %d "
                     "(RFC 7518 section 3.2)", len(settings.jwt_secret.encode()), SECRET_MIN_BYTES)
 

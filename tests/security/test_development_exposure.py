@@ -4,6 +4,7 @@ line, before it creates anything; SHAREMYSHOWS_ENV=development set on purpose ma
 The Docker image runs in production mode: without JWT_SECRET_KEY it does not serve."""
 
 import json
+import secrets
 import shlex
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -64,12 +65,18 @@ def test_default_development_serves_on_localhost(tmp_path):
         server.stop()
 
 
-def test_explicit_development_may_serve_everywhere_with_a_warning(tmp_path):
-    env = clean_environment(SHAREMYSHOWS_ENV="development")
+@pytest.mark.parametrize("secret", ["", secrets.token_urlsafe(48)], ids=["no-secret", "secret"])
+def test_explicit_development_may_serve_everywhere_with_a_warning(secret, tmp_path):
+    env = clean_environment(SHAREMYSHOWS_ENV="development", JWT_SECRET_KEY=secret)
     server = ServerProcess(env, tmp_path / "server.log", cwd=tmp_path, host="0.0.0.0")
     server.start()
     try:
-        assert "SERVING IT ON 0.0.0.0" in server.log()
+        warning = [line for line in server.log().splitlines()
+                   if "DEVELOPMENT MODE ON 0.0.0.0" in line]
+        assert warning and "WARNING" in warning[0], server.log()
+        # the demo login is what the warning is about
+        answer = httpx.post(f"{server.base_url}/api/dev/login", json={"username": "dave"})
+        assert answer.status_code == 200, answer.text
     finally:
         server.stop()
 
