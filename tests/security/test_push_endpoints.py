@@ -235,6 +235,15 @@ async def test_an_eleventh_subscription_replaces_the_oldest(scene):
     assert [row.endpoint for row in scene.subscription_rows(user=other)] == [kept.endpoint]
 
 
+async def test_the_cap_holds_for_concurrent_subscribes(scene):
+    user = scene.user()
+    devices = [Device(scene.peer) for _ in range(3 * MAX_SUBSCRIPTIONS)]
+    responses = await asyncio.gather(*(scene.subscribe(user, device.subscription())
+                                       for device in devices))
+    assert [r.status_code for r in responses] == [201] * len(devices)
+    assert len(scene.subscription_rows(user=user)) == MAX_SUBSCRIPTIONS
+
+
 async def test_an_endless_answer_is_read_only_a_few_kib(scene):
     user = scene.user()
     device = await scene.device(user)

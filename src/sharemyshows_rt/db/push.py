@@ -42,7 +42,8 @@ class PushRepository:
         async with self._engine.begin() as conn:
             if self._engine.dialect.name == "postgresql":
                 # Concurrent subscribes of one user queue here, so the cap holds.
-                await conn.execute(select(User.id).where(User.id == user_id).with_for_update())
+                await conn.execute(select(User.id).where(User.id == user_id).with_for_update(
+                    key_share=True))
             await conn.execute(statement)
             await conn.execute(delete(PushSubscription).where(
                 PushSubscription.user_id == user_id, PushSubscription.id.not_in(newest)))
