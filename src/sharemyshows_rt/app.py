@@ -45,7 +45,8 @@ from .push.coalesce import Coalescer, MemoryCoalescer, RedisCoalescer
 from .push.events import Events, MemoryEvents, RedisEvents
 from .push.keys import VapidKeys, beside_database as keys_beside_database, parse as parse_vapid_key
 from .push.notifier import Notifier
-from .push.sender import PushSender
+from .push.endpoints import EndpointPolicy
+from .push.sender import Limits, PushSender
 from .push.service import PushService
 from .writer import MessageWriter
 from .cluster import Cluster
@@ -110,8 +111,9 @@ def build(settings: Settings, host: str = "127.0.0.1") -> Service:
                     crowd_window=settings.message_coalesce_ms / 1000)
     push_repository = PushRepository(engine)
     keys = vapid_keys(settings)
-    push = PushService(push_repository, keys, settings.push_endpoint_allowlist)
-    notifier = _notifier(settings, keys, push_repository, presence, cluster)
+    policy = EndpointPolicy(settings.push_endpoint_allowlist, settings.push_service_hosts)
+    push = PushService(push_repository, keys, policy)
+    notifier = _notifier(settings, keys, push_repository, presence, cluster, policy)
     writer = MessageWriter(messages, feed, timeout=settings.db_timeout,
                            on_stored=notifier.message_stored if notifier else None)
     roster = Roster(presence, fanout, list_limit=settings.presence_list_limit,
@@ -204,11 +206,17 @@ def vapid_keys(settings: Settings) -> VapidKeys | None:
 
 
 def _notifier(settings: Settings, keys: VapidKeys | None, repository: PushRepository,
-              presence: Presence, cluster: Cluster | None) -> Notifier | None:
+              presence: Presence, cluster: Cluster | None,
+              policy: EndpointPolicy) -> Notifier | None:
     if keys is None:
         return None
     subject = settings.vapid_subject or "mailto:dev@localhost"
-    sender = PushSender(repository, keys, subject, ttl=settings.push_ttl)
+    sender = PushSender(repository, keys, subject, policy, ttl=settings.push_ttl, limits=Limits(
+        concurrency=settings.push_concurrency,
+        origin_concurrency=settings.push_origin_concurrency,
+        connect_timeout=settings.push_connect_timeout, read_timeout=settings.push_read_timeout,
+        origin_failures=settings.push_origin_failures,
+        origin_backoff=settings.push_origin_backoff))
     window = settings.push_coalesce_seconds
     if cluster is not None:
         coalescer: Coalescer = RedisCoalescer(cluster.redis, cluster.namespace, window)

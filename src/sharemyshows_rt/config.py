@@ -70,6 +70,17 @@ class Settings(BaseSettings):
     vapid_private_key: SecretStr | None = None
     vapid_subject: str | None = None
     push_endpoint_allowlist: Annotated[list[str], NoDecode] = []
+    # The public push services (FCM, Mozilla, Apple, Windows); `*`: any public host.
+    push_service_hosts: Annotated[list[str], NoDecode] = [
+        "fcm.googleapis.com", "*.push.services.mozilla.com", "*.push.apple.com",
+        "*.notify.windows.com",
+    ]
+    push_concurrency: int = Field(16, ge=1, le=1000)
+    push_origin_concurrency: int = Field(8, ge=1, le=1000)
+    push_connect_timeout: float = Field(3.0, gt=0, le=60)
+    push_read_timeout: float = Field(5.0, gt=0, le=120)
+    push_origin_failures: int = Field(5, ge=1)
+    push_origin_backoff: float = Field(10.0, gt=0, le=3600)
     push_checkin_window: float = Field(6 * 3600, ge=0)
     push_coalesce_seconds: float = Field(60.0, ge=1)
     push_ttl: int = Field(6 * 3600, ge=1, le=28 * 24 * 3600)
@@ -84,6 +95,11 @@ class Settings(BaseSettings):
     @classmethod
     def _split_origins(cls, value: object) -> list[str]:
         return [origin.rstrip("/") for origin in _csv(value)]
+
+    @field_validator("push_service_hosts", mode="before")
+    @classmethod
+    def _hosts(cls, value: object) -> list[str]:
+        return [host.lower() for host in _csv(value)]
 
     @field_validator("socketio_transports", mode="before")
     @classmethod

@@ -35,7 +35,8 @@ RATE_LIMITED = Counter("sharemyshows_rate_limited_total", "Requests refused or d
 DB_SECONDS = Histogram("sharemyshows_db_seconds", "Database round trips", ["operation"],
                        buckets=LATENCY_BUCKETS)
 PUSHES = Counter("sharemyshows_push_total",
-                 "Web Push outcomes: sent, failed, dropped, subscription_removed", ["outcome"])
+                 "Web Push outcomes: sent, failed, dropped, subscription_removed, "
+                 "deferred", ["outcome"])
 REDIS_SECONDS = Histogram("sharemyshows_redis_seconds", "Redis round trips", ["operation"],
                           buckets=LATENCY_BUCKETS)
 

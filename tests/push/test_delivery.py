@@ -13,7 +13,7 @@ from support.push_rig import push_subscriptions
 from support.push_service import HANG, Device, Reply, b64url
 from support.settings import TIMEOUT
 
-SENDER_WORKERS = 8  # pushes one server sends at a time (PushSender's concurrency)
+SENDER_WORKERS = 8  # pushes one server sends at a time to one push service (its share)
 CHAT_BOUND = 5.0  # seconds for 20 messages to reach every connected fan
 
 
@@ -25,7 +25,7 @@ async def test_a_hanging_push_service_does_not_slow_the_chat(push):
     sender = await push.in_room(push.user(), show)
     listeners = [await push.in_room(push.user(), show) for _ in range(2)]
 
-    # Every sender worker of the server is now waiting on the push service.
+    # The push service's whole share of the server's senders is now waiting on it.
     await push.send(sender, show, ["wake the push service"])
     await push.peer.wait_until(lambda: push.peer.held >= SENDER_WORKERS, timeout=TIMEOUT,
                                what=f"{SENDER_WORKERS} requests held open")

@@ -124,11 +124,16 @@ async def test_unsubscribe_leaves_other_users_subscriptions_alone(push):
     assert len(push.subscription_rows(endpoint=device.endpoint)) == 1
 
 
-async def test_https_endpoints_are_accepted(push):
+@pytest.mark.parametrize("service", [
+    "https://fcm.googleapis.com/fcm/send/",  # Chrome, Edge's Chromium forks, Opera
+    "https://updates.push.services.mozilla.com/wpush/v2/",  # Firefox
+    "https://web.push.apple.com/",  # Safari
+    "https://wns2-par02p.notify.windows.com/w/?token=",  # Edge (Windows)
+])
+async def test_https_endpoints_of_the_public_push_services_are_accepted(push, service):
     user = push.user()
     device = Device(push.peer)
-    subscription = {**device.subscription(),
-                    "endpoint": f"https://push.example.invalid/wpush/v2/{secrets.token_hex(8)}"}
+    subscription = {**device.subscription(), "endpoint": service + secrets.token_hex(8)}
     response = await push.subscribe(user, subscription)
     assert response.status_code == 201, response.text
     assert len(push.subscription_rows(endpoint=subscription["endpoint"])) == 1

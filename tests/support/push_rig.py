@@ -12,7 +12,11 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from datetime import datetime, timedelta, timezone
 
 import httpx
@@ -20,11 +24,11 @@ import pytest
 from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text, insert, select
 
 from .client import ChatClient
-from .database import Database, Show, User, show_checkins
+from .database import Database, Show, User, fresh_postgres, show_checkins
 from .push_service import Device, Notification, PushPeer
 from .rest import bearer
 from .rigs import ROOMY, rig_environment
-from .server import ServerProcess
+from .server import ServerProcess, run_cli
 from .settings import TIMEOUT
 from .tokens import Tokens
 
@@ -130,6 +134,25 @@ class PushDeployment:
     tokens: Tokens
     peer: PushPeer
     vapid: VapidPair
+
+
+@asynccontextmanager
+async def own_deployment(admin_url: str, peer: PushPeer, vapid: VapidPair, workdir: Path,
+                         **settings: object) -> AsyncIterator[PushDeployment]:
+    """One `serve` of the test's own, with `settings`, on a fresh migrated database."""
+    with fresh_postgres(admin_url) as urls:
+        migrated = run_cli("migrate", env=push_environment(urls.server, "migrate-only"))
+        assert migrated.returncode == 0, f"migrate failed:\n{migrated.stderr}"
+        secret = secrets.token_urlsafe(48)
+        env = push_environment(urls.server, secret, **push_settings(peer, vapid, **settings))
+        server = ServerProcess(env, workdir / "server.log")
+        await start_servers([server])
+        db = Database(urls.tests)
+        try:
+            yield PushDeployment([server], db, Tokens(secret), peer, vapid)
+        finally:
+            db.dispose()
+            await stop_servers([server])
 
 
 @dataclass

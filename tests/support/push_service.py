@@ -86,6 +86,7 @@ class Device:
 class Reply:
     status: int = 201
     headers: dict[str, str] = field(default_factory=dict)
+    endless: bool = False  # a body that never ends, streamed until the client hangs up
 
 
 HANG = object()  # a reply that never comes (until the peer is released)
@@ -133,6 +134,7 @@ class PushPeer:
         self._released = asyncio.Event()
         self._arrived = asyncio.Event()
         self._held = 0
+        self.hung_up = 0  # endless answers whose reader went away
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> PushPeer:
@@ -195,7 +197,21 @@ class PushPeer:
                 self._held -= 1
             reply = Reply()
         received.status = reply.status
+        if reply.endless:
+            return await self._endless(request, reply)
         return web.Response(status=reply.status, headers=reply.headers)
+
+    async def _endless(self, request: web.Request, reply: Reply) -> web.StreamResponse:
+        response = web.StreamResponse(status=reply.status, headers=reply.headers)
+        await response.prepare(request)
+        try:
+            while True:
+                await response.write(b"x" * 16384)
+                await asyncio.sleep(0.01)
+        except (ConnectionError, RuntimeError):
+            self.hung_up += 1  # the client read what it wanted and closed the connection
+            self._arrived.set()
+        return response
 
     # ------------------------------------------------------------------ what arrived
 

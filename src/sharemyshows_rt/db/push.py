@@ -26,8 +26,10 @@ class PushRepository:
     def _dialect(self):
         return postgresql if self._engine.dialect.name == "postgresql" else sqlite
 
-    async def subscribe(self, user_id: int, subscription: Subscription, at: datetime) -> None:
-        """Store the subscription for the user; the same endpoint again is updated."""
+    async def subscribe(self, user_id: int, subscription: Subscription, at: datetime, *,
+                        keep: int) -> None:
+        """Store the subscription for the user (the same endpoint again is updated), then
+        forget the user's subscriptions beyond the `keep` renewed most recently."""
         statement = self._dialect().insert(PushSubscription).values(
             user_id=user_id, endpoint=subscription.endpoint, p256dh=subscription.p256dh,
             auth=subscription.auth, created_at=at, updated_at=at)
@@ -35,8 +37,16 @@ class PushRepository:
             index_elements=[PushSubscription.endpoint],
             set_={"user_id": user_id, "p256dh": subscription.p256dh, "auth": subscription.auth,
                   "updated_at": at})
+        newest = select(PushSubscription.id).where(PushSubscription.user_id == user_id).order_by(
+            PushSubscription.updated_at.desc(), PushSubscription.id.desc()).limit(keep)
         async with self._engine.begin() as conn:
+            if self._engine.dialect.name == "postgresql":
+                # Concurrent subscribes of one user queue here, so the cap holds.
+                await conn.execute(select(User.id).where(User.id == user_id).with_for_update(
+                    key_share=True))
             await conn.execute(statement)
+            await conn.execute(delete(PushSubscription).where(
+                PushSubscription.user_id == user_id, PushSubscription.id.not_in(newest)))
 
     async def unsubscribe(self, user_id: int, endpoint: str) -> bool:
         """Remove the user's subscription with this endpoint; False when there was none."""

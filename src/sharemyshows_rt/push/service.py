@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -12,7 +11,11 @@ from ..clock import utcnow
 from ..db.push import PushRepository, Subscription
 from ..errors import InvalidPayload, ServiceUnavailable
 from ..schemas import PushSubscriptionIn
+from .endpoints import EndpointPolicy, EndpointRefused
 from .keys import VapidKeys
+
+# A user's devices; a new one beyond replaces the one renewed longest ago.
+MAX_SUBSCRIPTIONS_PER_USER = 10
 
 
 def _decoded(value: str) -> bytes:
@@ -24,10 +27,10 @@ def _decoded(value: str) -> bytes:
 
 class PushService:
     def __init__(self, repository: PushRepository, keys: VapidKeys | None,
-                 allowed_origins: list[str]) -> None:
+                 policy: EndpointPolicy) -> None:
         self._repository = repository
         self._keys = keys
-        self._allowed = {origin.rstrip("/").lower() for origin in allowed_origins}
+        self._policy = policy
 
     @property
     def enabled(self) -> bool:
@@ -41,7 +44,10 @@ class PushService:
 
     async def subscribe(self, user_id: int, subscription: PushSubscriptionIn) -> None:
         """Store a browser's PushSubscription; the same endpoint again updates it."""
-        self._check_endpoint(subscription.endpoint)
+        try:
+            self._policy.check(subscription.endpoint)
+        except EndpointRefused as refused:
+            raise InvalidPayload(str(refused)) from None
         try:
             ec.EllipticCurvePublicKey.from_encoded_point(
                 ec.SECP256R1(), _decoded(subscription.keys.p256dh))
@@ -51,16 +57,8 @@ class PushService:
         if len(_decoded(subscription.keys.auth)) != 16:
             raise InvalidPayload("keys.auth must be 16 bytes")
         await self._repository.subscribe(user_id, Subscription(
-            subscription.endpoint, subscription.keys.p256dh, subscription.keys.auth), utcnow())
-
-    def _check_endpoint(self, endpoint: str) -> None:
-        parts = urlsplit(endpoint)
-        if not parts.hostname:
-            raise InvalidPayload("endpoint must be an absolute URL")
-        origin = f"{parts.scheme}://{parts.netloc}".lower()
-        if parts.scheme != "https" and origin not in self._allowed:
-            raise InvalidPayload("endpoint must be an https:// URL "
-                                 "(or an origin in PUSH_ENDPOINT_ALLOWLIST)")
+            subscription.endpoint, subscription.keys.p256dh, subscription.keys.auth), utcnow(),
+            keep=MAX_SUBSCRIPTIONS_PER_USER)
 
     async def unsubscribe(self, user_id: int, endpoint: str) -> bool:
         return await self._repository.unsubscribe(user_id, endpoint)
