@@ -176,6 +176,7 @@ async def _prepare(settings: Settings, args: argparse.Namespace) -> None:
     from .db.engine import create_engine
     from .db.migrate import pending
     from .db.seed import demo_users, seed_demo
+    from .devtools import BUNDLE_MISSING, demo_bundle_missing
 
     engine = create_engine(settings.sqlalchemy_url, timeout=settings.db_timeout)
     try:
@@ -188,6 +189,8 @@ async def _prepare(settings: Settings, args: argparse.Namespace) -> None:
             raise CommandError(f"the database {_where(settings)} is not migrated: "
                                "run `sharemyshows-rt migrate` first")
         if settings.development:
+            if demo_bundle_missing():
+                log.warning(BUNDLE_MISSING)
             if await seed_demo(engine):
                 log.warning("empty database: seeded demo show 1 and demo users alice and bob")
             _print_demo(settings, args, await demo_users(engine))

@@ -45,7 +45,8 @@ class Cluster:
                                                        "health_check_interval": 10})
         self.presence = RedisPresence(self.redis, namespace)
         self.limiter = RedisRateLimiter(self.redis, namespace)
-        self.cap = RedisConnectionCap(self.redis, namespace)
+        self.cap = RedisConnectionCap(self.redis, namespace, self.presence.proc)
+        self.presence.on_dead_process = self.cap.release_process
         self.bus = RedisBus(self.manager, self.redis, namespace)
         self._renewal: asyncio.Task[None] | None = None
 

@@ -50,7 +50,7 @@ class Settings(BaseSettings):
     # Transport limits: not in the contract's table, documented in the README.
     max_frame_bytes: int = Field(64 * 1024, ge=1024)
     socketio_transports: Annotated[list[str], NoDecode] = ["polling", "websocket"]
-    ping_interval: float = Field(25.0, gt=0)
+    ping_interval: int = Field(25, gt=0)  # whole seconds: see _whole_seconds
     ping_timeout: float = Field(20.0, gt=0)
     db_timeout: float = Field(5.0, gt=0)
 
@@ -108,6 +108,20 @@ class Settings(BaseSettings):
         if not transports or set(transports) - {"polling", "websocket"}:
             raise ValueError("must list polling and/or websocket")
         return transports
+
+    @field_validator("ping_interval", mode="before")
+    @classmethod
+    def _whole_seconds(cls, value: object) -> object:
+        # python-engineio announces pingInterval as int(seconds) * 1000: 0.3 would be
+        # announced as 0 while the server pings every 0.3 s, and clients time out between.
+        try:
+            number = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return value  # pydantic says what is wrong with it
+        if not number.is_integer():
+            raise ValueError("must be a whole number of seconds (Engine.IO announces whole "
+                             "seconds to clients)")
+        return int(number)
 
     @field_validator("redis_url", "redis_prefix", "sharemyshows_env", "metrics_host",
                      mode="before")

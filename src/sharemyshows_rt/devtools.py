@@ -7,10 +7,12 @@ import re
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
 
 from .api import validated
 from .auth import issue_token
@@ -18,6 +20,26 @@ from .db.repositories import UserRepository
 
 DEMO_DIRECTORY = Path(__file__).resolve().parent / "demo"
 TOKEN_SECONDS = 12 * 3600
+BUNDLE = "vendor/socket.io.min.js"  # copied by ./scripts/build-demo, not in git
+BUNDLE_MISSING = ("demo page: the socket.io client bundle is missing; "
+                  "run ./scripts/build-demo (needs Node.js 20+)")
+
+
+def demo_bundle_missing() -> bool:
+    """True when /demo/ cannot connect: its Socket.IO client bundle was never built."""
+    return not (DEMO_DIRECTORY / BUNDLE).is_file()
+
+
+class DemoFiles(StaticFiles):
+    """The demo directory; the missing bundle answers with what to run, not a bare 404."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        try:
+            return await super().get_response(path, scope)
+        except HTTPException as exc:
+            if exc.status_code == 404 and path == BUNDLE:
+                return PlainTextResponse(BUNDLE_MISSING + "\n", status_code=404)
+            raise
 
 
 class DevLogin(BaseModel):
@@ -35,7 +57,7 @@ class DevTools:
     def routes(self) -> list[BaseRoute]:
         return [
             Route("/api/dev/login", self.login, methods=["POST"]),
-            Mount("/demo", StaticFiles(directory=DEMO_DIRECTORY, html=True), name="demo"),
+            Mount("/demo", DemoFiles(directory=DEMO_DIRECTORY, html=True), name="demo"),
         ]
 
     async def login(self, request: Request) -> Response:

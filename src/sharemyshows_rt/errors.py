@@ -96,17 +96,16 @@ class InternalError(ChatError):
 
 def from_exception(exc: BaseException) -> ChatError:
     """The user-visible error for an unexpected exception: the database or Redis being
-    unreachable is `Service unavailable`; anything else is an internal error."""
+    unreachable or refusing work is `Service unavailable`; anything else is an internal error."""
     if isinstance(exc, ChatError):
         return exc
     from redis.exceptions import ConnectionError as RedisConnectionError
     from redis.exceptions import TimeoutError as RedisTimeoutError
-    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    from .db.faults import is_unavailable
 
     if isinstance(exc, (RedisConnectionError, RedisTimeoutError)):
         return ServiceUnavailable("Redis is not answering; try again")
-    unreachable = (OperationalError, InterfaceError, PoolTimeout, TimeoutError, OSError)
-    if isinstance(exc, unreachable) or (isinstance(exc, DBAPIError) and exc.connection_invalidated):
+    if is_unavailable(exc):
         return ServiceUnavailable("the database is not answering; try again")
     return InternalError("something went wrong on the server")

@@ -19,6 +19,9 @@ CONFIGS = {
     "production_without_secret": ({"SHAREMYSHOWS_ENV": "production"}, "JWT_SECRET_KEY"),
     "postgres_without_secret": ({"DATABASE_URL": "postgresql://postgres@127.0.0.1:1/shows"},
                                 "JWT_SECRET_KEY"),
+    # Engine.IO would announce 0.3 s as 0 ms (int(seconds) * 1000) and ping every 0.3 s.
+    "ping_interval_fraction": ({"PING_INTERVAL": "0.3", "JWT_SECRET_KEY": SECRET},
+                               "PING_INTERVAL: must be a whole number of seconds"),
 }
 COMMANDS = {
     "serve": ["serve", "--host", HOST, "--port", "PORT"],

@@ -4,8 +4,10 @@ its SQLite database, seeds show 1 with alice and bob, and prints a token for eac
 import re
 
 import pytest
+from sqlalchemy import text
 
 from support.client import ChatClient
+from support.database import Database, fresh_postgres
 from support.server import ServerProcess, run_cli
 from support.settings import clean_environment
 
@@ -55,6 +57,37 @@ async def test_printed_token_connects_and_joins_show_1(name, first_run):
         assert user_id in [u["user_id"] for u in active["active_users"]]
     finally:
         await client.close()
+
+
+def test_a_show_inserted_after_the_seed_gets_the_next_id(first_run):
+    _, home, _ = first_run
+    db = Database(f"sqlite:///{home / 'sharemyshows_rt.db'}")
+    try:
+        assert db.add_show().id == 2
+    finally:
+        db.dispose()
+
+
+def test_development_mode_on_postgresql_seeds_show_1_and_leaves_the_sequence_right(
+        postgres_admin_url, tmp_path):
+    """The demo show gets its id from the database: the next show inserted (without an
+    id, as anyone would) does not collide with it on `pk_shows`."""
+    with fresh_postgres(postgres_admin_url) as urls:
+        env = clean_environment(SHAREMYSHOWS_ENV="development", DATABASE_URL=urls.server)
+        migrated = run_cli("migrate", env=env)
+        assert migrated.returncode == 0, migrated.stderr
+        server = ServerProcess(env, tmp_path / "server.log")
+        db = Database(urls.tests)
+        try:
+            server.start()
+            assert "seeded demo show 1" in server.log()
+            with db.engine.connect() as conn:
+                shows = conn.execute(text("SELECT id, title FROM shows")).all()
+            assert [tuple(show) for show in shows] == [(1, "Demo Show")]
+            assert db.add_show().id == 2
+        finally:
+            server.stop()
+            db.dispose()
 
 
 async def test_token_command_without_configuration_matches_the_server(first_run):

@@ -188,3 +188,53 @@ async def test_unreachable_database_is_service_unavailable_within_db_timeout_the
     assert alice.client.connected and bob.client.connected
     ledger.assert_all_stored(rig.db, show)
     assert [row.message for row in stored(rig.db, show)] == ["before", "after", "bob after"]
+
+
+def allow_connections(admin_url: str, database: str, allowed: bool) -> None:
+    """ALTER DATABASE ... ALLOW_CONNECTIONS (from the admin database: not `database` itself)."""
+    engine = create_engine(make_url(admin_url).set(drivername="postgresql+psycopg"),
+                           isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(text(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS '
+                              f'{"true" if allowed else "false"}'))
+    finally:
+        engine.dispose()
+
+
+async def test_database_refusing_connections_is_service_unavailable_then_recovers(
+        faults, http_for):
+    """PostgreSQL terminates the server's connections and refuses new ones (SQLSTATE 55000,
+    as "the database system is shutting down" and "too many clients" refuse with theirs):
+    a refusal, not a bug, so `Service unavailable` and /readyz 503; allowed again, the same
+    process serves at once."""
+    rig, ledger = faults.rig, Ledger()
+    show, alice, bob = await pair_on(rig)
+    assert ledger.record(await alice.client.call("send_message", say(show, "before")))
+    loop = asyncio.get_running_loop()
+
+    async with http_for(rig) as http:
+        try:
+            await asyncio.to_thread(allow_connections, faults.admin_url, faults.database, False)
+            assert await kill_connections(faults, rig.db) >= 1, "no server connection was killed"
+            for attempt in range(2):
+                since, started = alice.client.mark(), loop.time()
+                ack = await alice.client.call("send_message", say(show, f"refused {attempt}"),
+                                              timeout=DB_TIMEOUT + MARGIN + TIMEOUT)
+                assert not ledger.record(ack), "stored while the database refused connections?"
+                assert loop.time() - started < DB_TIMEOUT + MARGIN
+                assert_error(await alice.client.wait_for("error", since=since),
+                             event="send_message", message="Service unavailable")
+            ready = await http.get("/readyz")
+            assert ready.status_code == 503, ready.text
+        finally:
+            await asyncio.to_thread(allow_connections, faults.admin_url, faults.database, True)
+
+        assert ledger.record(await alice.client.call("send_message", say(show, "after")))
+        assert ledger.record(await bob.client.call("send_message", say(show, "bob after")))
+        ready = await http.get("/readyz")
+        assert ready.status_code == 200, ready.text
+
+    assert rig.server.alive() and alice.client.connected and bob.client.connected
+    ledger.assert_all_stored(rig.db, show)
+    assert [row.message for row in stored(rig.db, show)] == ["before", "after", "bob after"]

@@ -225,3 +225,16 @@ async def test_peer_answering_pings_outlives_the_deadline(launch):
             "the peer that answered every ping is still connected and served"
     finally:
         await peer.close()
+
+
+async def test_handshake_announces_the_heartbeat_the_server_uses(launch, http_for):
+    """Clients time out by the announced pingInterval + pingTimeout: it must be what the
+    server does (PING_INTERVAL is whole seconds: a fraction is refused at start-up)."""
+    rig = await launch(PING_INTERVAL=2, PING_TIMEOUT=1.5)
+    async with http_for(rig) as http:
+        opened = await http.get("/socket.io/", params={"EIO": "4", "transport": "polling"})
+        assert opened.status_code == 200 and opened.text.startswith("0{"), opened.text
+        handshake = json.loads(opened.text[1:])
+        await http.post("/socket.io/", content="1", params={
+            "EIO": "4", "transport": "polling", "sid": handshake["sid"]})
+    assert (handshake["pingInterval"], handshake["pingTimeout"]) == (2000, 1500), handshake

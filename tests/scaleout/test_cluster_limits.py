@@ -4,6 +4,8 @@ SEND_BURST=3 and MAX_CONNECTIONS_PER_USER=2 (support.scaleout.LIMITED)."""
 
 import asyncio
 
+import socketio
+
 from support.expect import acked_message, assert_error, assert_failed_ack
 from support.rigs import stored
 from support.scaleout import LIMITED
@@ -59,4 +61,41 @@ async def test_connection_cap_counts_connections_on_every_process(limited_duo, s
             await asyncio.sleep(0.05)
     assert client.connected
     refusal = await limited_duo.client(0).refused(auth=limited_duo.tokens.access(fan.id))
+    assert refusal.get("message") == "Too many connections", refusal
+
+
+RELEASE_DEADLINE = 15.0  # issue #17: as a dead process's presence is swept within 15 s
+
+
+async def test_killed_process_connections_stop_counting_within_15_s(launch_cluster, scaleout_db):
+    """A fan with 6 tabs on a process killed with -9 and 4 on a survivor (cap 10): the 6
+    reconnect to the survivor, as socket.io-client does by itself, and are accepted within
+    15 s, not when the dead process's leases expire two minutes later."""
+    cluster = await launch_cluster(2, MAX_CONNECTIONS_PER_USER=10)
+    survivor, victim = 0, 1
+    fan = scaleout_db.add_user()
+    for _ in range(6):
+        await cluster.connect(fan, victim)
+    for _ in range(4):
+        await cluster.connect(fan, survivor)
+    refusal = await cluster.client(survivor).refused(auth=cluster.tokens.access(fan.id))
+    assert refusal.get("message") == "Too many connections", refusal
+
+    loop = asyncio.get_running_loop()
+    killed_at = loop.time()
+    cluster.kill(victim)
+    reconnected = 0
+    while reconnected < 6:  # polled: nothing tells a client when a slot frees
+        try:
+            await cluster.connect(fan, survivor)
+            reconnected += 1
+        except socketio.exceptions.ConnectionError:  # refused: Too many connections
+            took = loop.time() - killed_at
+            assert took < RELEASE_DEADLINE, \
+                f"{reconnected} of 6 tabs reconnected {took:.1f}s after the kill"
+            await asyncio.sleep(0.2)
+    took = loop.time() - killed_at
+    assert took <= RELEASE_DEADLINE, f"the 6 tabs were all back {took:.1f}s after the kill"
+    # The cap still holds: 10 live connections, all on the survivor.
+    refusal = await cluster.client(survivor).refused(auth=cluster.tokens.access(fan.id))
     assert refusal.get("message") == "Too many connections", refusal

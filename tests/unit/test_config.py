@@ -109,3 +109,20 @@ def test_config_error_is_one_line_naming_the_variable(monkeypatch, name, value):
         load_settings()
     message = str(refused.value)
     assert "\n" not in message and name in message
+
+
+@pytest.mark.parametrize("value", ["0.3", "1.5", "25.01"])
+def test_ping_interval_in_fractions_of_a_second_is_refused(monkeypatch, value):
+    """python-engineio would announce int(seconds) * 1000 ms (0.3 s as 0) and ping at 0.3 s."""
+    monkeypatch.setenv("JWT_SECRET_KEY", "s")
+    monkeypatch.setenv("PING_INTERVAL", value)
+    with pytest.raises(ConfigError) as refused:
+        load_settings()
+    assert "PING_INTERVAL: must be a whole number of seconds" in str(refused.value)
+
+
+@pytest.mark.parametrize("value, seconds", [("1", 1), ("25", 25), ("3.0", 3)])
+def test_ping_interval_in_whole_seconds_is_accepted(monkeypatch, value, seconds):
+    monkeypatch.setenv("JWT_SECRET_KEY", "s")
+    monkeypatch.setenv("PING_INTERVAL", value)
+    assert load_settings().ping_interval == seconds

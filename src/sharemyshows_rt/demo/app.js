@@ -9,6 +9,8 @@
   var TYPING_IDLE_MS = 2000; // stop the typing indicator 2 s after the last keystroke
   var TYPING_STALE_MS = 6000; // forget someone's "typing" if their stop never arrives
   var MAX_ACTIVITY = 4;
+  var BUNDLE_MISSING = 'The Socket.IO client bundle (vendor/socket.io.min.js) is missing: ' +
+    'run ./scripts/build-demo (needs Node.js 20+), then reload this page.';
 
   var params = new URLSearchParams(window.location.search);
   var API = (params.get('api') || window.location.origin).replace(/\/+$/, '');
@@ -158,7 +160,7 @@
   function connect() {
     if (typeof io !== 'function') {
       setStatus('error', 'Socket.IO client missing');
-      showError(ui.chatError, 'vendor/socket.io.min.js did not load: run ./scripts/build-demo');
+      showError(ui.chatError, BUNDLE_MISSING);
       return;
     }
     socket = io(API, { withCredentials: true, transports: ['websocket', 'polling'] });
@@ -406,7 +408,12 @@
   window.addEventListener('pagehide', function () {
     if (socket && socket.connected) socket.emit('leave_show', { show_id: SHOW_ID });
   });
-  if (!Number.isInteger(SHOW_ID) || SHOW_ID < 1) {
+  if (typeof io !== 'function') {
+    // Without the bundle the page could only stay Disconnected: say so before the login.
+    setStatus('error', 'Socket.IO client missing');
+    showError(ui.loginError, BUNDLE_MISSING);
+    ui.loginButton.disabled = true;
+  } else if (!Number.isInteger(SHOW_ID) || SHOW_ID < 1) {
     showError(ui.loginError, 'The show parameter must be a positive whole number.');
     ui.loginButton.disabled = true;
   }

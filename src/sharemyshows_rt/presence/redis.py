@@ -80,6 +80,7 @@ def _keys(prefix: str, show_id: int, proc: str) -> list[str]:
 
 
 Swept = Callable[[list[Departure]], Awaitable[None]]
+DeadProcess = Callable[[str], Awaitable[object]]
 
 
 class RedisPresence(Presence):
@@ -98,6 +99,9 @@ class RedisPresence(Presence):
         self._unrecorded_leaves: set[tuple[int, str]] = set()  # Redis was down: retry
         self._resync_needed = False
         self.on_swept = on_swept
+        # What else a dead process leaves behind (its connection slots), released by the
+        # survivor that sweeps it.
+        self.on_dead_process: DeadProcess | None = None
         self._task: asyncio.Task[None] | None = None
         self._loop_ticks = 0
 
@@ -168,6 +172,8 @@ class RedisPresence(Presence):
             # One survivor sweeps a dead process; the lock expires if that survivor dies too.
             if not await self._redis.set(f"{self._prefix}:sweeping:{proc}", self.proc, nx=True, ex=30):
                 continue
+            if self.on_dead_process is not None:
+                await self.on_dead_process(proc)
             departures += await self._sweep(proc)
         if departures and self.on_swept is not None:
             await self.on_swept(departures)
