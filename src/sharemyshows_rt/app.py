@@ -27,6 +27,7 @@ from .chat import ChatService, Rates
 from .checkins import CheckinRecorder
 from .devtools import DevTools
 from .config import Settings
+from .crosssite import CrossSiteGuard
 from .db.engine import create_engine
 from .db.push import PushRepository
 from .db.repositories import (CheckinRepository, MessageRepository, ShowRepository,
@@ -175,8 +176,12 @@ def build(settings: Settings) -> Service:
     rest = Starlette(
         routes=routes,
         middleware=[Middleware(CORSMiddleware, allow_origins=settings.cors_allowed_origins,
-                               allow_credentials=True, allow_methods=["GET", "POST", "DELETE"],
-                               allow_headers=["Authorization", "Content-Type"], max_age=600)],
+                               allow_credentials=True,
+                               allow_methods=["GET", "POST", "PUT", "DELETE"],
+                               allow_headers=["Authorization", "Content-Type", "X-CSRF-TOKEN"],
+                               max_age=600),
+                    Middleware(CrossSiteGuard, origins=OriginCheck(settings.cors_allowed_origins),
+                               authenticator=authenticator)],
         exception_handlers={ChatError: chat_error, HTTPException: http_error,
                             Exception: chat_error},
         lifespan=lifespan,

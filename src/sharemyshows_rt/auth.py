@@ -43,8 +43,8 @@ class Authenticator:
         self._known: dict[int, tuple[UserRecord, float]] = {}
         self._loader = UserLoader(users)
         # A fan's app presents the same token on every reconnect and REST call: a token
-        # verified once is known (user id, and when it expires) until PyJWT would refuse it.
-        self._verified: dict[str, tuple[int, int]] = {}
+        # verified once is known (user id, expiry, csrf claim) until PyJWT would refuse it.
+        self._verified: dict[str, tuple[int, int, str | None]] = {}
         self._wall_clock = wall_clock
 
     def socket_token(self, auth: Any, environ: Mapping[str, Any]) -> str | None:
@@ -58,10 +58,15 @@ class Authenticator:
 
     def http_token(self, headers: Mapping[str, str]) -> str | None:
         """The token of a REST call: `Authorization: Bearer`, then the cookie."""
+        return self.bearer_token(headers) or self.cookie_token(headers.get("cookie", ""))
+
+    @staticmethod
+    def bearer_token(headers: Mapping[str, str]) -> str | None:
+        """The `Authorization: Bearer` token of a REST call, if it has one."""
         scheme, _, credentials = headers.get("authorization", "").partition(" ")
         if scheme.lower() == "bearer" and credentials.strip():
             return credentials.strip()
-        return self.cookie_token(headers.get("cookie", ""))
+        return None
 
     def cookie_token(self, header: str) -> str | None:
         # Starlette's parser reads cookies as browsers write them: one malformed cookie
@@ -70,12 +75,24 @@ class Authenticator:
 
     def user_id(self, token: str | None) -> int:
         """The user id a valid access token names; raises Unauthorized otherwise."""
+        return self.verify(token)[0]
+
+    def csrf_claim(self, token: str | None) -> str | None:
+        """The `csrf` claim of a valid token (Flask-JWT-Extended's double submit); None
+        without one, or for a token that is not valid (its request is refused anyway)."""
+        try:
+            return self.verify(token)[1]
+        except Unauthorized:
+            return None
+
+    def verify(self, token: str | None) -> tuple[int, str | None]:
+        """The user id and `csrf` claim of a valid access token; raises Unauthorized."""
         if not token:
             raise Unauthorized("no access token")
         verified = self._verified.get(token)
         if verified is not None:
             if self._wall_clock() < verified[1]:
-                return verified[0]
+                return verified[0], verified[2]
             del self._verified[token]  # expired: PyJWT says so, and why
         try:
             claims = jwt.decode(token, self._secret, algorithms=[ALGORITHM], leeway=LEEWAY_SECONDS,
@@ -89,16 +106,18 @@ class Authenticator:
             subject = int(subject)
         if not isinstance(subject, int) or isinstance(subject, bool) or not 0 < subject < 2**31:
             raise Unauthorized("the token's subject is not a user id")
-        self._keep_verified(token, subject, claims.get("exp"))
-        return subject
+        csrf = claims.get("csrf")
+        csrf = csrf if isinstance(csrf, str) else None
+        self._keep_verified(token, subject, claims.get("exp"), csrf)
+        return subject, csrf
 
-    def _keep_verified(self, token: str, user_id: int, expires: Any) -> None:
+    def _keep_verified(self, token: str, user_id: int, expires: Any, csrf: str | None) -> None:
         if isinstance(expires, bool) or not isinstance(expires, (int, float)):
             return  # no expiry (PyJWT does not insist on one): checked in full every time
         if len(self._verified) >= VERIFIED_TOKENS_KEPT:
             self._verified.clear()
         # PyJWT refuses once `int(exp) <= now - leeway`.
-        self._verified[token] = (user_id, int(expires) + LEEWAY_SECONDS)
+        self._verified[token] = (user_id, int(expires) + LEEWAY_SECONDS, csrf)
 
     async def identify(self, token: str | None) -> Identity:
         """The existing user a valid access token names; raises Unauthorized otherwise."""
@@ -106,6 +125,12 @@ class Authenticator:
         if user is None:
             raise Unauthorized("unknown user")
         return Identity(user.id, user.username)
+
+    async def require_user(self, user_id: int) -> None:
+        """Raise Unauthorized once the user no longer exists (seen within the remembered
+        lifetime: a deleted user's open connections are refused from then on)."""
+        if await self._user(user_id) is None:
+            raise Unauthorized("unknown user")
 
     async def _user(self, user_id: int) -> UserRecord | None:
         now = time.monotonic()
