@@ -22,6 +22,7 @@ from . import metrics
 from .admission import HandshakeGate
 from .api import Api, chat_error, http_error
 from .auth import Authenticator
+from .bodylimit import BodyLimit
 from .broadcast import FastBroadcast
 from .chat import ChatService, Rates
 from .checkins import CheckinRecorder
@@ -180,6 +181,7 @@ def build(settings: Settings) -> Service:
                                allow_methods=["GET", "POST", "PUT", "DELETE"],
                                allow_headers=["Authorization", "Content-Type", "X-CSRF-TOKEN"],
                                max_age=600),
+                    Middleware(BodyLimit),
                     Middleware(CrossSiteGuard, origins=OriginCheck(settings.cors_allowed_origins),
                                authenticator=authenticator)],
         exception_handlers={ChatError: chat_error, HTTPException: http_error,
