@@ -99,7 +99,8 @@ def build(settings: Settings) -> Service:
     limiter: RateLimiter = cluster.limiter if cluster else MemoryRateLimiter()
     cap: ConnectionCap = cluster.cap if cluster else MemoryConnectionCap()
     authenticator = Authenticator(settings.jwt_secret, settings.jwt_cookie_name,
-                                  UserRepository(engine))
+                                  UserRepository(engine),
+                                  remember_seconds=settings.user_cache_seconds)
     # The chat service emits through the server, and the server's namespace calls the
     # service: the server is made first, the namespace registered once both exist.
     sio = _socket_server(settings, cluster.manager if cluster else FastBroadcast())

@@ -1,9 +1,15 @@
 """Rows deleted under a running server: a user deleted while connected (the tables cascade)
 who then joins another show makes a check-in row the database refuses. That row is logged
-once and dropped; every other check-in of the process is still written."""
+once and dropped; every other check-in of the process is still written. The deleted user's
+connection is refused (Unauthorized) from its next event once the user cache expires."""
+
+import asyncio
 
 from sqlalchemy import text
 
+from support.expect import assert_failed_ack
+from support.rigs import stored
+from support.settings import TIMEOUT
 
 
 def delete_user(db, user) -> None:
@@ -33,3 +39,24 @@ async def test_a_check_in_the_database_refuses_does_not_block_the_others(rig):
     await rig.db.wait_for_checkin(second, before, checked_out=True)
     assert rig.server.log().count(refused) == 1
     assert rig.db.checkin(doomed, after) is None
+
+
+async def test_a_deleted_users_connection_is_refused_once_the_cache_expires(launch):
+    rig = await launch(USER_CACHE_SECONDS=1)
+    doomed, show = rig.db.add_user(), rig.db.add_show()
+    client = await rig.connect(doomed)
+    await client.join(show.id)
+    delete_user(rig.db, doomed)
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 1 + TIMEOUT
+    while True:  # bounded poll: the cache's lifetime, then the refusal
+        ack = await client.call("get_active_users", {"show_id": show.id})
+        if ack.get("ok") is False:
+            break
+        assert loop.time() < deadline, f"still served {1 + TIMEOUT}s after the delete: {ack}"
+        await asyncio.sleep(0.1)
+    assert_failed_ack(ack, "Unauthorized")
+    sent = await client.call("send_message", {"show_id": show.id, "message": "from a ghost"})
+    assert_failed_ack(sent, "Unauthorized")
+    assert stored(rig.db, show) == []
