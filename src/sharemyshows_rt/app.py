@@ -122,7 +122,8 @@ def build(settings: Settings) -> Service:
     chat = ChatService(shows=ShowRepository(engine), messages=messages, checkins=checkins, presence=presence, roster=roster,
                        fanout=fanout,
                        feed=feed, writer=writer, limiter=limiter,
-                       rates=Rates(settings.send_rate, settings.send_burst, settings.typing_rate),
+                       rates=Rates(settings.send_rate, settings.send_burst, settings.typing_rate,
+                                   settings.send_rate_user, settings.send_burst_user),
                        history_limit=settings.history_limit,
                        message_max_length=settings.message_max_length)
     namespace = ChatNamespace(chat, authenticator, cap, settings.max_connections_per_user,

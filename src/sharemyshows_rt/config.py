@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     # Limits (README: "Limits"). Rates are per second.
     send_rate: float = Field(5.0, gt=0)
     send_burst: int = Field(10, ge=1)
+    send_rate_user: float = Field(10.0, gt=0)
+    send_burst_user: int = Field(20, ge=1)
     typing_rate: float = Field(2.0, gt=0)
     events_per_second: int = Field(100, ge=1)
     max_connections_per_user: int = Field(10, ge=1)

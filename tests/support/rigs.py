@@ -37,7 +37,7 @@ TUNABLE_VARIABLES = (
 
 # Rate limits out of the way, for tests that need many messages fast.
 ROOMY = {"SEND_RATE": 100_000, "SEND_BURST": 100_000, "EVENTS_PER_SECOND": 100_000,
-         "TYPING_RATE": 100_000}
+         "TYPING_RATE": 100_000, "SEND_RATE_USER": 100_000, "SEND_BURST_USER": 100_000}
 
 
 def rig_environment(database_url: str, secret: str, **settings: object) -> dict[str, str]:
