@@ -21,7 +21,7 @@ from .limits import RateLimiter
 from .locks import KeyedLock, SingleFlight
 from .presence import Departure, Presence
 from .roster import Roster
-from .schemas import UserRef, UserTyping
+from .schemas import UserRef, UserTyping, message_payload
 from .writer import MessageWriter
 
 log = logging.getLogger(__name__)
@@ -218,6 +218,13 @@ class ChatService:
                    (f"send:{identity.user_id}", rates.send_rate_user, rates.send_burst_user)]
         wait = await self._limiter.take_all(buckets)
         if wait:
+            # A retry of a stored message is answered, never refused: looked up only here,
+            # so that an ordinary message costs no query.
+            if client_msg_id is not None:
+                stored = await self._messages.by_client_msg_id(show_id, identity.user_id,
+                                                               client_msg_id)
+                if stored is not None:
+                    return message_payload(stored)
             metrics.RATE_LIMITED.labels("send").inc()
             raise RateLimitExceeded(
                 f"at most {rates.send_rate:g} messages a second in a show (bursts of "
@@ -225,7 +232,10 @@ class ChatService:
                 f"{rates.send_burst_user})", wait)
         draft = MessageDraft(show_id, identity.user_id, identity.username, text, utcnow(),
                              client_msg_id)
-        return await self._writer.store(draft)
+        payload, created = await self._writer.store(draft)
+        if not created:  # a retry: it spends no token
+            await self._limiter.give_back(buckets)
+        return payload
 
     async def typing(self, sid: str, show_id: int, is_typing: bool) -> bool:
         """Tell the others in the room (never the sender) that this user is typing;

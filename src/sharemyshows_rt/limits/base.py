@@ -19,6 +19,10 @@ class RateLimiter(ABC):
         """Take one token of each bucket, or none: 0.0 when each had one, else the seconds
         until all of them have."""
 
+    @abstractmethod
+    async def give_back(self, buckets: list[Bucket]) -> None:
+        """Return the token taken from each bucket (the request turned out to cost nothing)."""
+
     async def close(self) -> None:
         """Release whatever the implementation holds."""
 

@@ -59,6 +59,13 @@ class MemoryRateLimiter(RateLimiter):
                 bucket.tokens -= 1.0
         return wait
 
+    async def give_back(self, buckets: list[Bucket]) -> None:
+        now = self._clock()
+        for key, rate, burst in buckets:
+            bucket = self._bucket(key, rate, burst, now)
+            bucket.refill(now)
+            bucket.tokens = min(bucket.burst, bucket.tokens + 1.0)
+
     def _bucket(self, key: str, rate: float, burst: int, now: float) -> TokenBucket:
         bucket = self._buckets.get(key)
         if bucket is None:

@@ -43,6 +43,23 @@ end
 return tostring(wait)
 """
 
+# KEYS: buckets. ARGV: as _TAKE_ALL's. A token goes back to each (never past its burst).
+_GIVE_BACK = """
+local now = tonumber(ARGV[1])
+for i, key in ipairs(KEYS) do
+  local rate = tonumber(ARGV[2 * i])
+  local burst = tonumber(ARGV[2 * i + 1])
+  local state = redis.call('HMGET', key, 'tokens', 'at')
+  if state[1] then
+    local held = tonumber(state[1])
+    local at = tonumber(state[2]) or now
+    held = math.min(burst, held + math.max(0, now - at) * rate + 1)
+    redis.call('HSET', key, 'tokens', tostring(held), 'at', tostring(now))
+  end
+end
+return 0
+"""
+
 # KEYS: the user's connections (zset sid -> expiry). ARGV: sid, cap, now, expiry.
 # Entries of connections whose process died expire instead of counting for ever.
 _ACQUIRE = """
@@ -63,6 +80,7 @@ class RedisRateLimiter(RateLimiter):
 
     def __init__(self, redis: Redis, namespace: str) -> None:
         self._take_all = redis.register_script(_TAKE_ALL)
+        self._give_back = redis.register_script(_GIVE_BACK)
         self._prefix = f"{namespace}:limits"
         self._fallback = MemoryRateLimiter()
 
@@ -79,6 +97,15 @@ class RedisRateLimiter(RateLimiter):
                          exc)
             return await self._fallback.take_all(buckets)
         return float(wait)
+
+    async def give_back(self, buckets: list[Bucket]) -> None:
+        keys, args = self._script_arguments(buckets)
+        try:
+            await self._give_back(keys=keys, args=args)
+        except RedisError as exc:
+            now_and_then(log, "limits", "rate limits counted in this process: Redis unreachable (%r)",
+                         exc)
+            await self._fallback.give_back(buckets)
 
     def _script_arguments(self, buckets: list[Bucket]) -> tuple[list[str], list[float]]:
         args: list[float] = [time.time()]
