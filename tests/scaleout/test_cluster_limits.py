@@ -58,6 +58,29 @@ async def test_user_wide_send_limit_counts_sends_to_every_show_through_every_pro
     assert sum(len(stored(db, show)) for show in shows) == USER_BURST
 
 
+async def test_retries_through_either_process_spend_no_token_and_are_never_refused(
+        limited_duo, scaleout_db):
+    db, show, fan = scaleout_db, scaleout_db.add_show(), scaleout_db.add_user()
+    tabs = [await limited_duo.connect(fan, 0), await limited_duo.connect(fan, 1)]
+    for tab in tabs:
+        await tab.join(show.id)
+
+    def send(cid: str) -> dict:
+        return {"show_id": show.id, "message": f"text {cid}", "client_msg_id": cid}
+
+    first = acked_message(await tabs[0].call("send_message", send("a")))
+    for tab in tabs:  # the token each retry took is given back, in Redis
+        assert acked_message(await tab.call("send_message", send("a"))) == first
+    more = [acked_message(await tabs[n % 2].call("send_message", send(cid)))
+            for n, cid in enumerate(("b", "c"))]
+    # The burst is spent now: the retries are answered from the stored rows.
+    for tab in tabs:
+        again = [acked_message(await tab.call("send_message", send(cid))) for cid in "abc"]
+        assert again == [first, *more]
+    assert_failed_ack(await tabs[1].call("send_message", send("d")), "Rate limit exceeded")
+    assert [row.client_msg_id for row in stored(db, show)] == ["a", "b", "c"]
+
+
 async def test_connection_cap_counts_connections_on_every_process(limited_duo, scaleout_db):
     db, fan = scaleout_db, scaleout_db.add_user()
     held = [await limited_duo.connect(fan, process % 2) for process in range(CAP)]
