@@ -16,6 +16,7 @@ from starlette.requests import cookie_parser
 from . import metrics
 from .db.repositories import UserRecord, UserRepository
 from .errors import Unauthorized
+from .logs import now_and_then
 
 log = logging.getLogger(__name__)
 ALGORITHM = "HS256"  # pinned: a token signed any other way (or not at all) is refused
@@ -41,6 +42,8 @@ class Authenticator:
         # Fans reconnect often: a user looked up a moment ago needs no query.
         self._remember = remember_seconds
         self._known: dict[int, tuple[UserRecord, float]] = {}
+        self._gone: set[int] = set()  # users found deleted while connected
+        self._rechecks: dict[int, asyncio.Task[None]] = {}
         self._loader = UserLoader(users)
         # A fan's app presents the same token on every reconnect and REST call: a token
         # verified once is known (user id, expiry, csrf claim) until PyJWT would refuse it.
@@ -126,11 +129,33 @@ class Authenticator:
             raise Unauthorized("unknown user")
         return Identity(user.id, user.username)
 
-    async def require_user(self, user_id: int) -> None:
-        """Raise Unauthorized once the user no longer exists (seen within the remembered
-        lifetime: a deleted user's open connections are refused from then on)."""
-        if await self._user(user_id) is None:
+    def require_user(self, user_id: int) -> None:
+        """Raise Unauthorized for a user found deleted. A lookup older than the remembered
+        lifetime is renewed in the background, so an event never waits on the database: a
+        deleted user's connections are refused from the event after that lookup."""
+        if user_id in self._gone:
             raise Unauthorized("unknown user")
+        known = self._known.get(user_id)
+        if (known is None or time.monotonic() - known[1] >= self._remember) \
+                and user_id not in self._rechecks:
+            task = asyncio.create_task(self._recheck(user_id), name=f"recheck-user-{user_id}")
+            self._rechecks[user_id] = task
+            task.add_done_callback(lambda _: self._rechecks.pop(user_id, None))
+
+    async def _recheck(self, user_id: int) -> None:
+        try:
+            user = await self._user(user_id)
+        except Exception as exc:
+            # The database is away: a user known before is served for another lifetime.
+            known = self._known.get(user_id)
+            if known is not None:
+                self._known[user_id] = (known[0], time.monotonic())
+            now_and_then(log, "users", "users not checked again: the database failed (%r)", exc)
+            return
+        if user is None:
+            if len(self._gone) >= 100_000:
+                self._gone.clear()
+            self._gone.add(user_id)
 
     async def _user(self, user_id: int) -> UserRecord | None:
         now = time.monotonic()
@@ -138,7 +163,9 @@ class Authenticator:
         if known is not None and now - known[1] < self._remember:
             return known[0]
         user = await self._loader.get(user_id)
-        if user is not None:
+        if user is None:
+            self._known.pop(user_id, None)
+        else:
             if len(self._known) >= 100_000:
                 self._known.clear()
             self._known[user_id] = (user, now)
