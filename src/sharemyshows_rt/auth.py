@@ -169,6 +169,7 @@ class Authenticator:
             if len(self._known) >= 100_000:
                 self._known.clear()
             self._known[user_id] = (user, now)
+            self._gone.discard(user_id)  # SQLite may give a deleted user's id to a new one
         return user
 
 
