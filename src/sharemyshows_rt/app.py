@@ -21,11 +21,13 @@ from . import metrics
 from .admission import HandshakeGate
 from .api import Api, chat_error, http_error
 from .auth import Authenticator
+from .bodylimit import BodyLimit
 from .broadcast import FastBroadcast
 from .chat import ChatService, Rates
 from .checkins import CheckinRecorder
 from .devtools import DevTools
 from .config import Settings
+from .crosssite import CrossSiteGuard
 from .db.engine import create_engine
 from .db.push import PushRepository
 from .db.repositories import (CheckinRepository, MessageRepository, ShowRepository,
@@ -99,7 +101,8 @@ def build(settings: Settings, host: str = "127.0.0.1") -> Service:
     limiter: RateLimiter = cluster.limiter if cluster else MemoryRateLimiter()
     cap: ConnectionCap = cluster.cap if cluster else MemoryConnectionCap()
     authenticator = Authenticator(settings.jwt_secret, settings.jwt_cookie_name,
-                                  UserRepository(engine))
+                                  UserRepository(engine),
+                                  remember_seconds=settings.user_cache_seconds)
     # The chat service emits through the server, and the server's namespace calls the
     # service: the server is made first, the namespace registered once both exist.
     sio = _socket_server(settings, cluster.manager if cluster else FastBroadcast())
@@ -122,7 +125,8 @@ def build(settings: Settings, host: str = "127.0.0.1") -> Service:
     chat = ChatService(shows=ShowRepository(engine), messages=messages, checkins=checkins, presence=presence, roster=roster,
                        fanout=fanout,
                        feed=feed, writer=writer, limiter=limiter,
-                       rates=Rates(settings.send_rate, settings.send_burst, settings.typing_rate),
+                       rates=Rates(settings.send_rate, settings.send_burst, settings.typing_rate,
+                                   settings.send_rate_user, settings.send_burst_user),
                        history_limit=settings.history_limit,
                        message_max_length=settings.message_max_length)
     namespace = ChatNamespace(chat, authenticator, cap, settings.max_connections_per_user,
@@ -182,8 +186,13 @@ def build(settings: Settings, host: str = "127.0.0.1") -> Service:
     rest = Starlette(
         routes=routes,
         middleware=[Middleware(CORSMiddleware, allow_origins=settings.cors_allowed_origins,
-                               allow_credentials=True, allow_methods=["GET", "POST", "DELETE"],
-                               allow_headers=["Authorization", "Content-Type"], max_age=600)],
+                               allow_credentials=True,
+                               allow_methods=["GET", "POST", "PUT", "DELETE"],
+                               allow_headers=["Authorization", "Content-Type", "X-CSRF-TOKEN"],
+                               max_age=600),
+                    Middleware(BodyLimit),
+                    Middleware(CrossSiteGuard, origins=OriginCheck(settings.cors_allowed_origins),
+                               authenticator=authenticator)],
         exception_handlers={ChatError: chat_error, HTTPException: http_error,
                             Exception: chat_error},
         lifespan=lifespan,

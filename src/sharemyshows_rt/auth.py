@@ -16,6 +16,7 @@ from starlette.requests import cookie_parser
 from . import metrics
 from .db.repositories import UserRecord, UserRepository
 from .errors import Unauthorized
+from .logs import now_and_then
 
 log = logging.getLogger(__name__)
 ALGORITHM = "HS256"  # pinned: a token signed any other way (or not at all) is refused
@@ -41,10 +42,12 @@ class Authenticator:
         # Fans reconnect often: a user looked up a moment ago needs no query.
         self._remember = remember_seconds
         self._known: dict[int, tuple[UserRecord, float]] = {}
+        self._gone: set[int] = set()  # users found deleted while connected
+        self._rechecks: dict[int, asyncio.Task[None]] = {}
         self._loader = UserLoader(users)
         # A fan's app presents the same token on every reconnect and REST call: a token
-        # verified once is known (user id, and when it expires) until PyJWT would refuse it.
-        self._verified: dict[str, tuple[int, int]] = {}
+        # verified once is known (user id, expiry, csrf claim) until PyJWT would refuse it.
+        self._verified: dict[str, tuple[int, int, str | None]] = {}
         self._wall_clock = wall_clock
 
     def socket_token(self, auth: Any, environ: Mapping[str, Any]) -> str | None:
@@ -58,10 +61,15 @@ class Authenticator:
 
     def http_token(self, headers: Mapping[str, str]) -> str | None:
         """The token of a REST call: `Authorization: Bearer`, then the cookie."""
+        return self.bearer_token(headers) or self.cookie_token(headers.get("cookie", ""))
+
+    @staticmethod
+    def bearer_token(headers: Mapping[str, str]) -> str | None:
+        """The `Authorization: Bearer` token of a REST call, if it has one."""
         scheme, _, credentials = headers.get("authorization", "").partition(" ")
         if scheme.lower() == "bearer" and credentials.strip():
             return credentials.strip()
-        return self.cookie_token(headers.get("cookie", ""))
+        return None
 
     def cookie_token(self, header: str) -> str | None:
         # Starlette's parser reads cookies as browsers write them: one malformed cookie
@@ -70,12 +78,24 @@ class Authenticator:
 
     def user_id(self, token: str | None) -> int:
         """The user id a valid access token names; raises Unauthorized otherwise."""
+        return self.verify(token)[0]
+
+    def csrf_claim(self, token: str | None) -> str | None:
+        """The `csrf` claim of a valid token (Flask-JWT-Extended's double submit); None
+        without one, or for a token that is not valid (its request is refused anyway)."""
+        try:
+            return self.verify(token)[1]
+        except Unauthorized:
+            return None
+
+    def verify(self, token: str | None) -> tuple[int, str | None]:
+        """The user id and `csrf` claim of a valid access token; raises Unauthorized."""
         if not token:
             raise Unauthorized("no access token")
         verified = self._verified.get(token)
         if verified is not None:
             if self._wall_clock() < verified[1]:
-                return verified[0]
+                return verified[0], verified[2]
             del self._verified[token]  # expired: PyJWT says so, and why
         try:
             claims = jwt.decode(token, self._secret, algorithms=[ALGORITHM], leeway=LEEWAY_SECONDS,
@@ -89,16 +109,18 @@ class Authenticator:
             subject = int(subject)
         if not isinstance(subject, int) or isinstance(subject, bool) or not 0 < subject < 2**31:
             raise Unauthorized("the token's subject is not a user id")
-        self._keep_verified(token, subject, claims.get("exp"))
-        return subject
+        csrf = claims.get("csrf")
+        csrf = csrf if isinstance(csrf, str) else None
+        self._keep_verified(token, subject, claims.get("exp"), csrf)
+        return subject, csrf
 
-    def _keep_verified(self, token: str, user_id: int, expires: Any) -> None:
+    def _keep_verified(self, token: str, user_id: int, expires: Any, csrf: str | None) -> None:
         if isinstance(expires, bool) or not isinstance(expires, (int, float)):
             return  # PyJWT checked that `exp` is a number; anything else is not remembered
         if len(self._verified) >= VERIFIED_TOKENS_KEPT:
             self._verified.clear()
         # PyJWT refuses once `int(exp) <= now - leeway`.
-        self._verified[token] = (user_id, int(expires) + LEEWAY_SECONDS)
+        self._verified[token] = (user_id, int(expires) + LEEWAY_SECONDS, csrf)
 
     async def identify(self, token: str | None) -> Identity:
         """The existing user a valid access token names; raises Unauthorized otherwise."""
@@ -107,16 +129,47 @@ class Authenticator:
             raise Unauthorized("unknown user")
         return Identity(user.id, user.username)
 
+    def require_user(self, user_id: int) -> None:
+        """Raise Unauthorized for a user found deleted. A lookup older than the remembered
+        lifetime is renewed in the background, so an event never waits on the database: a
+        deleted user's connections are refused from the event after that lookup."""
+        if user_id in self._gone:
+            raise Unauthorized("unknown user")
+        known = self._known.get(user_id)
+        if (known is None or time.monotonic() - known[1] >= self._remember) \
+                and user_id not in self._rechecks:
+            task = asyncio.create_task(self._recheck(user_id), name=f"recheck-user-{user_id}")
+            self._rechecks[user_id] = task
+            task.add_done_callback(lambda _: self._rechecks.pop(user_id, None))
+
+    async def _recheck(self, user_id: int) -> None:
+        try:
+            user = await self._user(user_id)
+        except Exception as exc:
+            # The database is away: a user known before is served for another lifetime.
+            known = self._known.get(user_id)
+            if known is not None:
+                self._known[user_id] = (known[0], time.monotonic())
+            now_and_then(log, "users", "users not checked again: the database failed (%r)", exc)
+            return
+        if user is None:
+            if len(self._gone) >= 100_000:
+                self._gone.clear()
+            self._gone.add(user_id)
+
     async def _user(self, user_id: int) -> UserRecord | None:
         now = time.monotonic()
         known = self._known.get(user_id)
         if known is not None and now - known[1] < self._remember:
             return known[0]
         user = await self._loader.get(user_id)
-        if user is not None:
+        if user is None:
+            self._known.pop(user_id, None)
+        else:
             if len(self._known) >= 100_000:
                 self._known.clear()
             self._known[user_id] = (user, now)
+            self._gone.discard(user_id)  # SQLite may give a deleted user's id to a new one
         return user
 
 

@@ -21,7 +21,7 @@ from .limits import RateLimiter
 from .locks import KeyedLock, SingleFlight
 from .presence import Departure, Presence
 from .roster import Roster
-from .schemas import UserRef, UserTyping
+from .schemas import UserRef, UserTyping, message_payload
 from .writer import MessageWriter
 
 log = logging.getLogger(__name__)
@@ -31,11 +31,14 @@ RESUME_LIMIT = 500  # messages sent to a client resuming after a reconnect; it p
 
 @dataclass(frozen=True, slots=True)
 class Rates:
-    """Per user and show: `send_message` (a token bucket) and `typing` (beyond: dropped)."""
+    """Per user and show: `send_message` (a token bucket) and `typing` (beyond: dropped);
+    per user across shows: `send_message` (a second bucket, taken with the first)."""
 
     send_rate: float = 5.0
     send_burst: int = 10
     typing_rate: float = 2.0
+    send_rate_user: float = 10.0
+    send_burst_user: int = 20
 
 
 class ChatService:
@@ -210,15 +213,29 @@ class ChatService:
             raise MessageTooLong(f"{len(text)} characters; at most {self._message_max_length}")
         if not await self._presence.is_member(show_id, sid):
             raise NotInShowRoom(f"join show {show_id} before sending to it")
-        wait = await self._limiter.take(f"send:{identity.user_id}:{show_id}",
-                                        self._rates.send_rate, self._rates.send_burst)
+        rates = self._rates
+        buckets = [(f"send:{identity.user_id}:{show_id}", rates.send_rate, rates.send_burst),
+                   (f"send:{identity.user_id}", rates.send_rate_user, rates.send_burst_user)]
+        wait = await self._limiter.take_all(buckets)
         if wait:
+            # A retry of a stored message is answered, never refused: looked up only here,
+            # so that an ordinary message costs no query.
+            if client_msg_id is not None:
+                stored = await self._messages.by_client_msg_id(show_id, identity.user_id,
+                                                               client_msg_id)
+                if stored is not None:
+                    return message_payload(stored)
             metrics.RATE_LIMITED.labels("send").inc()
-            raise RateLimitExceeded(f"at most {self._rates.send_rate:g} messages a second "
-                                    f"(bursts of {self._rates.send_burst})", wait)
+            raise RateLimitExceeded(
+                f"at most {rates.send_rate:g} messages a second in a show (bursts of "
+                f"{rates.send_burst}) and {rates.send_rate_user:g} across shows (bursts of "
+                f"{rates.send_burst_user})", wait)
         draft = MessageDraft(show_id, identity.user_id, identity.username, text, utcnow(),
                              client_msg_id)
-        return await self._writer.store(draft)
+        payload, created = await self._writer.store(draft)
+        if not created:  # a retry: it spends no token
+            await self._limiter.give_back(buckets)
+        return payload
 
     async def typing(self, sid: str, show_id: int, is_typing: bool) -> bool:
         """Tell the others in the room (never the sender) that this user is typing;

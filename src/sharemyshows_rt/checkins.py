@@ -10,6 +10,7 @@ from . import metrics
 from .tasks import cancel
 from .clock import utcnow
 from .db.repositories import CheckinRepository, CheckinState
+from .errors import ServiceUnavailable, from_exception
 
 log = logging.getLogger(__name__)
 MAX_PENDING = 100_000
@@ -66,20 +67,50 @@ class CheckinRecorder:
 
     async def _write(self, batch: list[CheckinState]) -> None:
         for attempt, pause in enumerate((*RETRY_SECONDS, None)):
-            try:
-                with metrics.timed(metrics.DB_SECONDS, "checkins"):
-                    await self._repository.record(batch)
+            failure = await self._record(batch)
+            if failure is None:
                 return
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                if pause is None:
-                    break
-                log.warning("writing %d check-in change(s) failed (%r); retry %d in %ss",
-                            len(batch), exc, attempt + 1, pause)
-                await asyncio.sleep(pause)
-        # Keep them for the next round, unless newer changes replaced them meanwhile.
+            if not unreachable(failure):
+                # A row the database refuses (its user or show deleted meanwhile) must not
+                # hold back the others: write them one by one.
+                await self._write_each(batch)
+                return
+            if pause is None:
+                break
+            log.warning("writing %d check-in change(s) failed (%r); retry %d in %ss",
+                        len(batch), failure, attempt + 1, pause)
+            await asyncio.sleep(pause)
         log.error("check-in changes still not written; keeping %d for later", len(batch))
+        self._keep(batch)
+
+    async def _write_each(self, batch: list[CheckinState]) -> None:
+        kept = []
+        for state in batch:
+            failure = await self._record([state])
+            if failure is None:
+                continue
+            if unreachable(failure):
+                kept.append(state)
+            else:
+                log.error("check-in of user %d in show %d cannot be written, dropped: %r",
+                          state.user_id, state.show_id, failure)
+        if kept:
+            log.error("check-in changes still not written; keeping %d for later", len(kept))
+            self._keep(kept)
+
+    async def _record(self, batch: list[CheckinState]) -> Exception | None:
+        """Write the batch; the exception when that failed."""
+        try:
+            with metrics.timed(metrics.DB_SECONDS, "checkins"):
+                await self._repository.record(batch)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            return exc
+        return None
+
+    def _keep(self, batch: list[CheckinState]) -> None:
+        # Kept for the next round, unless newer changes replaced them meanwhile.
         for state in batch:
             self._pending.setdefault((state.user_id, state.show_id), state)
         self._wake.set()
@@ -93,3 +124,7 @@ class CheckinRecorder:
         await cancel(self._task)
         self._task = None
 
+
+def unreachable(failure: Exception) -> bool:
+    """True when the database could not be reached (worth retrying), not a refused row."""
+    return isinstance(from_exception(failure), ServiceUnavailable)

@@ -57,9 +57,12 @@ class Settings(BaseSettings):
     # Limits (README: "Limits"). Rates are per second.
     send_rate: float = Field(5.0, gt=0)
     send_burst: int = Field(10, ge=1)
+    send_rate_user: float = Field(10.0, gt=0)
+    send_burst_user: int = Field(20, ge=1)
     typing_rate: float = Field(2.0, gt=0)
     events_per_second: int = Field(100, ge=1)
     max_connections_per_user: int = Field(10, ge=1)
+    user_cache_seconds: float = Field(60.0, ge=0, le=3600)
     handshake_concurrency: int = Field(64, ge=1, le=100_000)
     send_queue_limit: int = Field(500, ge=10)
     history_cache_seconds: float = Field(2.0, ge=0, le=3600)

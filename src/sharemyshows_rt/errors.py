@@ -49,6 +49,23 @@ class NotInShowRoom(ChatError):
     status = 403
 
 
+class Forbidden(ChatError):
+    """A state-changing REST request the cookie alone may not make (cross-site)."""
+
+    message = "Forbidden"
+    status = 403
+
+
+class PayloadTooLarge(ChatError):
+    message = "Payload too large"
+    status = 413
+
+
+class UnsupportedMediaType(ChatError):
+    message = "Unsupported media type"
+    status = 415
+
+
 class MissingShowIdOrMessage(ChatError):
     message = "Missing show_id or message"
     status = 422

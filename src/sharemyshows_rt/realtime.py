@@ -115,6 +115,10 @@ class ChatNamespace(socketio.AsyncNamespace):
         metrics.labelled(metrics.EVENTS, label).inc()
         with metrics.timed(metrics.HANDLER_SECONDS, label):
             try:
+                if self._chat.has(sid):
+                    # A user deleted while connected is refused (looked up again at most
+                    # once per USER_CACHE_SECONDS, in the background).
+                    self._auth.require_user(self._chat.identity(sid).user_id)
                 route = self._events.get(event)
                 if route is None:
                     raise UnknownEvent(f"{event!r} is not an event of this server")

@@ -17,6 +17,7 @@ from .feed import ShowFeed
 
 log = logging.getLogger(__name__)
 Payload = dict[str, Any]
+Outcome = asyncio.Future[tuple[Payload, bool]]  # a draft's payload, and whether it created it
 
 
 class MessageWriter:
@@ -32,7 +33,7 @@ class MessageWriter:
         # write: 1.7 writes per message at 1,024, 2.7 at 256); a batch of 1,024 is ~10 ms.
         self._max_batch = max_batch
         self._timeout = timeout
-        self._queue: asyncio.Queue[tuple[MessageDraft, asyncio.Future[Payload]]] = \
+        self._queue: asyncio.Queue[tuple[MessageDraft, Outcome]] = \
             asyncio.Queue(max_pending)
         self._task: asyncio.Task[None] | None = None
 
@@ -55,12 +56,12 @@ class MessageWriter:
             log.error("%d message(s) still waiting to be stored after %.0fs",
                       self._queue.qsize(), timeout)
 
-    async def store(self, draft: MessageDraft) -> Payload:
+    async def store(self, draft: MessageDraft) -> tuple[Payload, bool]:
         """Store the message and publish it to its show; returns its payload once both are
-        done (for a retry: the original's)."""
+        done, and whether this draft created it (False: a retry, answered with the original)."""
         if self._task is None or self._task.done():
             raise ServiceUnavailable("the message writer is not running")
-        future: asyncio.Future[Payload] = asyncio.get_running_loop().create_future()
+        future: Outcome = asyncio.get_running_loop().create_future()
         try:
             self._queue.put_nowait((draft, future))
         except asyncio.QueueFull:
@@ -78,7 +79,7 @@ class MessageWriter:
                 for _ in batch:
                     self._queue.task_done()
 
-    async def _write(self, batch: list[tuple[MessageDraft, asyncio.Future[Payload]]]) -> None:
+    async def _write(self, batch: list[tuple[MessageDraft, Outcome]]) -> None:
         failure = await self._store_and_publish(batch)
         if failure is None:
             return
@@ -93,7 +94,7 @@ class MessageWriter:
             if not future.done():
                 future.set_exception(error)
 
-    async def _store_and_publish(self, batch: list[tuple[MessageDraft, asyncio.Future[Payload]]]
+    async def _store_and_publish(self, batch: list[tuple[MessageDraft, Outcome]]
                                  ) -> Exception | None:
         """Store the batch, publish it and answer its senders; the exception if storing failed
         (then nobody was answered and nothing published)."""
@@ -122,5 +123,5 @@ class MessageWriter:
                     self._on_stored(message)
         for (_, future), outcome in zip(batch, saved):
             if not future.done():
-                future.set_result(payloads[outcome.message.id])
+                future.set_result((payloads[outcome.message.id], outcome.created))
         return None

@@ -20,6 +20,7 @@ from support.tcp_proxy import TcpProxy
 
 DB_TIMEOUT = 1.0
 MARGIN = 2.0  # scheduling, and the rollback of a cancelled statement
+USER_CACHE_SECONDS = 1.0  # short: an outage outlives the users' cached lookups
 
 
 @dataclass
@@ -40,7 +41,7 @@ async def proxied(postgres_admin_url, tmp_path_factory):
         through_proxy = make_url(urls.server).set(host=HOST, port=proxy.port)
         rig = make_rig(urls, tmp_path_factory.mktemp("proxied") / "server.log",
                        database_url=through_proxy.render_as_string(hide_password=False),
-                       DB_TIMEOUT=DB_TIMEOUT, **ROOMY)
+                       DB_TIMEOUT=DB_TIMEOUT, USER_CACHE_SECONDS=USER_CACHE_SECONDS, **ROOMY)
         try:
             await rig.start()
             yield Proxied(rig, proxy, postgres_admin_url, make_url(urls.server).database)
@@ -238,3 +239,26 @@ async def test_database_refusing_connections_is_service_unavailable_then_recover
     assert rig.server.alive() and alice.client.connected and bob.client.connected
     ledger.assert_all_stored(rig.db, show)
     assert [row.message for row in stored(rig.db, show)] == ["before", "after", "bob after"]
+
+
+async def test_an_outage_longer_than_the_user_cache_leaves_connected_users_served(faults):
+    """Each event checks its user still exists (looked up again in the background once
+    USER_CACHE_SECONDS have passed): with the database frozen past that lifetime, a known
+    user is served on, never refused nor kept waiting."""
+    rig, proxy = faults.rig, faults.proxy
+    show, alice, bob = await pair_on(rig)
+    loop = asyncio.get_running_loop()
+    proxy.pause()
+    started = loop.time()
+    while loop.time() - started < USER_CACHE_SECONDS + 2 * DB_TIMEOUT:
+        asked = loop.time()
+        ack = await alice.client.call("typing", {"show_id": show.id, "is_typing": True},
+                                      timeout=DB_TIMEOUT + MARGIN + TIMEOUT)
+        assert ack.get("ok") is True, ack
+        # A lookup waiting on the frozen database takes DB_TIMEOUT: none may hold an event.
+        assert loop.time() - asked < DB_TIMEOUT, "an event waited on the database"
+        await asyncio.sleep(0.1)
+    await rig.wait_for_log("users not checked again")
+    await assert_still_usable(alice, show)
+    proxy.restore()
+    acked_message(await bob.client.call("send_message", say(show, "after")))

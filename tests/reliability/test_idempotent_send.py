@@ -144,3 +144,35 @@ async def test_new_message_history_and_rest_carry_client_msg_id(default_rig, htt
                                   headers={"Authorization": f"Bearer {rig.tokens.access(alice.user.id)}"})
     assert response.status_code == 200, response.text
     assert response.json()["messages"] == [saved, live]
+
+
+async def test_a_retried_burst_is_answered_with_the_originals_not_refused(default_rig):
+    """Venue Wi-Fi: the acks of a full burst (SEND_BURST, 10) were lost; the client sends the
+    same ten again at once. Each retry gets its original, none `Rate limit exceeded`."""
+    show, alice, bob = await pair_on(default_rig)
+    ids = [f"burst-{n}" for n in range(10)]
+    originals = [acked_message(await alice.client.call("send_message", send(show, cid, cid)))
+                 for cid in ids]
+    retries = [await alice.client.call("send_message", send(show, cid, cid)) for cid in ids]
+    assert [acked_message(ack) for ack in retries] == originals
+    await bob.client.active_users(show.id)  # barrier
+    assert bob.client.received("new_message", for_show(show.id)) == originals
+    assert len(stored(default_rig.db, show)) == 10
+
+
+async def test_retries_spend_no_token_of_the_send_limit(launch):
+    """Bursts of 4, one token more every 20 s: two messages, each retried twice, leave two
+    tokens for two new messages; the next one is refused."""
+    rig = await launch(SEND_RATE=0.05, SEND_BURST=4)
+    show, alice, _ = await pair_on(rig)
+    first = [acked_message(await alice.client.call("send_message", send(show, cid, cid)))
+             for cid in ("a", "b")]
+    for _ in range(2):
+        again = [acked_message(await alice.client.call("send_message", send(show, cid, cid)))
+                 for cid in ("a", "b")]
+        assert again == first
+    for cid in ("c", "d"):
+        acked_message(await alice.client.call("send_message", send(show, cid, cid)))
+    refused = await alice.client.call("send_message", send(show, "e", "e"))
+    assert_failed_ack(refused, "Rate limit exceeded")
+    assert [row.client_msg_id for row in stored(rig.db, show)] == ["a", "b", "c", "d"]

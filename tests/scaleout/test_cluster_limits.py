@@ -1,6 +1,7 @@
 """Limits hold across processes: a user's send rate and connection count are counted in one
 place, whichever processes their connections are on. The cluster runs with SEND_RATE=0.2,
-SEND_BURST=3 and MAX_CONNECTIONS_PER_USER=2 (support.scaleout.LIMITED)."""
+SEND_BURST=3, SEND_RATE_USER=0.2, SEND_BURST_USER=5 and MAX_CONNECTIONS_PER_USER=2
+(support.scaleout.LIMITED)."""
 
 import asyncio
 
@@ -11,6 +12,7 @@ from support.rigs import stored
 from support.scaleout import LIMITED
 
 BURST = LIMITED["SEND_BURST"]
+USER_BURST = LIMITED["SEND_BURST_USER"]
 CAP = LIMITED["MAX_CONNECTIONS_PER_USER"]
 
 
@@ -33,6 +35,52 @@ async def test_send_rate_limit_counts_sends_through_every_process(limited_duo, s
         error = await tab.wait_for("error", since=since)
         assert_error(error, event="send_message", message="Rate limit exceeded")
     assert [row.message for row in stored(db, show)] == [f"message {n}" for n in range(BURST)]
+
+
+async def test_user_wide_send_limit_counts_sends_to_every_show_through_every_process(
+        limited_duo, scaleout_db):
+    """Two messages to each of three shows (under each show's burst), alternately through
+    the two processes: the account's burst across shows is spent after five."""
+    db, fan = scaleout_db, scaleout_db.add_user()
+    shows = [db.add_show() for _ in range(3)]
+    tabs = [await limited_duo.connect(fan, 0), await limited_duo.connect(fan, 1)]
+    for tab in tabs:
+        for show in shows:
+            await tab.join(show.id)
+    acks = []
+    for n in range(2 * len(shows)):
+        show = shows[n // 2]
+        acks.append(await tabs[n % 2].call("send_message",
+                                           {"show_id": show.id, "message": f"message {n}"}))
+    for ack in acks[:USER_BURST]:
+        acked_message(ack)
+    for ack in acks[USER_BURST:]:
+        assert_failed_ack(ack, "Rate limit exceeded")
+        assert ack["error"]["retry_after_ms"] > 0, ack
+    assert sum(len(stored(db, show)) for show in shows) == USER_BURST
+
+
+async def test_retries_through_either_process_spend_no_token_and_are_never_refused(
+        limited_duo, scaleout_db):
+    db, show, fan = scaleout_db, scaleout_db.add_show(), scaleout_db.add_user()
+    tabs = [await limited_duo.connect(fan, 0), await limited_duo.connect(fan, 1)]
+    for tab in tabs:
+        await tab.join(show.id)
+
+    def send(cid: str) -> dict:
+        return {"show_id": show.id, "message": f"text {cid}", "client_msg_id": cid}
+
+    first = acked_message(await tabs[0].call("send_message", send("a")))
+    for tab in tabs:  # the token each retry took is given back, in Redis
+        assert acked_message(await tab.call("send_message", send("a"))) == first
+    more = [acked_message(await tabs[n % 2].call("send_message", send(cid)))
+            for n, cid in enumerate(("b", "c"))]
+    # The burst is spent now: the retries are answered from the stored rows.
+    for tab in tabs:
+        again = [acked_message(await tab.call("send_message", send(cid))) for cid in "abc"]
+        assert again == [first, *more]
+    assert_failed_ack(await tabs[1].call("send_message", send("d")), "Rate limit exceeded")
+    assert [row.client_msg_id for row in stored(db, show)] == ["a", "b", "c"]
 
 
 async def test_connection_cap_counts_connections_on_every_process(limited_duo, scaleout_db):

@@ -25,7 +25,8 @@ from .tokens import Tokens
 # The service's settings (config.py) that a rig never inherits from the caller's environment:
 # a rig runs on the defaults, except for what its test names.
 TUNABLE_VARIABLES = (
-    "SEND_RATE", "SEND_BURST", "TYPING_RATE", "EVENTS_PER_SECOND", "MAX_CONNECTIONS_PER_USER",
+    "SEND_RATE", "SEND_BURST", "SEND_RATE_USER", "SEND_BURST_USER",
+    "USER_CACHE_SECONDS", "TYPING_RATE", "EVENTS_PER_SECOND", "MAX_CONNECTIONS_PER_USER",
     "SEND_QUEUE_LIMIT", "MAX_FRAME_BYTES", "DB_TIMEOUT", "SHUTDOWN_GRACE", "PING_INTERVAL",
     "PING_TIMEOUT", "REDIS_URL", "REDIS_PREFIX", "CORS_ALLOWED_ORIGINS", "HISTORY_LIMIT",
     "MESSAGE_MAX_LENGTH", "HISTORY_CACHE_SECONDS", "PRESENCE_LIST_LIMIT", "PRESENCE_COALESCE_MS",
@@ -36,7 +37,7 @@ TUNABLE_VARIABLES = (
 
 # Rate limits out of the way, for tests that need many messages fast.
 ROOMY = {"SEND_RATE": 100_000, "SEND_BURST": 100_000, "EVENTS_PER_SECOND": 100_000,
-         "TYPING_RATE": 100_000}
+         "TYPING_RATE": 100_000, "SEND_RATE_USER": 100_000, "SEND_BURST_USER": 100_000}
 
 
 def rig_environment(database_url: str, secret: str, **settings: object) -> dict[str, str]:

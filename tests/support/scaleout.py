@@ -31,8 +31,9 @@ from .tokens import Tokens
 REDIS_SERVER = "redis-server"
 # Settings of the clusters: rate limits out of the way, or low enough to reach in a test.
 ROOMY = {"SEND_RATE": 100_000, "SEND_BURST": 100_000, "EVENTS_PER_SECOND": 100_000,
-         "TYPING_RATE": 100_000}
-LIMITED = {"SEND_RATE": 0.2, "SEND_BURST": 3, "MAX_CONNECTIONS_PER_USER": 2}
+         "TYPING_RATE": 100_000, "SEND_RATE_USER": 100_000, "SEND_BURST_USER": 100_000}
+LIMITED = {"SEND_RATE": 0.2, "SEND_BURST": 3, "MAX_CONNECTIONS_PER_USER": 2,
+           "SEND_RATE_USER": 0.2, "SEND_BURST_USER": 5}
 
 
 def redis_server_problem() -> str | None:

@@ -145,6 +145,16 @@ class MessageRepository:
         if keyed:  # a conflicting row that vanished in between: cannot happen without deletes
             raise LookupError(f"messages {sorted(keyed)} neither stored nor found")
 
+    async def by_client_msg_id(self, show_id: int, user_id: int,
+                               client_msg_id: str) -> StoredMessage | None:
+        """The message this user stored in this show under `client_msg_id`, if any."""
+        query = _message_select().where(ChatMessage.show_id == show_id,
+                                        ChatMessage.user_id == user_id,
+                                        ChatMessage.client_msg_id == client_msg_id)
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        return _from_row(row) if row is not None else None
+
     async def page(self, show_id: int, *, limit: int, before_id: int | None = None,
                    after_id: int | None = None) -> MessagePage:
         """The newest `limit` messages of a show between `after_id` and `before_id`

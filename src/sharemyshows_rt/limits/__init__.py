@@ -1,7 +1,7 @@
 """Rate limits and connection caps: one small interface, in memory or in Redis."""
 
-from .base import ConnectionCap, RateLimiter
+from .base import Bucket, ConnectionCap, RateLimiter
 from .memory import MemoryConnectionCap, MemoryRateLimiter, TokenBucket
 
-__all__ = ["ConnectionCap", "MemoryConnectionCap", "MemoryRateLimiter", "RateLimiter",
+__all__ = ["Bucket", "ConnectionCap", "MemoryConnectionCap", "MemoryRateLimiter", "RateLimiter",
            "TokenBucket"]

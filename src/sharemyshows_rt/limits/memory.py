@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .base import ConnectionCap, RateLimiter
+from .base import Bucket, ConnectionCap, RateLimiter
 
 MAX_BUCKETS = 100_000  # past this, buckets that have refilled are forgotten
 
@@ -26,12 +26,16 @@ class TokenBucket:
 
     def take(self, now: float) -> float:
         """Take one token: 0.0 when there was one, else the seconds until there is."""
+        wait = self.refill(now)
+        if not wait:
+            self.tokens -= 1.0
+        return wait
+
+    def refill(self, now: float) -> float:
+        """Bring the tokens up to `now`; the seconds until there is one (0.0: there is)."""
         self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
         self.updated = now
-        if self.tokens >= 1.0:
-            self.tokens -= 1.0
-            return 0.0
-        return (1.0 - self.tokens) / self.rate
+        return 0.0 if self.tokens >= 1.0 else (1.0 - self.tokens) / self.rate
 
     def refilled(self, now: float) -> bool:
         return self.tokens + (now - self.updated) * self.rate >= self.burst
@@ -44,12 +48,31 @@ class MemoryRateLimiter(RateLimiter):
 
     async def take(self, key: str, rate: float, burst: int) -> float:
         now = self._clock()
+        return self._bucket(key, rate, burst, now).take(now)
+
+    async def take_all(self, buckets: list[Bucket]) -> float:
+        now = self._clock()
+        found = [self._bucket(key, rate, burst, now) for key, rate, burst in buckets]
+        wait = max(bucket.refill(now) for bucket in found)
+        if not wait:
+            for bucket in found:
+                bucket.tokens -= 1.0
+        return wait
+
+    async def give_back(self, buckets: list[Bucket]) -> None:
+        now = self._clock()
+        for key, rate, burst in buckets:
+            bucket = self._bucket(key, rate, burst, now)
+            bucket.refill(now)
+            bucket.tokens = min(bucket.burst, bucket.tokens + 1.0)
+
+    def _bucket(self, key: str, rate: float, burst: int, now: float) -> TokenBucket:
         bucket = self._buckets.get(key)
         if bucket is None:
             if len(self._buckets) >= MAX_BUCKETS:
                 self._forget_refilled(now)
             bucket = self._buckets[key] = TokenBucket.full(rate, burst, now)
-        return bucket.take(now)
+        return bucket
 
     def _forget_refilled(self, now: float) -> None:
         # A full bucket is the same as no bucket.

@@ -10,27 +10,54 @@ from redis.exceptions import RedisError
 
 from .. import metrics
 from ..logs import now_and_then
-from .base import ConnectionCap, RateLimiter
+from .base import Bucket, ConnectionCap, RateLimiter
 from .memory import MemoryConnectionCap, MemoryRateLimiter
 
 log = logging.getLogger(__name__)
 
 
-# KEYS: bucket. ARGV: rate, burst, now (s). Returns 0 (taken) or the seconds to wait, as
-# a string (Lua numbers are truncated to integers on the way back).
-_TAKE = """
-local rate = tonumber(ARGV[1])
-local burst = tonumber(ARGV[2])
-local now = tonumber(ARGV[3])
-local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
-local tokens = tonumber(state[1]) or burst
-local at = tonumber(state[2]) or now
-tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
+# KEYS: buckets. ARGV: now (s), then rate and burst of each bucket. One token of each is
+# taken, or none: returns 0 (taken) or the seconds until every bucket has one, as a string
+# (Lua numbers are truncated to integers on the way back).
+_TAKE_ALL = """
+local now = tonumber(ARGV[1])
+local tokens = {}
 local wait = 0
-if tokens >= 1 then tokens = tokens - 1 else wait = (1 - tokens) / rate end
-redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
-redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
+for i, key in ipairs(KEYS) do
+  local rate = tonumber(ARGV[2 * i])
+  local burst = tonumber(ARGV[2 * i + 1])
+  local state = redis.call('HMGET', key, 'tokens', 'at')
+  local held = tonumber(state[1]) or burst
+  local at = tonumber(state[2]) or now
+  held = math.min(burst, held + math.max(0, now - at) * rate)
+  if held < 1 then wait = math.max(wait, (1 - held) / rate) end
+  tokens[i] = held
+end
+for i, key in ipairs(KEYS) do
+  local rate = tonumber(ARGV[2 * i])
+  local burst = tonumber(ARGV[2 * i + 1])
+  if wait == 0 then tokens[i] = tokens[i] - 1 end
+  redis.call('HSET', key, 'tokens', tostring(tokens[i]), 'at', tostring(now))
+  redis.call('PEXPIRE', key, math.ceil(burst / rate * 1000) + 1000)
+end
 return tostring(wait)
+"""
+
+# KEYS: buckets. ARGV: as _TAKE_ALL's. A token goes back to each (never past its burst).
+_GIVE_BACK = """
+local now = tonumber(ARGV[1])
+for i, key in ipairs(KEYS) do
+  local rate = tonumber(ARGV[2 * i])
+  local burst = tonumber(ARGV[2 * i + 1])
+  local state = redis.call('HMGET', key, 'tokens', 'at')
+  if state[1] then
+    local held = tonumber(state[1])
+    local at = tonumber(state[2]) or now
+    held = math.min(burst, held + math.max(0, now - at) * rate + 1)
+    redis.call('HSET', key, 'tokens', tostring(held), 'at', tostring(now))
+  end
+end
+return 0
 """
 
 # KEYS: the user's connections (zset sid -> expiry), this process's leases (set of
@@ -56,20 +83,39 @@ class RedisRateLimiter(RateLimiter):
     (the chat goes on; limits hold per process until Redis is back)."""
 
     def __init__(self, redis: Redis, namespace: str) -> None:
-        self._take = redis.register_script(_TAKE)
+        self._take_all = redis.register_script(_TAKE_ALL)
+        self._give_back = redis.register_script(_GIVE_BACK)
         self._prefix = f"{namespace}:limits"
         self._fallback = MemoryRateLimiter()
 
     async def take(self, key: str, rate: float, burst: int) -> float:
+        return await self.take_all([(key, rate, burst)])
+
+    async def take_all(self, buckets: list[Bucket]) -> float:
+        keys, args = self._script_arguments(buckets)
         try:
             with metrics.timed(metrics.REDIS_SECONDS, "rate_limit"):
-                wait = await self._take(keys=[f"{self._prefix}:bucket:{key}"],
-                                        args=[rate, burst, time.time()])
+                wait = await self._take_all(keys=keys, args=args)
         except RedisError as exc:
             now_and_then(log, "limits", "rate limits counted in this process: Redis unreachable (%r)",
                          exc)
-            return await self._fallback.take(key, rate, burst)
+            return await self._fallback.take_all(buckets)
         return float(wait)
+
+    async def give_back(self, buckets: list[Bucket]) -> None:
+        keys, args = self._script_arguments(buckets)
+        try:
+            await self._give_back(keys=keys, args=args)
+        except RedisError as exc:
+            now_and_then(log, "limits", "rate limits counted in this process: Redis unreachable (%r)",
+                         exc)
+            await self._fallback.give_back(buckets)
+
+    def _script_arguments(self, buckets: list[Bucket]) -> tuple[list[str], list[float]]:
+        args: list[float] = [time.time()]
+        for _, rate, burst in buckets:
+            args += [rate, burst]
+        return [f"{self._prefix}:bucket:{key}" for key, _, _ in buckets], args
 
 
 class RedisConnectionCap(ConnectionCap):
