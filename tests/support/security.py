@@ -15,10 +15,11 @@ def b64url(data: bytes) -> str:
 
 
 def subscription(endpoint: str | None = None) -> dict:
-    """A browser's PushSubscription JSON (an attacker's endpoint, valid keys)."""
+    """A browser's PushSubscription JSON (valid keys; by default at a real push service, as an
+    attacker's own browser subscription would be, so PUSH_SERVICE_HOSTS admits it)."""
     key = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
         serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
-    return {"endpoint": endpoint or f"https://push.evil.example/{secrets.token_hex(8)}",
+    return {"endpoint": endpoint or f"https://fcm.googleapis.com/fcm/send/{secrets.token_hex(8)}",
             "keys": {"p256dh": b64url(key), "auth": b64url(secrets.token_bytes(16))}}
 
 
