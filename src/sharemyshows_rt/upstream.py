@@ -13,7 +13,8 @@ from importlib.metadata import PackageNotFoundError, version
 @dataclass(frozen=True)
 class Tested:
     """Releases `low` (included) to `below` (excluded); `checked`: the locked one the test
-    suite passed with (requirements/test.txt). `low` is pyproject's floor."""
+    suite passed with (requirements/test.txt). `low` is pyproject's floor, the oldest
+    release scripts/upstream-canary passed with (with the other three at theirs)."""
 
     low: str
     below: str
@@ -29,10 +30,10 @@ class Tested:
 
 # Kept equal to pyproject.toml's ranges (tests/unit/test_upstream.py checks it).
 TESTED: dict[str, Tested] = {
-    "python-engineio": Tested("4.13.2", "4.16", "4.15.1"),
-    "python-socketio": Tested("5.16.3", "5.19", "5.18.1"),
-    "uvicorn": Tested("0.35", "0.56", "0.55.0"),
-    "websockets": Tested("13.0", "18", "17.4"),
+    "python-engineio": Tested("4.15.1", "4.16", "4.15.1"),
+    "python-socketio": Tested("5.18.0", "5.19", "5.18.1"),
+    "uvicorn": Tested("0.55", "0.56", "0.55.0"),
+    "websockets": Tested("17.0", "18", "17.4"),
 }
 
 

@@ -10,8 +10,8 @@ from support.server import ServerProcess, free_port, run_cli
 from support.settings import HOST, clean_environment
 
 FAKES = {
-    "newer uvicorn": ("uvicorn", "0.99.0", ">=0.35,<0.56"),
-    "older engineio": ("python-engineio", "4.12.0", ">=4.13.2,<4.16"),
+    "newer uvicorn": ("uvicorn", "0.56.0", ">=0.55,<0.56"),
+    "older engineio": ("python-engineio", "4.15.0", ">=4.15.1,<4.16"),
 }
 
 
