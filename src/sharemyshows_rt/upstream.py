@@ -54,8 +54,11 @@ INTERNALS: tuple[Internal, ...] = (
     # python-engineio: the server
     Internal(ENGINEIO, "AsyncServer._async (the async driver's table: websocket, "
              "translate_request, make_response)", "backpressure"),
-    Internal(ENGINEIO, "AsyncServer.sockets assigned in __init__ (wrapped as _Sockets)",
-             "backpressure"),
+    Internal(ENGINEIO, "AsyncServer.sockets assigned in __init__ (wrapped as _Sockets), "
+             "read by sid", "backpressure, broadcast, realtime, app"),
+    Internal(ENGINEIO, "AsyncServer.handlers, async_handlers read by the socket",
+             "enginesocket"),
+    Internal(ENGINEIO, "cors_allowed_origins called with (origin, environ)", "origins"),
     Internal(ENGINEIO, "AsyncServer._service_task", "backpressure"),
     Internal(ENGINEIO, "AsyncServer._bad_request", "backpressure"),
     Internal(ENGINEIO, "AsyncServer.create_queue() called with no arguments for a socket's "
@@ -76,6 +79,8 @@ INTERNALS: tuple[Internal, ...] = (
              "websocket, enginesocket"),
     Internal(ENGINEIO, "asgi environ 'asgi.send' is uvicorn's bound send (__self__)",
              "websocket, footprint"),
+    Internal(ENGINEIO, "packet.Packet instances take attributes (no __slots__)",
+             "websocket"),
     # python-socketio: the server
     Internal(SOCKETIO, "AsyncServer._engineio_server_class", "realtime"),
     Internal(SOCKETIO, "AsyncServer._handle_connect", "realtime"),
@@ -92,6 +97,8 @@ INTERNALS: tuple[Internal, ...] = (
              "broadcast, fanout"),
     Internal(SOCKETIO, "AsyncManager.pending_connect, pending_disconnect, callbacks",
              "broadcast"),
+    Internal(SOCKETIO, "AsyncManager.get_participants, sid_from_eio_sid, is_connected",
+             "broadcast, realtime"),
     Internal(SOCKETIO, "AsyncRedisManager._handle_emit and its message layout",
              "redis_bus"),
     Internal(SOCKETIO, "AsyncRedisManager._publish", "redis_bus"),
@@ -104,8 +111,8 @@ INTERNALS: tuple[Internal, ...] = (
              "close_sent, disconnected, transport", "websocket"),
     Internal(UVICORN, "websockets-sansio protocol: request, response (dropped after the "
              "handshake)", "footprint"),
-    Internal(UVICORN, "supervisors.multiprocess.Process (replaced), Process._server",
-             "serving"),
+    Internal(UVICORN, "supervisors.multiprocess.Process (replaced), Process._server, "
+             "Multiprocess(config, sockets)", "serving"),
     Internal(UVICORN, "Server.handle_exit, started, should_exit", "serving"),
     # websockets
     Internal(WEBSOCKETS, "ServerProtocol.extensions (through uvicorn's conn)", "websocket"),
