@@ -1,7 +1,7 @@
 """The private internals of other libraries that the transport builds on, where each is used,
 and the releases they were checked against. None of these names is a promise of its library:
-a release outside `TESTED` may have moved any of them, so `serve` refuses it (`check`) unless
-UPSTREAM_VERSION_CHECK=warn. Raising a range: scripts/upstream-canary, then scripts/lock."""
+a release outside `TESTED` may have moved any of them, so `serve` refuses it (`out_of_range`)
+unless UPSTREAM_VERSION_CHECK=warn. Raising a range: scripts/upstream-canary, then scripts/lock."""
 
 from __future__ import annotations
 
