@@ -3,10 +3,14 @@
 FROM python:3.12-slim AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 WORKDIR /src
+# The pinned, hash-checked dependencies first (their own layer), then the project alone.
+COPY requirements/service.txt ./requirements/
+RUN python -m venv /opt/venv \
+ && /opt/venv/bin/pip install --require-hashes --no-deps -r requirements/service.txt
 COPY pyproject.toml README.md alembic.ini ./
 COPY alembic ./alembic
 COPY src ./src
-RUN python -m venv /opt/venv && /opt/venv/bin/pip install .
+RUN /opt/venv/bin/pip install --no-deps . && /opt/venv/bin/pip check
 
 FROM python:3.12-slim
 RUN useradd --system --uid 10001 --create-home --home-dir /app app \

@@ -128,6 +128,7 @@ def _vapid_keys(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     settings = _settings()
     _check_exposure(settings, args.host)
+    _check_upstream(settings)
     if args.workers > 1 and not settings.redis_url:
         raise CommandError(f"--workers {args.workers} needs REDIS_URL: separate processes "
                            "share presence and messages only through Redis")
@@ -169,6 +170,22 @@ def _warn_about_secrets(settings: Settings, host: str) -> None:
             len(settings.jwt_secret.encode()) < SECRET_MIN_BYTES:
         log.warning("JWT_SECRET_KEY is %d bytes: an HS256 secret should have at least %d "
                     "(RFC 7518 section 3.2)", len(settings.jwt_secret.encode()), SECRET_MIN_BYTES)
+
+
+def _check_upstream(settings: Settings) -> None:
+    """Refuse (or, UPSTREAM_VERSION_CHECK=warn, log) libraries outside the tested releases:
+    the transport uses their private internals (upstream.py)."""
+    from . import upstream
+
+    problems = upstream.out_of_range()
+    if not problems:
+        return
+    if settings.upstream_version_check == "warn":
+        for problem in problems:
+            log.warning("%s; UPSTREAM_VERSION_CHECK=warn: serving anyway", problem)
+        return
+    raise CommandError("; ".join(problems) + " (the transport relies on its internals; "
+                       "UPSTREAM_VERSION_CHECK=warn serves anyway)")
 
 
 async def _prepare(settings: Settings, args: argparse.Namespace) -> None:

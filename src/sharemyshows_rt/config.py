@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from functools import cached_property
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -93,6 +93,9 @@ class Settings(BaseSettings):
     metrics_host: str | None = None
     log_level: str = "INFO"
     log_json: bool = False
+    # strict: `serve` refuses engineio/socketio/uvicorn/websockets releases outside the tested
+    # ranges (upstream.py); warn: it logs them and serves.
+    upstream_version_check: Literal["strict", "warn"] = "strict"
 
     @field_validator("cors_allowed_origins", "push_endpoint_allowlist", mode="before")
     @classmethod
@@ -111,6 +114,11 @@ class Settings(BaseSettings):
         if not transports or set(transports) - {"polling", "websocket"}:
             raise ValueError("must list polling and/or websocket")
         return transports
+
+    @field_validator("upstream_version_check", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("ping_interval", mode="before")
     @classmethod
