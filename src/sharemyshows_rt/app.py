@@ -18,31 +18,33 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
 from . import metrics
-from .admission import HandshakeGate
-from .api import Api, chat_error, http_error
-from .auth import Authenticator
-from .bodylimit import BodyLimit
-from .broadcast import FastBroadcast
-from .chat import ChatService, Rates
-from .checkins import CheckinRecorder
-from .devtools import DevTools
+from .transport.admission import HandshakeGate
+from .http.routes import Api, chat_error, http_error
+from .chat.auth import Authenticator
+from .http.bodylimit import BodyLimit
+from .transport.broadcast import FastBroadcast
+from .chat.service import ChatService, Rates
+from .chat.checkins import CheckinRecorder
+from .http.devtools import DevTools
 from .config import Settings
-from .crosssite import CrossSiteGuard
+from .http.crosssite import CrossSiteGuard
 from .db.engine import create_engine
 from .db.push import PushRepository
-from .db.repositories import (CheckinRepository, MessageRepository, ShowRepository,
-                              UserRepository, ping)
+from .db.repositories import (CheckinRepository, MessageRepository, ShowRepository, UserRepository,
+                              ping)
 from .errors import ChatError
-from .fanout import Fanout
-from .metrics_port import MetricsListener
-from .feed import ShowFeed
-from .limits import ConnectionCap, MemoryConnectionCap, MemoryRateLimiter, RateLimiter
-from .presence import MemoryPresence, Presence
-from .origins import OriginCheck
-from .realtime import ChatNamespace, ChatServer
-from .roster import Roster
-from .wire import OrjsonPacket
-from .push.api import PushApi
+from .transport.fanout import Fanout
+from .http.metrics_port import MetricsListener
+from .delivery.feed import ShowFeed
+from .backends.limits import ConnectionCap, RateLimiter
+from .backends.memory.limits import MemoryConnectionCap, MemoryRateLimiter
+from .backends.memory.presence import MemoryPresence
+from .backends.presence import Presence
+from .transport.origins import OriginCheck
+from .transport.namespace import ChatNamespace, ChatServer
+from .chat.roster import Roster
+from .transport.wire import OrjsonPacket
+from .http.push import PushApi
 from .push.coalesce import Coalescer, MemoryCoalescer, RedisCoalescer
 from .push.events import Events, MemoryEvents, RedisEvents
 from .push.keys import VapidKeys, beside_database as keys_beside_database, parse as parse_vapid_key
@@ -50,8 +52,8 @@ from .push.notifier import Notifier
 from .push.endpoints import EndpointPolicy
 from .push.sender import Limits, PushSender
 from .push.service import PushService
-from .writer import MessageWriter
-from .cluster import Cluster
+from .delivery.writer import MessageWriter
+from .backends.redis.cluster import Cluster
 
 log = logging.getLogger(__name__)
 

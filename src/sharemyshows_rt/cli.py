@@ -109,7 +109,7 @@ def _reason(exc: BaseException) -> str:
 
 
 def _token(args: argparse.Namespace) -> int:
-    from .auth import issue_token
+    from .chat.auth import issue_token
 
     settings = load_settings()
     print(issue_token(settings.jwt_secret, args.user_id, expires_in=args.expires_in))
@@ -175,7 +175,7 @@ def _warn_about_secrets(settings: Settings, host: str) -> None:
 def _check_upstream(settings: Settings) -> None:
     """Refuse (or, UPSTREAM_VERSION_CHECK=warn, log) libraries outside the tested releases:
     the transport uses their private internals (upstream.py)."""
-    from . import upstream
+    from .transport import upstream
 
     problems = upstream.out_of_range()
     if not problems:
@@ -193,7 +193,7 @@ async def _prepare(settings: Settings, args: argparse.Namespace) -> None:
     from .db.engine import create_engine
     from .db.migrate import pending
     from .db.seed import demo_users, seed_demo
-    from .devtools import BUNDLE_MISSING, demo_bundle_missing
+    from .http.devtools import BUNDLE_MISSING, demo_bundle_missing
 
     engine = create_engine(settings.sqlalchemy_url, timeout=settings.db_timeout)
     try:
@@ -216,7 +216,7 @@ async def _prepare(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def _print_demo(settings: Settings, args: argparse.Namespace, users: list) -> None:
-    from .auth import issue_token
+    from .chat.auth import issue_token
 
     if not users:
         return

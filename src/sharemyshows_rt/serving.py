@@ -18,7 +18,7 @@ from uvicorn.supervisors import multiprocess
 from uvicorn.supervisors.multiprocess import Multiprocess, Process
 
 from .config import Settings
-from .http_protocol import UpgradingHttpProtocol
+from .transport.http_protocol import UpgradingHttpProtocol
 
 log = logging.getLogger(__name__)
 

@@ -6,8 +6,8 @@ in turn and never wait for each other at once."""
 import asyncio
 import uuid
 
-from sharemyshows_rt.cluster import Cluster
-from sharemyshows_rt.redis_bus import LOCK_WAIT
+from sharemyshows_rt.backends.redis.cluster import Cluster
+from sharemyshows_rt.transport.redis_manager import LOCK_WAIT
 
 HOLD = 0.2  # seconds a writer keeps its locks
 

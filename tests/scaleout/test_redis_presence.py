@@ -7,7 +7,7 @@ import uuid
 import pytest
 from redis.asyncio import Redis
 
-from sharemyshows_rt.presence.redis import RedisPresence
+from sharemyshows_rt.backends.redis.presence import RedisPresence
 
 SHOW = 7
 

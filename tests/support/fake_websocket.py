@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from sharemyshows_rt.websocket import AbortingWebSocket, Outbox
+from sharemyshows_rt.transport.websocket import AbortingWebSocket, Outbox
 
 WAIT = 2.0
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
-from sharemyshows_rt.admission import SCOPE_KEY, HandshakeGate, opened
+from sharemyshows_rt.transport.admission import SCOPE_KEY, HandshakeGate, opened
 
 WAIT = 2.0
 

@@ -6,7 +6,7 @@ from engineio.async_drivers import asgi as engineio_asgi
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sharemyshows_rt.asgi_environ import RequestBody, translate_request
+from sharemyshows_rt.transport.asgi_environ import RequestBody, translate_request
 
 HEADERS = st.lists(
     st.tuples(

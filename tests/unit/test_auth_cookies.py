@@ -2,7 +2,7 @@
 
 import pytest
 
-from sharemyshows_rt.auth import Authenticator
+from sharemyshows_rt.chat.auth import Authenticator
 
 
 @pytest.fixture

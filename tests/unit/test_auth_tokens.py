@@ -6,7 +6,7 @@ import time
 import jwt
 import pytest
 
-from sharemyshows_rt.auth import LEEWAY_SECONDS, Authenticator, Identity, issue_token
+from sharemyshows_rt.chat.auth import LEEWAY_SECONDS, Authenticator, Identity, issue_token
 from sharemyshows_rt.db.repositories import UserRecord
 from sharemyshows_rt.errors import Unauthorized
 
@@ -112,7 +112,7 @@ async def test_identify_refuses_an_unknown_user(auth):
 async def test_concurrent_lookups_share_one_query():
     """A reconnect storm: lookups that arrive while a query is out wait for the next one,
     which asks for all of them at once."""
-    from sharemyshows_rt.auth import UserLoader
+    from sharemyshows_rt.chat.auth import UserLoader
 
     calls = []
 
@@ -157,7 +157,7 @@ class CountingDecode:
 @pytest.fixture
 def decode(monkeypatch) -> CountingDecode:
     counting = CountingDecode()
-    monkeypatch.setattr("sharemyshows_rt.auth.jwt.decode", counting)
+    monkeypatch.setattr("sharemyshows_rt.chat.auth.jwt.decode", counting)
     return counting
 
 
@@ -206,7 +206,7 @@ def test_a_token_without_expiry_is_refused_every_time(decode):
 
 
 def test_the_remembered_tokens_are_bounded(decode, monkeypatch):
-    monkeypatch.setattr("sharemyshows_rt.auth.VERIFIED_TOKENS_KEPT", 3)
+    monkeypatch.setattr("sharemyshows_rt.chat.auth.VERIFIED_TOKENS_KEPT", 3)
     auth = Authenticator(SECRET, "access_token_cookie", Users())
     tokens = [token(jti=f"j{n}") for n in range(4)]
     for valid in tokens:

@@ -4,8 +4,8 @@ group of messages to a room reaches each member in one put."""
 
 from types import SimpleNamespace
 
-from sharemyshows_rt.broadcast import AT_ONCE, FastBroadcast
-from sharemyshows_rt.websocket import websocket_frame
+from sharemyshows_rt.transport.broadcast import AT_ONCE, FastBroadcast
+from sharemyshows_rt.transport.websocket import websocket_frame
 from support.managers import standalone
 
 

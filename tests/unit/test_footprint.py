@@ -4,7 +4,7 @@ protocol object its websockets request and response; nothing else is touched."""
 
 import pytest
 
-from sharemyshows_rt.footprint import KEPT, shed_handshake
+from sharemyshows_rt.transport.footprint import KEPT, shed_handshake
 
 
 class Protocol:

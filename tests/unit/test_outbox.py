@@ -10,7 +10,7 @@ import asyncio
 import pytest
 from engineio import packet as eio_packet
 
-from sharemyshows_rt.websocket import Outbox, frame_of
+from sharemyshows_rt.transport.websocket import Outbox, frame_of
 from support.fake_websocket import WAIT, FakeProtocol, websocket
 
 
@@ -200,7 +200,7 @@ class QueueServer:
 async def test_a_burst_past_the_limit_reaches_the_peer_whole_and_in_order():
     """What the outbox refuses waits in the connection's send queue, written as soon as
     the outbox has written its part."""
-    from sharemyshows_rt.backpressure import SendQueue
+    from sharemyshows_rt.transport.backpressure import SendQueue
 
     outbox = Outbox()
     outbox.limit = 2000

@@ -5,7 +5,7 @@ lookup, not a scan of every connection being set up."""
 
 import pytest
 
-from sharemyshows_rt.broadcast import FastBroadcast
+from sharemyshows_rt.transport.broadcast import FastBroadcast
 from support.managers import FakeServer, standalone
 
 NS = "/"

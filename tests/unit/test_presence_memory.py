@@ -1,6 +1,7 @@
 """MemoryPresence: per-user membership over connections; first arrival and last departure."""
 
-from sharemyshows_rt.presence import Departure, MemoryPresence
+from sharemyshows_rt.backends.presence import Departure
+from sharemyshows_rt.backends.memory.presence import MemoryPresence
 
 SHOW, OTHER_SHOW = 7, 8
 ALICE, BOB = 1, 2

@@ -1,6 +1,6 @@
 """The in-memory token buckets: several taken together, all or nothing, and given back."""
 
-from sharemyshows_rt.limits import MemoryRateLimiter
+from sharemyshows_rt.backends.memory.limits import MemoryRateLimiter
 
 
 class Clock:

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from socketio import AsyncManager
 
-from sharemyshows_rt.broadcast import FastBroadcast
+from sharemyshows_rt.transport.broadcast import FastBroadcast
 from support.managers import standalone
 
 NAMESPACES = ("/", "/admin")

@@ -13,8 +13,8 @@ import pytest
 from engineio import packet as eio_packet
 from socketio import packet as sio_packet
 
-from sharemyshows_rt.backpressure import SendQueue
-from sharemyshows_rt.wire import OrjsonPacket
+from sharemyshows_rt.transport.backpressure import SendQueue
+from sharemyshows_rt.transport.wire import OrjsonPacket
 
 WAIT = 2.0  # any single wait in these tests
 LIMIT = 10

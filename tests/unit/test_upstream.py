@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sharemyshows_rt import upstream
+from sharemyshows_rt.transport import upstream
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "src" / "sharemyshows_rt"

@@ -8,7 +8,7 @@ import asyncio
 import gc
 import weakref
 
-from sharemyshows_rt.websocket import Outbox
+from sharemyshows_rt.transport.websocket import Outbox
 from support.fake_websocket import WAIT, websocket
 
 

@@ -8,7 +8,7 @@ from engineio import packet as eio_packet
 from websockets.frames import Frame, Opcode
 from websockets.streams import StreamReader
 
-from sharemyshows_rt.websocket import frame_of, websocket_frame
+from sharemyshows_rt.transport.websocket import frame_of, websocket_frame
 
 
 def parse(data: bytes) -> Frame:

@@ -14,7 +14,7 @@ from typing import Any
 from ..clock import utcnow
 from ..db.push import PushRepository
 from ..db.repositories import StoredMessage
-from ..presence import Presence
+from ..backends.presence import Presence
 from ..tasks import cancel_all
 from .coalesce import Coalescer
 from .events import Event, Events

@@ -20,8 +20,8 @@ from yarl import URL
 from .. import metrics
 from ..db.push import PushRepository, Subscription
 from ..tasks import cancel_all
-from .endpoints import EndpointPolicy, EndpointRefused, InsideAddress, InsideRefusingResolver, \
-    origin
+from .endpoints import (EndpointPolicy, EndpointRefused, InsideAddress, InsideRefusingResolver,
+                        origin)
 from .gates import OriginGates
 from .keys import VapidKeys
 

@@ -1,0 +1,1 @@
+"""Presence, limits and the bus between processes: one interface, in memory or in Redis."""

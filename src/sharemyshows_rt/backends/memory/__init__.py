@@ -1,0 +1,1 @@
+"""The single-process backend: everything in this process's memory."""

@@ -1,0 +1,1 @@
+"""The multi-process backend: presence, limits and liveness shared through Redis."""

@@ -1,0 +1,1 @@
+"""Getting stored messages to every member: group commit, the show feed, history."""

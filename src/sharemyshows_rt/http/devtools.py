@@ -1,0 +1,72 @@
+"""Development mode only: the demo chat page at /demo and a login that sets the access-token
+cookie, so that a person (or a browser test) can chat without the ShareMyShows app."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
+
+from .routes import validated
+from ..chat.auth import issue_token
+from ..db.repositories import UserRepository
+
+DEMO_DIRECTORY = Path(__file__).resolve().parent.parent / "demo"
+TOKEN_SECONDS = 12 * 3600
+BUNDLE = "vendor/socket.io.min.js"  # copied by ./scripts/build-demo, not in git
+BUNDLE_MISSING = ("demo page: the socket.io client bundle is missing; "
+                  "run ./scripts/build-demo (needs Node.js 20+)")
+
+
+def demo_bundle_missing() -> bool:
+    """True when /demo/ cannot connect: its Socket.IO client bundle was never built."""
+    return not (DEMO_DIRECTORY / BUNDLE).is_file()
+
+
+class DemoFiles(StaticFiles):
+    """The demo directory; the missing bundle answers with what to run, not a bare 404."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        try:
+            return await super().get_response(path, scope)
+        except HTTPException as exc:
+            if exc.status_code == 404 and path == BUNDLE:
+                return PlainTextResponse(BUNDLE_MISSING + "\n", status_code=404)
+            raise
+
+
+class DevLogin(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    username: str = Field(min_length=1, max_length=40, pattern=re.compile(r"^[A-Za-z0-9_.-]+$"))
+
+
+class DevTools:
+    def __init__(self, users: UserRepository, secret: str, cookie_name: str) -> None:
+        self._users = users
+        self._secret = secret
+        self._cookie_name = cookie_name
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route("/api/dev/login", self.login, methods=["POST"]),
+            Mount("/demo", DemoFiles(directory=DEMO_DIRECTORY, html=True), name="demo"),
+        ]
+
+    async def login(self, request: Request) -> Response:
+        """`{"username"}` -> that user (created if new), a token, and the cookie set."""
+        body = validated(DevLogin, await request.body(), raw_json=True)
+        user = await self._users.get_or_create(body.username)
+        token = issue_token(self._secret, user.id, expires_in=TOKEN_SECONDS)
+        response = JSONResponse({"user_id": user.id, "username": user.username, "token": token})
+        # Lax: sent to the API from pages of the same site (localhost:3000 -> localhost:8000).
+        response.set_cookie(self._cookie_name, token, max_age=TOKEN_SECONDS, httponly=True,
+                            samesite="lax", path="/")
+        return response

@@ -1,0 +1,71 @@
+"""REST routes for push: the public key, subscriptions, and muting a show."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from .routes import JSON, M, show_id_of, validated
+from ..chat.auth import Authenticator, Identity
+from ..chat.service import ChatService
+from ..schemas import PushEndpoint, PushSubscriptionIn
+from ..push.service import PushService
+
+
+class PushApi:
+    def __init__(self, push: PushService, chat: ChatService, authenticator: Authenticator) -> None:
+        self._push = push
+        self._chat = chat
+        self._auth = authenticator
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/api/push/vapid_public_key", self.public_key, methods=["GET"]),
+            Route("/api/push/subscriptions", self.subscribe, methods=["POST"]),
+            Route("/api/push/subscriptions", self.unsubscribe, methods=["DELETE"]),
+            Route("/api/shows/{show_id}/mute", self.mute, methods=["POST", "PUT"]),
+            Route("/api/shows/{show_id}/mute", self.unmute, methods=["DELETE"]),
+        ]
+
+    async def _identify(self, request: Request) -> Identity:
+        return await self._auth.identify(self._auth.http_token(request.headers))
+
+    async def public_key(self, request: Request) -> Response:
+        await self._identify(request)
+        return JSON({"public_key": self._push.public_key()})
+
+    async def subscribe(self, request: Request) -> Response:
+        """The browser's PushSubscription JSON; 201 (stored or updated)."""
+        identity = await self._identify(request)
+        subscription = await _body(request, PushSubscriptionIn)
+        await self._push.subscribe(identity.user_id, subscription)
+        return JSON({"endpoint": subscription.endpoint}, 201)
+
+    async def unsubscribe(self, request: Request) -> Response:
+        """By endpoint (JSON body, or `?endpoint=`); 204 either way."""
+        identity = await self._identify(request)
+        if "endpoint" in request.query_params:
+            endpoint = validated(PushEndpoint, dict(request.query_params)).endpoint
+        else:
+            endpoint = (await _body(request, PushEndpoint)).endpoint
+        await self._push.unsubscribe(identity.user_id, endpoint)
+        return Response(status_code=204)
+
+    async def mute(self, request: Request) -> Response:
+        identity = await self._identify(request)
+        show_id = show_id_of(request)
+        await self._chat.require_show(show_id)
+        await self._push.mute(identity.user_id, show_id)
+        return JSON({"show_id": show_id, "muted": True})
+
+    async def unmute(self, request: Request) -> Response:
+        identity = await self._identify(request)
+        show_id = show_id_of(request)
+        await self._chat.require_show(show_id)
+        await self._push.unmute(identity.user_id, show_id)
+        return JSON({"show_id": show_id, "muted": False})
+
+
+async def _body(request: Request, model: type[M]) -> M:
+    return validated(model, await request.body(), raw_json=True)
