@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from ..clock import utcnow
 from ..db.repositories import MessageRepository
@@ -16,9 +16,6 @@ from ..logs import now_and_then
 from ..schemas import message_payload
 from ..tasks import cancel
 
-if TYPE_CHECKING:
-    from .feed import ShowFeed
-
 log = logging.getLogger(__name__)
 Payload = dict[str, Any]
 POLL_SECONDS = 0.5  # reading new messages from the database while Redis is away
@@ -26,8 +23,20 @@ SETTLE_SECONDS = 1.0  # ... those committed at least this long ago
 PAGE = 500
 
 
+class Feed(Protocol):
+    """What the fallback delivers through (the show feed), in id order, once each."""
+
+    async def deliver(self, payloads: list[Payload]) -> None:
+        """Deliver messages (in id order) to this process's members, once per id."""
+
+    def last_delivered(self, show_id: int) -> int | None:
+        """The newest message id this process's members of the show have (None: unknown)."""
+
+
 class DatabaseFallback:
-    def __init__(self, feed: ShowFeed, messages: MessageRepository, fanout: Fanout) -> None:
+    """Reads the database for this process's shows while the Redis subscription is down."""
+
+    def __init__(self, feed: Feed, messages: MessageRepository, fanout: Fanout) -> None:
         self._feed = feed
         self._messages = messages
         self._fanout = fanout
