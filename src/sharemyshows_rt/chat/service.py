@@ -27,6 +27,7 @@ from ..delivery.writer import MessageWriter
 log = logging.getLogger(__name__)
 KNOWN_SHOW_SECONDS = 60.0  # shows are not deleted mid-show; remembering one saves a query
 RESUME_LIMIT = 500  # messages sent to a client resuming after a reconnect; it pages the rest
+HISTORY_PAGE_MAX = 100  # messages in one page of history a client asks for
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,3 +260,8 @@ class ChatService:
         await self.require_show(show_id)
         return await self._messages.page(show_id, limit=limit, before_id=before_id)
 
+
+def history_page_size(history_limit: int) -> int:
+    """The page of history a client gets when it names no size: the join history's size,
+    within 1..HISTORY_PAGE_MAX."""
+    return max(1, min(history_limit, HISTORY_PAGE_MAX))

@@ -8,6 +8,7 @@ from starlette.routing import Route
 
 from .routes import JSON, M, show_id_of, validated
 from ..chat.auth import Authenticator, Identity
+from ..chat.mutes import set_muted
 from ..chat.service import ChatService
 from ..schemas import PushEndpoint, PushSubscriptionIn
 from ..push.service import PushService
@@ -55,15 +56,13 @@ class PushApi:
     async def mute(self, request: Request) -> Response:
         identity = await self._identify(request)
         show_id = show_id_of(request)
-        await self._chat.require_show(show_id)
-        await self._push.mute(identity.user_id, show_id)
+        await set_muted(self._chat, self._push, identity.user_id, show_id, True)
         return JSON({"show_id": show_id, "muted": True})
 
     async def unmute(self, request: Request) -> Response:
         identity = await self._identify(request)
         show_id = show_id_of(request)
-        await self._chat.require_show(show_id)
-        await self._push.unmute(identity.user_id, show_id)
+        await set_muted(self._chat, self._push, identity.user_id, show_id, False)
         return JSON({"show_id": show_id, "muted": False})
 
 

@@ -16,12 +16,12 @@ from starlette.routing import Route
 from .. import metrics
 from . import openapi
 from ..chat.auth import Authenticator, Identity
-from ..chat.service import ChatService
+from ..chat.service import HISTORY_PAGE_MAX, ChatService, history_page_size
 from ..errors import ChatError, InvalidPayload, Unauthorized, from_exception
 from ..schemas import MAX_OFFSET, Id, MessageOut, MessagePageOut
 
 log = logging.getLogger(__name__)
-REST_LIMIT_MAX = 100
+REST_LIMIT_MAX = HISTORY_PAGE_MAX
 ReadinessCheck = Callable[[], Awaitable[None]]
 M = TypeVar("M", bound=BaseModel)
 
@@ -60,7 +60,7 @@ class Api:
         self._chat = chat
         self._auth = authenticator
         self._checks = checks
-        self._default_limit = max(1, min(history_limit, REST_LIMIT_MAX))
+        self._default_limit = history_page_size(history_limit)
         self._metrics_here = metrics_here
         self._metrics_token = metrics_token
         self._openapi = JSONResponse(openapi.document())

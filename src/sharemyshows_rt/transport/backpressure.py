@@ -14,11 +14,13 @@ from engineio import async_socket, packet
 
 from . import asgi_environ
 from .. import metrics
+from ..chat.limits import DROPPED_FIRST
 from .enginesocket import EngineSocket, monitor_heartbeats
 from .websocket import AbortingWebSocket, Outbox
 
 log = logging.getLogger(__name__)
-_TYPING = '2["user_typing"'  # a Socket.IO EVENT packet for user_typing, as encoded
+# Socket.IO EVENT packets, as encoded, of the events chat lets a slow reader lose first.
+_DROPPED_FIRST = tuple(f'2["{name}"' for name in sorted(DROPPED_FIRST))
 
 
 class _NoWaiters:
@@ -133,7 +135,7 @@ class SendQueue(asyncio.Queue):
             if websocket is not None and not self.qsize() and websocket.write_packet(item, first):
                 return None
             size = self.qsize()
-            if size >= self._soft and _is_typing(item):
+            if size >= self._soft and _droppable(item):
                 return None
             if size >= self._limit:
                 self._overflow()
@@ -218,9 +220,9 @@ class SendQueue(asyncio.Queue):
         self.put_nowait(None)  # let the writer end as soon as it is unblocked
 
 
-def _is_typing(item: Any) -> bool:
+def _droppable(item: Any) -> bool:
     return (isinstance(item, packet.Packet) and isinstance(item.data, str)
-            and item.data.startswith(_TYPING))
+            and item.data.startswith(_DROPPED_FIRST))
 
 
 class _Sockets(dict):

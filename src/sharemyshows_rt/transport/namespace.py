@@ -16,22 +16,19 @@ from .. import logs, metrics
 from .admission import HandshakeGate
 from ..chat.auth import Authenticator
 from .backpressure import BoundedEngineServer
-from ..chat.service import ChatService
-from ..errors import (ChatError, InvalidPayload, ServiceUnavailable, TooManyConnections,
-                      UnknownEvent, from_exception)
+from ..chat.limits import RESERVED_EVENTS, admit_connection, flood_bucket
+from ..chat.mutes import set_muted
+from ..chat.service import ChatService, history_page_size
+from ..errors import (ChatError, InvalidPayload, ServiceUnavailable, UnknownEvent,
+                      from_exception)
 from .fanout import NAMESPACE
 from .footprint import shed_handshake
 from ..backends.limits import ConnectionCap
-from ..backends.memory.limits import TokenBucket
 from ..push.service import PushService
 from ..schemas import (Connected, GetActiveUsers, GetMessageHistory, Incoming, JoinShow, LeaveShow,
                        MessageOut, MessagePageOut, MuteShow, SendMessage, Typing, parse)
 
 log = logging.getLogger(__name__)
-# Names the Socket.IO protocol keeps for itself: a client may not send them as events.
-RESERVED_EVENTS = frozenset({"connect", "connect_error", "disconnect", "disconnecting",
-                             "newListener", "removeListener"})
-
 Ack = dict[str, Any]
 Handler = Callable[[str, Any], Awaitable[Ack]]
 
@@ -47,7 +44,7 @@ class ChatNamespace(socketio.AsyncNamespace):
         self._auth = authenticator
         self._cap = cap
         self._max_connections = max_connections_per_user
-        self._history_limit = max(1, min(history_limit, 100))
+        self._history_limit = history_page_size(history_limit)
         self.accepting = True
         self._events: dict[str, tuple[type[Incoming], Handler]] = {
             "join_show": (JoinShow, self._join_show),
@@ -74,9 +71,7 @@ class ChatNamespace(socketio.AsyncNamespace):
             if not self.accepting:
                 raise ServiceUnavailable("this server is shutting down; connect again")
             identity = await self._auth.identify(self._auth.socket_token(auth, environ))
-            if not await self._cap.acquire(identity.user_id, sid, self._max_connections):
-                metrics.RATE_LIMITED.labels("connections").inc()
-                raise TooManyConnections(f"at most {self._max_connections} connections per user")
+            await admit_connection(self._cap, identity.user_id, sid, self._max_connections)
         except ChatError as exc:
             logs.event(log, "refused", sid=sid, error=exc.message, reason=exc.details)
             raise socketio.exceptions.ConnectionRefusedError(exc.message) from None
@@ -165,13 +160,13 @@ class ChatNamespace(socketio.AsyncNamespace):
         return {"ok": True, "show_id": payload.show_id, "dropped": not sent}
 
     async def _mute_show(self, sid: str, payload: MuteShow) -> Ack:
-        await self._chat.require_show(payload.show_id)
-        await self._push.mute(self._chat.identity(sid).user_id, payload.show_id)
+        await set_muted(self._chat, self._push, self._chat.identity(sid).user_id,
+                        payload.show_id, True)
         return {"ok": True, "show_id": payload.show_id, "muted": True}
 
     async def _unmute_show(self, sid: str, payload: MuteShow) -> Ack:
-        await self._chat.require_show(payload.show_id)
-        await self._push.unmute(self._chat.identity(sid).user_id, payload.show_id)
+        await set_muted(self._chat, self._push, self._chat.identity(sid).user_id,
+                        payload.show_id, False)
         return {"ok": True, "show_id": payload.show_id, "muted": False}
 
     async def _get_message_history(self, sid: str, payload: GetMessageHistory) -> Ack:
@@ -237,7 +232,7 @@ class ChatServer(socketio.AsyncServer):
         bucket = self._flood.get(eio_sid)
         if bucket is None:
             rate = self._events_per_second
-            bucket = self._flood[eio_sid] = TokenBucket.full(rate, rate, now)
+            bucket = self._flood[eio_sid] = flood_bucket(rate, now)
         return bucket.take(now) > 0
 
     async def _handle_eio_disconnect(self, eio_sid: str, reason: Any) -> None:

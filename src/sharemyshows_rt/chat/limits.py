@@ -1,0 +1,30 @@
+"""What a connection may do: the names it may not send as events, how many events a second
+before it is flooding, how many connections a user may hold, and which events a slow
+reader loses first. The transport enforces these; it does not decide them."""
+
+from __future__ import annotations
+
+from .. import metrics
+from ..backends.limits import ConnectionCap
+from ..backends.memory.limits import TokenBucket
+from ..errors import TooManyConnections
+
+# Names the Socket.IO protocol keeps for itself: a client may not send them as events.
+RESERVED_EVENTS = frozenset({"connect", "connect_error", "disconnect", "disconnecting",
+                             "newListener", "removeListener"})
+# Server events a connection that stopped reading loses first: each is soon outdated by the
+# next, so dropping one hides nothing for long.
+DROPPED_FIRST = frozenset({"user_typing"})
+
+
+def flood_bucket(events_per_second: int, now: float) -> TokenBucket:
+    """A connection's event budget: a second's worth at once, refilled at that rate; past it
+    the connection is flooding and is disconnected."""
+    return TokenBucket.full(events_per_second, events_per_second, now)
+
+
+async def admit_connection(cap: ConnectionCap, user_id: int, sid: str, most: int) -> None:
+    """Count the connection against the user's cap; TooManyConnections past `most`."""
+    if not await cap.acquire(user_id, sid, most):
+        metrics.RATE_LIMITED.labels("connections").inc()
+        raise TooManyConnections(f"at most {most} connections per user")
