@@ -68,11 +68,9 @@ def uvicorn_config(app: Any, settings: Settings, host: str, port: int, workers: 
         # ping timer and ping/pong per connection.
         ws="websockets-sansio", ws_ping_interval=None, http=UpgradingHttpProtocol,
         timeout_graceful_shutdown=int(settings.shutdown_grace), server_header=False,
-        # Connections waiting to be accepted. At uvicorn's 2,048, fans connecting together
-        # overflowed the queue: the kernel dropped their handshakes and their systems retried
-        # 1, 3, 7 s later (`bench/run storm --rejoin`: 10,173 overflows and 8,088
-        # retransmission timeouts in one run; none at this size). The kernel caps it at
-        # net.core.somaxconn.
+        # Connections waiting to be accepted: room for a storm of fans connecting together,
+        # whose handshakes the kernel would otherwise drop (their systems retry seconds
+        # later). The kernel caps it at net.core.somaxconn.
         backlog=65535)
 
 

@@ -139,8 +139,8 @@ class ChatService:
         """Enter the room with a gapless history, then presence; True when the user was not
         present before."""
         await self._enter_with_history(sid, show_id, after_id)
-        # After the feed's lock, not under it: with Redis this is a round trip, and under the
-        # lock a storm's joins went through it one at a time (join p50 4.2 s for 5,000).
+        # After the feed's lock, not under it: with Redis this is a round trip, which must not
+        # make a storm's joins go through one at a time.
         # Presence records the connection locally before its first await, long before the
         # history reaches the client: a send right after it finds the sender a member.
         return await self._presence.join(show_id, identity.user_id, identity.username, sid)

@@ -19,7 +19,7 @@ class UserRecord:
     username: str
 
 
-@dataclass(slots=True)  # not frozen: made per message, and frozen is 4x the cost
+@dataclass(slots=True)  # not frozen: made per message, and frozen ones are slower to make
 class MessageDraft:
     """A message about to be stored: everything but the id the database gives it."""
 

@@ -1,6 +1,6 @@
 """The crowd window (MESSAGE_COALESCE_MS): in a show with more than `size` members here, the
-messages of a window go out together, so each member's write (a system call, half of a
-crowd's delivery cost) carries all of them."""
+messages of a window go out together, so that each member's write (a system call) carries
+all of them."""
 
 from __future__ import annotations
 

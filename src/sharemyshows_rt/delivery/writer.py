@@ -29,8 +29,8 @@ class MessageWriter:
         self._repository = repository
         self._feed = feed
         self._on_stored = on_stored
-        # Large: a show's messages in one batch reach each member in one write (bench/run
-        # write: 1.7 writes per message at 1,024, 2.7 at 256); a batch of 1,024 is ~10 ms.
+        # Large: a show's messages in one batch reach each member in one write, and a batch
+        # this size still commits in one short transaction.
         self._max_batch = max_batch
         self._timeout = timeout
         self._queue: asyncio.Queue[tuple[MessageDraft, Outcome]] = \

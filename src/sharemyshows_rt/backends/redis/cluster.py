@@ -23,10 +23,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 LEASE_RENEW_SECONDS = 30.0
-# Redis connections per process, and how long a command waits for one. redis-py's default
-# pool refuses the 101st concurrent command at once (MaxConnectionsError): when 5,000 fans
-# left together, their connection slots stayed behind and presence fell back to this
-# process's own view as if Redis were down. A blocking pool makes them wait their turn.
+# Redis connections per process, and how long a command waits for one. A command finding
+# every connection busy waits its turn (a blocking pool): refused at once, as by redis-py's
+# default pool (MaxConnectionsError), presence would take it for Redis being down.
 POOL_SIZE = 100
 POOL_WAIT_SECONDS = 5.0
 
