@@ -9,7 +9,7 @@ from starlette.routing import Route
 from .routes import JSON, M, show_id_of, validated
 from ..chat.auth import Authenticator, Identity
 from ..chat.service import ChatService
-from ..schemas import PushEndpoint, PushSubscriptionIn
+from ..schemas import MuteState, PushEndpoint, PushSubscriptionIn, Subscribed, VapidKey
 from ..push.service import PushService
 
 
@@ -33,14 +33,14 @@ class PushApi:
 
     async def public_key(self, request: Request) -> Response:
         await self._identify(request)
-        return JSON({"public_key": self._push.public_key()})
+        return JSON(VapidKey(public_key=self._push.public_key()).model_dump())
 
     async def subscribe(self, request: Request) -> Response:
         """The browser's PushSubscription JSON; 201 (stored or updated)."""
         identity = await self._identify(request)
         subscription = await _body(request, PushSubscriptionIn)
         await self._push.subscribe(identity.user_id, subscription)
-        return JSON({"endpoint": subscription.endpoint}, 201)
+        return JSON(Subscribed(endpoint=subscription.endpoint).model_dump(), 201)
 
     async def unsubscribe(self, request: Request) -> Response:
         """By endpoint (JSON body, or `?endpoint=`); 204 either way."""
@@ -57,14 +57,14 @@ class PushApi:
         show_id = show_id_of(request)
         await self._chat.require_show(show_id)
         await self._push.mute(identity.user_id, show_id)
-        return JSON({"show_id": show_id, "muted": True})
+        return JSON(MuteState(show_id=show_id, muted=True).model_dump())
 
     async def unmute(self, request: Request) -> Response:
         identity = await self._identify(request)
         show_id = show_id_of(request)
         await self._chat.require_show(show_id)
         await self._push.unmute(identity.user_id, show_id)
-        return JSON({"show_id": show_id, "muted": False})
+        return JSON(MuteState(show_id=show_id, muted=False).model_dump())
 
 
 async def _body(request: Request, model: type[M]) -> M:

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -18,10 +18,11 @@ from . import openapi
 from ..chat.auth import Authenticator, Identity
 from ..chat.service import ChatService
 from ..errors import ChatError, InvalidPayload, Unauthorized, from_exception
-from ..schemas import MAX_OFFSET, Id, MessageOut, MessagePageOut
+from ..schemas import (HISTORY_PAGE_MAX, ActiveUsersQuery, Health, Id, MessageOut, MessagePageOut,
+                       MessagesQuery)
 
 log = logging.getLogger(__name__)
-REST_LIMIT_MAX = 100
+REST_LIMIT_MAX = HISTORY_PAGE_MAX
 ReadinessCheck = Callable[[], Awaitable[None]]
 M = TypeVar("M", bound=BaseModel)
 
@@ -31,20 +32,6 @@ class JSON(JSONResponse):
 
     def __init__(self, content: object, status_code: int = 200) -> None:
         super().__init__(content, status_code, headers={"Cache-Control": "no-store"})
-
-
-class MessagesQuery(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    limit: int = Field(50, ge=1, le=REST_LIMIT_MAX)
-    before_id: int | None = Field(None, ge=1, le=2**63 - 1)
-
-
-class ActiveUsersQuery(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    offset: int = Field(0, ge=0, le=MAX_OFFSET)
-    limit: int | None = Field(None, ge=1, le=1000)
 
 
 class ShowPath(BaseModel):
@@ -88,7 +75,7 @@ class Api:
         return Response(body, headers={"Content-Type": content_type, "Cache-Control": "no-store"})
 
     async def healthz(self, request: Request) -> Response:
-        return JSON({"status": "ok"})
+        return JSON(Health(status="ok").model_dump())
 
     async def readyz(self, request: Request) -> Response:
         failing = {}

@@ -26,6 +26,7 @@ from ..backends.memory.limits import TokenBucket
 from ..push.service import PushService
 from ..schemas import (Connected, GetActiveUsers, GetMessageHistory, Incoming, JoinShow, LeaveShow,
                        MessageOut, MessagePageOut, MuteShow, SendMessage, Typing, parse)
+from ..schemas.limits import EVENT_NAME_ECHO_MAX, HISTORY_PAGE_MAX
 
 log = logging.getLogger(__name__)
 # Names the Socket.IO protocol keeps for itself: a client may not send them as events.
@@ -47,7 +48,7 @@ class ChatNamespace(socketio.AsyncNamespace):
         self._auth = authenticator
         self._cap = cap
         self._max_connections = max_connections_per_user
-        self._history_limit = max(1, min(history_limit, 100))
+        self._history_limit = max(1, min(history_limit, HISTORY_PAGE_MAX))
         self.accepting = True
         self._events: dict[str, tuple[type[Incoming], Handler]] = {
             "join_show": (JoinShow, self._join_show),
@@ -192,8 +193,9 @@ class ChatNamespace(socketio.AsyncNamespace):
 
 
 def printable(name: str) -> str:
-    """A client's event name as it can be echoed back: valid UTF-8, at most 100 characters."""
-    return name[:100].encode("utf-8", "replace").decode("utf-8")
+    """A client's event name as it can be echoed back: valid UTF-8, not too long
+    (EVENT_NAME_ECHO_MAX)."""
+    return name[:EVENT_NAME_ECHO_MAX].encode("utf-8", "replace").decode("utf-8")
 
 
 class ChatServer(socketio.AsyncServer):
