@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from .. import metrics
 from . import openapi
+from ..schemas import asyncapi
 from ..chat.auth import Authenticator, Identity
 from ..chat.service import ChatService
 from ..errors import ChatError, InvalidPayload, Unauthorized, from_exception
@@ -51,12 +52,14 @@ class Api:
         self._metrics_here = metrics_here
         self._metrics_token = metrics_token
         self._openapi = JSONResponse(openapi.document())
+        self._asyncapi = JSONResponse(asyncapi.document())
 
     def routes(self) -> list[Route]:
         routes = [
             Route("/healthz", self.healthz, methods=["GET", "HEAD"]),
             Route("/readyz", self.readyz, methods=["GET", "HEAD"]),
             Route("/openapi.json", self.openapi, methods=["GET"]),
+            Route("/asyncapi.json", self.asyncapi, methods=["GET"]),
             Route("/api/shows/{show_id}/messages", self.messages, methods=["GET"]),
             Route("/api/shows/{show_id}/active_users", self.active_users, methods=["GET"]),
         ]
@@ -66,6 +69,10 @@ class Api:
 
     async def openapi(self, request: Request) -> Response:
         return self._openapi
+
+    async def asyncapi(self, request: Request) -> Response:
+        """The Socket.IO events, described in AsyncAPI 3.0."""
+        return self._asyncapi
 
     async def metrics(self, request: Request) -> Response:
         """Prometheus's text format; behind METRICS_TOKEN (Bearer) when it is set."""
