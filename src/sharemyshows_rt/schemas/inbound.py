@@ -6,7 +6,7 @@ import re
 from typing import Annotated, Any, TypeVar
 
 from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt,
-                      StrictStr, StringConstraints, ValidationError)
+                      StrictStr, StringConstraints, ValidationError, WithJsonSchema)
 
 from ..errors import InvalidPayload
 from .limits import (CLIENT_MSG_ID_MAX, HISTORY_PAGE_MAX, MAX_DB_INT, MAX_MESSAGE_ID, MAX_OFFSET,
@@ -37,7 +37,9 @@ def _storable(text: str) -> str:
     return text
 
 
-Id = Annotated[int, BeforeValidator(_positive_id)]
+Id = Annotated[int, BeforeValidator(_positive_id), WithJsonSchema({"anyOf": [
+    {"type": "integer", "minimum": 1, "maximum": MAX_DB_INT},
+    {"type": "string", "pattern": _DIGITS.pattern}]})]
 Text = Annotated[StrictStr, AfterValidator(_storable)]
 # Message ids are `bigint`s; 0 means "none seen yet".
 MessageId = Annotated[StrictInt, Field(ge=0, le=MAX_MESSAGE_ID)]
