@@ -11,6 +11,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+from .schemas.limits import PRESENCE_PAGE_MAX
+
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./sharemyshows_rt.db"
 # Known to everyone who reads this file: good for a laptop, refused anywhere else.
 DEVELOPMENT_SECRET = "sharemyshows-rt-development-secret-do-not-use-in-production"
@@ -66,7 +68,7 @@ class Settings(BaseSettings):
     handshake_concurrency: int = Field(64, ge=1, le=100_000)
     send_queue_limit: int = Field(500, ge=10)
     history_cache_seconds: float = Field(2.0, ge=0, le=3600)
-    presence_list_limit: int = Field(100, ge=1, le=1000)
+    presence_list_limit: int = Field(100, ge=1, le=PRESENCE_PAGE_MAX)
     presence_coalesce_ms: int = Field(1000, ge=0, le=60_000)
     message_coalesce_ms: int = Field(20, ge=0, le=1000)
     shutdown_grace: float = Field(10.0, gt=0)

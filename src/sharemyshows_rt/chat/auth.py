@@ -17,6 +17,7 @@ from .. import metrics
 from ..db.repositories import UserRecord, UserRepository
 from ..errors import Unauthorized
 from ..logs import now_and_then
+from ..schemas.limits import MAX_DB_INT
 
 log = logging.getLogger(__name__)
 ALGORITHM = "HS256"  # pinned: a token signed any other way (or not at all) is refused
@@ -107,7 +108,7 @@ class Authenticator:
         subject = claims["sub"]
         if isinstance(subject, str) and subject.isdecimal() and len(subject) <= 10:
             subject = int(subject)
-        if not isinstance(subject, int) or isinstance(subject, bool) or not 0 < subject < 2**31:
+        if not isinstance(subject, int) or isinstance(subject, bool) or not 0 < subject <= MAX_DB_INT:
             raise Unauthorized("the token's subject is not a user id")
         csrf = claims.get("csrf")
         csrf = csrf if isinstance(csrf, str) else None

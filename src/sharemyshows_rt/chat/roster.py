@@ -9,13 +9,10 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 from ..transport.fanout import Fanout
 from ..backends.presence import Presence
-from ..schemas import UserRef
-
-Payload = dict[str, Any]
+from ..schemas import ActiveUserItem, ActiveUsersPayload, PresenceChangePayload, UserRef
 
 log = logging.getLogger(__name__)
 LARGE_ROOM_LIST_SECONDS = 1.0  # how long a large room's first page may be reused
@@ -36,10 +33,11 @@ class Roster:
         self.list_limit = list_limit
         self._window = coalesce_seconds
         self._pending: dict[int, _Pending] = {}
-        self._first_pages: dict[int, tuple[float, list[Payload]]] = {}
+        self._first_pages: dict[int, tuple[float, list[ActiveUserItem]]] = {}
         self._flushes: set[asyncio.Task[None]] = set()
 
-    async def page(self, show_id: int, offset: int = 0, limit: int | None = None) -> Payload:
+    async def page(self, show_id: int, offset: int = 0,
+                   limit: int | None = None) -> ActiveUsersPayload:
         """Who is present (an `ActiveUsers` payload): `limit` users (default the cap) from
         `offset`, and the count. Built as plain data: it is on every join's path."""
         limit = self.list_limit if limit is None else limit
@@ -51,7 +49,8 @@ class Roster:
                     return {"show_id": show_id, "active_users": cached[1], "count": count,
                             "truncated": True}
         members, count = await self._presence.page(show_id, offset, limit)
-        listed = [{"user_id": m.user_id, "username": m.username, "sid": m.sid} for m in members]
+        listed: list[ActiveUserItem] = [
+            {"user_id": m.user_id, "username": m.username, "sid": m.sid} for m in members]
         if offset == 0 and limit == self.list_limit and count > self.list_limit:
             # In a large room the first page barely changes (newcomers are listed last):
             # joiners of the next moment share it; the count stays exact.
@@ -113,14 +112,14 @@ class Roster:
         except Exception:
             log.exception("presence broadcast for show %s failed", show_id)
 
-    async def _announce(self, event: str, show_id: int, current: Payload,
+    async def _announce(self, event: str, show_id: int, current: ActiveUsersPayload,
                         users: list[UserRef], *, skip: list[str], batched: bool = False) -> None:
         subject = users[-1]
         verb = "joined" if event == "user_joined" else "left"
         others = len(users) - 1
         text = f"{subject.username} {verb} the chat" if not others else \
             f"{subject.username} and {others} other{'s' if others > 1 else ''} {verb} the chat"
-        change: Payload = {  # a PresenceChange
+        change: PresenceChangePayload = {
             "show_id": show_id, "user_id": subject.user_id, "username": subject.username,
             "message": text, "active_users": current["active_users"], "count": current["count"],
             "truncated": current["truncated"]}

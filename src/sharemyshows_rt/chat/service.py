@@ -22,12 +22,12 @@ from .locks import KeyedLock, SingleFlight
 from ..backends.presence import Departure, Presence
 from .roster import Roster
 from ..schemas import UserRef, UserTyping, message_payload
+from ..schemas.limits import HISTORY_PAGE_MAX
 from ..delivery.writer import MessageWriter
 
 log = logging.getLogger(__name__)
 KNOWN_SHOW_SECONDS = 60.0  # shows are not deleted mid-show; remembering one saves a query
 RESUME_LIMIT = 500  # messages sent to a client resuming after a reconnect; it pages the rest
-HISTORY_PAGE_MAX = 100  # messages in one page of history a client asks for
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,63 +1,83 @@
-"""The OpenAPI description of the REST routes, built from the same pydantic models the
-routes answer with."""
+"""The OpenAPI description of the REST routes, generated from the pydantic models the
+routes read and answer with (schemas/rest.py, schemas/events.py) and the route table here."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from .. import __version__
-from ..schemas import MAX_OFFSET, ActiveUsers, MessagePageOut
+from ..schemas import (MAX_DB_INT, ActiveUsersPage, ActiveUsersQuery, ErrorResponse, Health,
+                       MessagePageOut, MessagesQuery, MuteState)
 
 REF = "#/components/schemas/{model}"
-
-
-class ErrorBody(BaseModel):
-    message: str
-    details: str
-
-
-class ErrorResponse(BaseModel):
-    error: ErrorBody
-
-
-class Health(BaseModel):
-    status: str
-
-
-class ActiveUsersPage(ActiveUsers):
-    offset: int
-
-
-def _error(description: str) -> dict[str, Any]:
-    return {"description": description,
-            "content": {"application/json": {"schema": {"$ref": REF.format(model="ErrorResponse")}}}}
-
-
-def _json(model: str, description: str) -> dict[str, Any]:
-    return {"description": description,
-            "content": {"application/json": {"schema": {"$ref": REF.format(model=model)}}}}
-
-
 SHOW_ID = {"name": "show_id", "in": "path", "required": True,
-           "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}}
-AUTHENTICATED = {"401": _error("no valid access token"), "404": _error("no such show"),
-                 "422": _error("invalid parameters")}
+           "schema": {"type": "integer", "minimum": 1, "maximum": MAX_DB_INT}}
+# What any authenticated route may answer besides its success.
+AUTHENTICATED = {401: "no valid access token", 413: "the body is too large",
+                 422: "invalid parameters or body", 503: "a dependency is not answering"}
+ABOUT_SHOW = {404: "no such show"}
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One REST route as documented: its models, its answers besides the errors."""
+
+    method: str
+    path: str
+    operation_id: str
+    summary: str
+    answers: dict[int, tuple[type[BaseModel] | None, str]]
+    query: type[BaseModel] | None = None
+    body: type[BaseModel] | None = None
+    authenticated: bool = True
+    errors: dict[int, str] = field(default_factory=dict)
+
+
+# The push key and subscription routes answer 503 until VAPID keys are configured: they are
+# described in the README, not here, so that this document holds on every deployment.
+ROUTES = (
+    Operation("get", "/healthz", "healthz", "The process runs", {200: (Health, "alive")},
+              authenticated=False),
+    Operation("get", "/readyz", "readyz", "The database (and Redis) answer",
+              {200: (None, "ready"), 503: (None, "not ready")}, authenticated=False),
+    Operation("get", "/api/shows/{show_id}/messages", "showMessages",
+              "A page of a show's messages, oldest first",
+              {200: (MessagePageOut, "the page")}, query=MessagesQuery, errors=ABOUT_SHOW),
+    Operation("get", "/api/shows/{show_id}/active_users", "showActiveUsers",
+              "Who is in a show's chat now (a page, and the count)",
+              {200: (ActiveUsersPage, "the page")}, query=ActiveUsersQuery, errors=ABOUT_SHOW),
+    Operation("post", "/api/shows/{show_id}/mute", "muteShow",
+              "No push notifications for this show", {200: (MuteState, "muted")},
+              errors=ABOUT_SHOW),
+    Operation("put", "/api/shows/{show_id}/mute", "muteShowPut",
+              "No push notifications for this show", {200: (MuteState, "muted")},
+              errors=ABOUT_SHOW),
+    Operation("delete", "/api/shows/{show_id}/mute", "unmuteShow",
+              "Push notifications for this show again", {200: (MuteState, "unmuted")},
+              errors=ABOUT_SHOW),
+)
 
 
 def document() -> dict[str, Any]:
     """The OpenAPI 3.1 document served at /openapi.json."""
+    models = {ErrorResponse} | {m for op in ROUTES for m, _ in op.answers.values() if m}
+    inputs = {op.body for op in ROUTES if op.body}
     _, schemas = models_json_schema(
-        [(model, "serialization") for model in
-         (MessagePageOut, ActiveUsersPage, ErrorResponse, Health)],
+        [(m, "serialization") for m in sorted(models, key=lambda m: m.__name__)]
+        + [(m, "validation") for m in sorted(inputs, key=lambda m: m.__name__)],
         ref_template=REF)
+    paths: dict[str, dict[str, Any]] = {}
+    for op in ROUTES:
+        paths.setdefault(op.path, {})[op.method] = _operation(op)
     return {
         "openapi": "3.1.0",
         "info": {"title": "sharemyshows-rt", "version": __version__,
                  "description": "REST side of the ShareMyShows real-time chat. The chat itself "
-                                "is Socket.IO on /socket.io (see the README)."},
+                                "is Socket.IO on /socket.io, described at /asyncapi.json."},
         "components": {
             "schemas": schemas.get("$defs", {}),
             "securitySchemes": {
@@ -65,38 +85,44 @@ def document() -> dict[str, Any]:
                 "cookie": {"type": "apiKey", "in": "cookie", "name": "access_token_cookie"},
             },
         },
-        "paths": {
-            "/healthz": {"get": {"summary": "The process runs", "operationId": "healthz",
-                                 "responses": {"200": _json("Health", "alive")}}},
-            "/readyz": {"get": {"summary": "The database (and Redis) answer",
-                                "operationId": "readyz",
-                                "responses": {"200": {"description": "ready"},
-                                              "503": {"description": "not ready"}}}},
-            "/api/shows/{show_id}/messages": {"get": {
-                "summary": "A page of a show's messages, oldest first",
-                "operationId": "showMessages",
-                "security": [{"bearer": []}, {"cookie": []}],
-                "parameters": [
-                    SHOW_ID,
-                    {"name": "limit", "in": "query", "required": False,
-                     "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
-                    {"name": "before_id", "in": "query", "required": False,
-                     "schema": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}},
-                ],
-                "responses": {"200": _json("MessagePageOut", "the page"), **AUTHENTICATED},
-            }},
-            "/api/shows/{show_id}/active_users": {"get": {
-                "summary": "Who is in a show's chat now (a page, and the count)",
-                "operationId": "showActiveUsers",
-                "security": [{"bearer": []}, {"cookie": []}],
-                "parameters": [
-                    SHOW_ID,
-                    {"name": "offset", "in": "query", "required": False,
-                     "schema": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET}},
-                    {"name": "limit", "in": "query", "required": False,
-                     "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
-                ],
-                "responses": {"200": _json("ActiveUsersPage", "the page"), **AUTHENTICATED},
-            }},
-        },
+        "paths": paths,
     }
+
+
+def _operation(op: Operation) -> dict[str, Any]:
+    parameters = ([SHOW_ID] if "{show_id}" in op.path else []) + _query(op.query)
+    responses = {str(status): _answer(model, text) for status, (model, text) in op.answers.items()}
+    errors = {**(AUTHENTICATED if op.authenticated else {}), **op.errors}
+    responses.update({str(status): _answer(ErrorResponse, text)
+                      for status, text in errors.items() if str(status) not in responses})
+    described: dict[str, Any] = {"summary": op.summary, "operationId": op.operation_id}
+    if op.authenticated:
+        described["security"] = [{"bearer": []}, {"cookie": []}]
+    if parameters:
+        described["parameters"] = parameters
+    if op.body is not None:
+        described["requestBody"] = {"required": True, "content": {"application/json": {
+            "schema": {"$ref": REF.format(model=op.body.__name__)}}}}
+    described["responses"] = responses
+    return described
+
+
+def _answer(model: type[BaseModel] | None, description: str) -> dict[str, Any]:
+    if model is None:
+        return {"description": description}
+    return {"description": description, "content": {"application/json": {
+        "schema": {"$ref": REF.format(model=model.__name__)}}}}
+
+
+def _query(model: type[BaseModel] | None) -> list[dict[str, Any]]:
+    """The query parameters, from the query model's JSON schema (null is not a query value)."""
+    if model is None:
+        return []
+    schema = model.model_json_schema()
+    parameters = []
+    for name, prop in schema["properties"].items():
+        branches = [b for b in prop.get("anyOf", [prop]) if b.get("type") != "null"]
+        value = {k: v for k, v in branches[0].items() if k != "title"}
+        parameters.append({"name": name, "in": "query",
+                           "required": name in schema.get("required", ()), "schema": value})
+    return parameters

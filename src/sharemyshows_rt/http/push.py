@@ -10,7 +10,7 @@ from .routes import JSON, M, show_id_of, validated
 from ..chat.auth import Authenticator, Identity
 from ..chat.mutes import set_muted
 from ..chat.service import ChatService
-from ..schemas import PushEndpoint, PushSubscriptionIn
+from ..schemas import MuteState, PushEndpoint, PushSubscriptionIn, Subscribed, VapidKey
 from ..push.service import PushService
 
 
@@ -34,14 +34,14 @@ class PushApi:
 
     async def public_key(self, request: Request) -> Response:
         await self._identify(request)
-        return JSON({"public_key": self._push.public_key()})
+        return JSON(VapidKey(public_key=self._push.public_key()).model_dump())
 
     async def subscribe(self, request: Request) -> Response:
         """The browser's PushSubscription JSON; 201 (stored or updated)."""
         identity = await self._identify(request)
         subscription = await _body(request, PushSubscriptionIn)
         await self._push.subscribe(identity.user_id, subscription)
-        return JSON({"endpoint": subscription.endpoint}, 201)
+        return JSON(Subscribed(endpoint=subscription.endpoint).model_dump(), 201)
 
     async def unsubscribe(self, request: Request) -> Response:
         """By endpoint (JSON body, or `?endpoint=`); 204 either way."""
@@ -57,13 +57,13 @@ class PushApi:
         identity = await self._identify(request)
         show_id = show_id_of(request)
         await set_muted(self._chat, self._push, identity.user_id, show_id, True)
-        return JSON({"show_id": show_id, "muted": True})
+        return JSON(MuteState(show_id=show_id, muted=True).model_dump())
 
     async def unmute(self, request: Request) -> Response:
         identity = await self._identify(request)
         show_id = show_id_of(request)
         await set_muted(self._chat, self._push, identity.user_id, show_id, False)
-        return JSON({"show_id": show_id, "muted": False})
+        return JSON(MuteState(show_id=show_id, muted=False).model_dump())
 
 
 async def _body(request: Request, model: type[M]) -> M:

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -15,10 +15,12 @@ from starlette.routing import Route
 
 from .. import metrics
 from . import openapi
+from ..schemas import asyncapi
 from ..chat.auth import Authenticator, Identity
-from ..chat.service import HISTORY_PAGE_MAX, ChatService, history_page_size
+from ..chat.service import ChatService, history_page_size
 from ..errors import ChatError, InvalidPayload, Unauthorized, from_exception
-from ..schemas import MAX_OFFSET, Id, MessageOut, MessagePageOut
+from ..schemas import (HISTORY_PAGE_MAX, ActiveUsersQuery, Health, Id, MessageOut, MessagePageOut,
+                       MessagesQuery)
 
 log = logging.getLogger(__name__)
 REST_LIMIT_MAX = HISTORY_PAGE_MAX
@@ -31,20 +33,6 @@ class JSON(JSONResponse):
 
     def __init__(self, content: object, status_code: int = 200) -> None:
         super().__init__(content, status_code, headers={"Cache-Control": "no-store"})
-
-
-class MessagesQuery(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    limit: int = Field(50, ge=1, le=REST_LIMIT_MAX)
-    before_id: int | None = Field(None, ge=1, le=2**63 - 1)
-
-
-class ActiveUsersQuery(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    offset: int = Field(0, ge=0, le=MAX_OFFSET)
-    limit: int | None = Field(None, ge=1, le=1000)
 
 
 class ShowPath(BaseModel):
@@ -64,12 +52,14 @@ class Api:
         self._metrics_here = metrics_here
         self._metrics_token = metrics_token
         self._openapi = JSONResponse(openapi.document())
+        self._asyncapi = JSONResponse(asyncapi.document())
 
     def routes(self) -> list[Route]:
         routes = [
             Route("/healthz", self.healthz, methods=["GET", "HEAD"]),
             Route("/readyz", self.readyz, methods=["GET", "HEAD"]),
             Route("/openapi.json", self.openapi, methods=["GET"]),
+            Route("/asyncapi.json", self.asyncapi, methods=["GET"]),
             Route("/api/shows/{show_id}/messages", self.messages, methods=["GET"]),
             Route("/api/shows/{show_id}/active_users", self.active_users, methods=["GET"]),
         ]
@@ -80,6 +70,10 @@ class Api:
     async def openapi(self, request: Request) -> Response:
         return self._openapi
 
+    async def asyncapi(self, request: Request) -> Response:
+        """The Socket.IO events, described in AsyncAPI 3.0."""
+        return self._asyncapi
+
     async def metrics(self, request: Request) -> Response:
         """Prometheus's text format; behind METRICS_TOKEN (Bearer) when it is set."""
         if not metrics.authorized(request.headers.get("authorization", ""), self._metrics_token):
@@ -88,7 +82,7 @@ class Api:
         return Response(body, headers={"Content-Type": content_type, "Cache-Control": "no-store"})
 
     async def healthz(self, request: Request) -> Response:
-        return JSON({"status": "ok"})
+        return JSON(Health(status="ok").model_dump())
 
     async def readyz(self, request: Request) -> Response:
         failing = {}

@@ -27,6 +27,7 @@ from ..backends.limits import ConnectionCap
 from ..push.service import PushService
 from ..schemas import (Connected, GetActiveUsers, GetMessageHistory, Incoming, JoinShow, LeaveShow,
                        MessageOut, MessagePageOut, MuteShow, SendMessage, Typing, parse)
+from ..schemas.limits import EVENT_NAME_ECHO_MAX
 
 log = logging.getLogger(__name__)
 Ack = dict[str, Any]
@@ -187,8 +188,9 @@ class ChatNamespace(socketio.AsyncNamespace):
 
 
 def printable(name: str) -> str:
-    """A client's event name as it can be echoed back: valid UTF-8, at most 100 characters."""
-    return name[:100].encode("utf-8", "replace").decode("utf-8")
+    """A client's event name as it can be echoed back: valid UTF-8, not too long
+    (EVENT_NAME_ECHO_MAX)."""
+    return name[:EVENT_NAME_ECHO_MAX].encode("utf-8", "replace").decode("utf-8")
 
 
 class ChatServer(socketio.AsyncServer):

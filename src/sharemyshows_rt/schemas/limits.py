@@ -1,0 +1,11 @@
+"""The service's limits, named once: every model, route, setting and document uses these."""
+
+from __future__ import annotations
+
+MAX_DB_INT = 2**31 - 1  # show and user ids are PostgreSQL `integer`s
+MAX_MESSAGE_ID = 2**63 - 1  # message ids are `bigint`s
+MAX_OFFSET = 10**9  # past any room's size: a larger offset is refused, not sliced
+HISTORY_PAGE_MAX = 100  # messages in one history page (socket or REST)
+PRESENCE_PAGE_MAX = 1000  # users in one page of who is present
+CLIENT_MSG_ID_MAX = 64  # characters of a client's own message id
+EVENT_NAME_ECHO_MAX = 100  # characters of an unknown event's name echoed back in `error`
