@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..transport.fanout import Fanout
+from ..delivery.rooms import Fanout
 from ..backends.presence import Presence
 from ..schemas import UserRef
 

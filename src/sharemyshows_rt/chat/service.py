@@ -15,7 +15,7 @@ from .checkins import CheckinRecorder
 from ..db.repositories import MessageDraft, MessagePage, MessageRepository, ShowRepository
 from ..errors import (MessageTooLong, MissingShowIdOrMessage, NotInShowRoom, RateLimitExceeded,
                       ShowNotFound)
-from ..transport.fanout import Fanout
+from ..delivery.rooms import Fanout
 from ..delivery.feed import Deliver, Payload, ShowFeed
 from ..backends.limits import RateLimiter
 from .locks import KeyedLock, SingleFlight

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from .. import metrics
 from .fallback import DatabaseFallback
 from ..db.repositories import MessagePage, MessageRepository, StoredMessage
-from ..transport.fanout import Fanout
+from .rooms import Fanout
 from ..chat.locks import SingleFlight
 from ..schemas import message_payload
 from ..tasks import cancel_all

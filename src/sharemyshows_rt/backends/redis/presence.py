@@ -87,10 +87,11 @@ class RedisPresence(Presence):
     """Membership in Redis hashes per show; this process's own memberships are mirrored
     locally (for fast checks, and to restore Redis after it lost its data)."""
 
-    def __init__(self, redis: Redis, namespace: str, *, on_swept: Swept | None = None) -> None:
+    def __init__(self, redis: Redis, namespace: str, *, proc: str | None = None,
+                 on_dead_process: DeadProcess | None = None) -> None:
         self._redis = redis
         self._prefix = f"{namespace}:presence"
-        self.proc = uuid.uuid4().hex
+        self.proc = proc or uuid.uuid4().hex
         self._join = redis.register_script(_JOIN)
         self._leave = redis.register_script(_LEAVE)
         self._page = redis.register_script(_PAGE)
@@ -98,21 +99,25 @@ class RedisPresence(Presence):
         self._tabs: dict[tuple[int, int], set[str]] = {}  # (show, user) -> sids here
         self._unrecorded_leaves: set[tuple[int, str]] = set()  # Redis was down: retry
         self._resync_needed = False
-        self.on_swept = on_swept
+        self._on_swept: Swept | None = None  # given at start
         # What else a dead process leaves behind (its connection slots), released by the
         # survivor that sweeps it.
-        self.on_dead_process: DeadProcess | None = None
+        self._on_dead_process = on_dead_process
         self._task: asyncio.Task[None] | None = None
         self._loop_ticks = 0
 
     # ------------------------------------------------------------------ lifecycle
 
-    async def start(self) -> None:
-        """Announce this process and start heartbeating and sweeping."""
+    async def start(self, on_swept: Swept | None = None) -> None:
+        """Announce this process and start heartbeating and sweeping; `on_swept` hears of
+        the departures of the dead processes swept."""
+        self._on_swept = on_swept
         await self._beat()
         self.start_heartbeat()
 
-    def start_heartbeat(self) -> None:
+    def start_heartbeat(self, on_swept: Swept | None = None) -> None:
+        """Heartbeat (and sweep) without announcing first: Redis did not answer at start."""
+        self._on_swept = self._on_swept or on_swept
         if self._task is None:
             self._task = asyncio.create_task(self._heartbeat(), name="presence-heartbeat")
 
@@ -172,11 +177,11 @@ class RedisPresence(Presence):
             # One survivor sweeps a dead process; the lock expires if that survivor dies too.
             if not await self._redis.set(f"{self._prefix}:sweeping:{proc}", self.proc, nx=True, ex=30):
                 continue
-            if self.on_dead_process is not None:
-                await self.on_dead_process(proc)
+            if self._on_dead_process is not None:
+                await self._on_dead_process(proc)
             departures += await self._sweep(proc)
-        if departures and self.on_swept is not None:
-            await self.on_swept(departures)
+        if departures and self._on_swept is not None:
+            await self._on_swept(departures)
         return departures
 
     async def _sweep(self, proc: str) -> list[Departure]:
