@@ -18,7 +18,8 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import BaseRoute
 
 from . import metrics
-from .backends.base import Backend, open_backend
+from .backends import open_backend
+from .backends.base import Backend
 from .backends.presence import Presence
 from .chat.auth import Authenticator
 from .chat.checkins import CheckinRecorder

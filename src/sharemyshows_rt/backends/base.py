@@ -1,6 +1,7 @@
 """The backend seam: presence, limits, the connection cap, the bus's publish locks and push's
 coalescer and events, opened once from the settings, in this process's memory or in Redis
-(like broadcaster's `Broadcast(url)`). Nothing else chooses between the two."""
+(like broadcaster's `Broadcast(url)`): `open_backend` in this package's __init__ is the
+one place that chooses between the two."""
 
 from __future__ import annotations
 
@@ -8,15 +9,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from .coalesce import Coalescer
 from .events import Events
 from .limits import ConnectionCap, RateLimiter
 from .presence import Departure, Presence
-
-if TYPE_CHECKING:
-    from ..config import Settings
 
 Swept = Callable[[list[Departure]], Awaitable[None]]
 
@@ -57,15 +55,3 @@ class Backend(ABC):
     def checks(self) -> dict[str, Callable[[], Awaitable[None]]]:
         """What /readyz asks of the backend, by name: each raises when it cannot answer."""
         return {}
-
-
-def open_backend(settings: Settings) -> Backend:
-    """The backend the settings ask for: Redis when REDIS_URL is set, else memory."""
-    if settings.redis_url:
-        from .redis.backend import RedisBackend
-
-        return RedisBackend(settings.redis_url, settings.redis_namespace,
-                            coalesce_seconds=settings.push_coalesce_seconds)
-    from .memory.backend import MemoryBackend
-
-    return MemoryBackend(coalesce_seconds=settings.push_coalesce_seconds)

@@ -13,8 +13,8 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from ... import metrics
-from ...logs import now_and_then
 from ...tasks import cancel
+from .outage import LocalWhileDown
 from ..presence import Departure, Member, Presence
 
 log = logging.getLogger(__name__)
@@ -83,9 +83,12 @@ Swept = Callable[[list[Departure]], Awaitable[None]]
 DeadProcess = Callable[[str], Awaitable[object]]
 
 
-class RedisPresence(Presence):
+class RedisPresence(LocalWhileDown, Presence):
     """Membership in Redis hashes per show; this process's own memberships are mirrored
-    locally (for fast checks, and to restore Redis after it lost its data)."""
+    locally (for fast checks, to stand in while Redis is down, and to restore Redis after
+    it lost its data)."""
+
+    kept_here = "presence"
 
     def __init__(self, redis: Redis, namespace: str, *, proc: str | None = None,
                  on_dead_process: DeadProcess | None = None) -> None:
@@ -211,14 +214,13 @@ class RedisPresence(Presence):
                                          args=[sid, user_id, username, f"{show_id}:{sid}",
                                                time.time(), self._base(show_id)])
         except RedisError as exc:
-            self._unreachable(exc)
+            self._carry_on_locally(exc)
             return first_here
         return bool(first)
 
-    def _unreachable(self, exc: Exception) -> None:
-        # This process's own view stands in; the heartbeat writes it back to Redis.
+    def _redis_was_down(self) -> None:
+        # The heartbeat writes this process's view back to Redis.
         self._resync_needed = True
-        now_and_then(log, "presence", "presence kept in this process: Redis unreachable (%r)", exc)
 
     async def leave(self, show_id: int, sid: str) -> Departure | None:
         entry = self._local.get(sid)
@@ -237,7 +239,7 @@ class RedisPresence(Presence):
         except RedisError as exc:
             # The connection has left either way; Redis hears of it on the next heartbeat.
             self._unrecorded_leaves.add((show_id, sid))
-            self._unreachable(exc)
+            self._carry_on_locally(exc)
             return Departure(show_id, user_id, username, last=not tabs)
 
     async def _leave_one(self, show_id: int, sid: str, proc: str) -> Departure | None:
@@ -260,7 +262,7 @@ class RedisPresence(Presence):
                 result = await self._page(keys=[f"{base}:order", f"{base}:names"],
                                           args=[offset, limit, base])
         except RedisError as exc:
-            self._unreachable(exc)
+            self._carry_on_locally(exc)
             members = self._local_members(show_id)
             return members[offset:offset + limit], len(members)
         rows = [part.decode() if isinstance(part, bytes) else part for part in result[1:]]
@@ -282,7 +284,7 @@ class RedisPresence(Presence):
         try:
             scores = await self._redis.zmscore(f"{self._base(show_id)}:order", user_ids)
         except RedisError as exc:
-            self._unreachable(exc)
+            self._carry_on_locally(exc)
             local = {member.user_id for member in self._local_members(show_id)}
             return {user_id for user_id in user_ids if user_id in local}
         return {user_id for user_id, score in zip(user_ids, scores) if score is not None}
