@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -84,7 +85,9 @@ class RedisRateLimiter(LocalWhileDown, RateLimiter):
 
     kept_here = "rate limits"
 
-    def __init__(self, redis: Redis, namespace: str) -> None:
+    def __init__(self, redis: Redis, namespace: str,
+                 clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock  # wall-clock seconds: every process reads the same buckets
         self._take_all = redis.register_script(_TAKE_ALL)
         self._give_back = redis.register_script(_GIVE_BACK)
         self._prefix = f"{namespace}:limits"
@@ -112,7 +115,7 @@ class RedisRateLimiter(LocalWhileDown, RateLimiter):
             await self._fallback.give_back(buckets)
 
     def _script_arguments(self, buckets: list[Bucket]) -> tuple[list[str], list[float]]:
-        args: list[float] = [time.time()]
+        args: list[float] = [self._clock()]
         for _, rate, burst in buckets:
             args += [rate, burst]
         return [f"{self._prefix}:bucket:{key}" for key, _, _ in buckets], args
