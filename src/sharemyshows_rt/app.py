@@ -73,16 +73,7 @@ class Service:
         queued message is stored and acknowledged first."""
         self.namespace.accepting = False
         grace = self.settings.shutdown_grace
-        eio = self.sio.eio
-        log.info("draining %d connection(s)", len(eio.sockets))
-
-        async def close(eio_sid: str) -> None:
-            try:
-                await asyncio.wait_for(eio.disconnect(eio_sid), grace / 2)
-            except Exception as exc:
-                log.warning("connection %s did not close cleanly: %r", eio_sid, exc)
-
-        await asyncio.gather(*(close(eio_sid) for eio_sid in list(eio.sockets)))
+        await transport.close_all(self.sio, grace / 2)
         for sid in self.chat.sids():  # anything the transport did not report as gone
             await self.chat.disconnected(sid)
         await self.writer.flush(grace / 2)

@@ -3,6 +3,8 @@ the one place that chooses python-socketio's client manager (this process, or Re
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Any
 
 import socketio
@@ -16,6 +18,8 @@ from .namespace import ChatNamespace, ChatServer
 from .origins import OriginCheck
 from .redis_manager import ChatRedisManager, RedisBus
 from .wire import OrjsonPacket
+
+log = logging.getLogger(__name__)
 
 
 def socket_server(settings: Settings, backend: Backend) -> tuple[ChatServer, Bus | None]:
@@ -71,3 +75,17 @@ def asgi_app(server: ChatServer, rest: Any) -> Any:
     """Socket.IO at /socket.io (its handshakes gated), everything else to `rest`."""
     app = socketio.ASGIApp(server, other_asgi_app=rest, socketio_path="socket.io")
     return server.handshakes.wrap(app, "/socket.io") if server.handshakes else app
+
+
+async def close_all(server: ChatServer, timeout: float) -> None:
+    """Close every connection (each given `timeout` seconds), so clients reconnect elsewhere."""
+    eio = server.eio
+    log.info("draining %d connection(s)", len(eio.sockets))
+
+    async def close(eio_sid: str) -> None:
+        try:
+            await asyncio.wait_for(eio.disconnect(eio_sid), timeout)
+        except Exception as exc:
+            log.warning("connection %s did not close cleanly: %r", eio_sid, exc)
+
+    await asyncio.gather(*(close(eio_sid) for eio_sid in list(eio.sockets)))
