@@ -91,8 +91,11 @@ def build(settings: Settings, host: str = "127.0.0.1") -> Service:
     # The chat service emits through the server, and the server's namespace calls the
     # service: the server is made first, bound to its namespace once both exist.
     sio, bus = transport.socket_server(settings, backend)
-    parts = _chat(settings, engine, backend, SocketFanout(sio), bus)
-    push = PushService(PushRepository(engine), parts.keys, parts.policy)
+    pushes, keys = PushRepository(engine), vapid_keys(settings)
+    policy = EndpointPolicy(settings.push_endpoint_allowlist, settings.push_service_hosts)
+    notifier = _notifier(settings, keys, pushes, backend, policy)
+    parts = _chat(settings, engine, backend, SocketFanout(sio), bus, notifier)
+    push = PushService(pushes, keys, policy)
     namespace = ChatNamespace(parts.chat, authenticator, backend.cap,
                               settings.max_connections_per_user, settings.history_limit, push)
     transport.bind(sio, namespace, parts.feed)
@@ -133,21 +136,16 @@ class _Chat:
     checkins: CheckinRecorder
     notifier: Notifier | None
     fanout: SocketFanout
-    keys: VapidKeys | None
-    policy: EndpointPolicy
 
 
 def _chat(settings: Settings, engine: Any, backend: Backend, fanout: SocketFanout,
-          bus: Bus | None) -> _Chat:
+          bus: Bus | None, notifier: Notifier | None) -> _Chat:
     messages = MessageRepository(engine)
     feed = ShowFeed(fanout, messages, bus,
                     history_limit=settings.history_limit,
                     history_cache_seconds=settings.history_cache_seconds,
                     crowd=settings.presence_list_limit,
                     crowd_window=settings.message_coalesce_ms / 1000)
-    keys = vapid_keys(settings)
-    policy = EndpointPolicy(settings.push_endpoint_allowlist, settings.push_service_hosts)
-    notifier = _notifier(settings, keys, PushRepository(engine), backend, policy)
     writer = MessageWriter(messages, feed, timeout=settings.db_timeout,
                            on_stored=notifier.message_stored if notifier else None)
     roster = Roster(backend.presence, fanout, list_limit=settings.presence_list_limit,
@@ -160,7 +158,7 @@ def _chat(settings: Settings, engine: Any, backend: Backend, fanout: SocketFanou
                                    settings.send_rate_user, settings.send_burst_user),
                        history_limit=settings.history_limit,
                        message_max_length=settings.message_max_length)
-    return _Chat(chat, feed, writer, roster, checkins, notifier, fanout, keys, policy)
+    return _Chat(chat, feed, writer, roster, checkins, notifier, fanout)
 
 
 def _lifespan(settings: Settings, engine: Any, backend: Backend, sio: ChatServer, parts: _Chat,
