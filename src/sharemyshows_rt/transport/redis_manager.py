@@ -1,6 +1,6 @@
 """Several processes as one service, through Redis: python-socketio's Redis client manager
-(JSON on the wire) for every broadcast, plus ordered delivery of chat messages and per-show
-publish locks."""
+(JSON on the wire) for every broadcast, and the bus that publishes chat messages in order
+under the backend's per-show publish locks (backends/redis/locks.py)."""
 
 from __future__ import annotations
 
