@@ -6,8 +6,8 @@ in turn and never wait for each other at once."""
 import asyncio
 import uuid
 
-from sharemyshows_rt.backends.redis.cluster import Cluster
-from sharemyshows_rt.transport.redis_manager import LOCK_WAIT
+from sharemyshows_rt.backends.redis.backend import RedisBackend as Cluster
+from sharemyshows_rt.backends.redis.locks import LOCK_WAIT
 
 HOLD = 0.2  # seconds a writer keeps its locks
 
@@ -17,7 +17,7 @@ async def holding(cluster: Cluster, shows: list[int], log: list, name: str) -> f
     took to get them."""
     loop = asyncio.get_running_loop()
     started = loop.time()
-    async with cluster.bus.ordered(shows):
+    async with cluster.locks.ordered(shows):
         waited = loop.time() - started
         owners = await cluster.redis.mget([f"{cluster.namespace}:order:{show}" for show in shows])
         log.append((name, "in", all(owners)))

@@ -6,7 +6,7 @@ process's own view as if Redis were down, and connection slots stayed behind."""
 import asyncio
 import uuid
 
-from sharemyshows_rt.backends.redis.cluster import POOL_SIZE, Cluster
+from sharemyshows_rt.backends.redis.backend import POOL_SIZE, RedisBackend as Cluster
 
 WAIT = 10.0
 

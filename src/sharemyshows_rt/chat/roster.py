@@ -10,7 +10,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 
-from ..transport.fanout import Fanout
+from ..delivery.rooms import Fanout
 from ..backends.presence import Presence
 from ..schemas import ActiveUserItem, ActiveUsersPayload, PresenceChangePayload, UserRef
 

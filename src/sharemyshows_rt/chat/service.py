@@ -15,10 +15,10 @@ from .checkins import CheckinRecorder
 from ..db.repositories import MessageDraft, MessagePage, MessageRepository, ShowRepository
 from ..errors import (MessageTooLong, MissingShowIdOrMessage, NotInShowRoom, RateLimitExceeded,
                       ShowNotFound)
-from ..transport.fanout import Fanout
+from ..delivery.rooms import Fanout
 from ..delivery.feed import Deliver, Payload, ShowFeed
 from ..backends.limits import RateLimiter
-from .locks import KeyedLock, SingleFlight
+from ..locks import KeyedLock, SingleFlight
 from ..backends.presence import Departure, Presence
 from .roster import Roster
 from ..schemas import UserRef, UserTyping, message_payload

@@ -8,7 +8,7 @@ import asyncio
 import logging
 from typing import Any
 
-from ..transport.fanout import Fanout
+from .rooms import Fanout
 
 log = logging.getLogger(__name__)
 Payload = dict[str, Any]

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 from ..clock import utcnow
 from ..db.repositories import MessageRepository
-from ..transport.fanout import Fanout
+from .rooms import Fanout
 from ..logs import now_and_then
 from ..schemas import message_payload
 from ..tasks import cancel

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 from .. import metrics
 from ..db.repositories import MessagePage, MessageRepository, StoredMessage
-from ..transport.fanout import Fanout
+from .rooms import Fanout
 from .crowd import CrowdWindow
 from .echo import EchoPublisher
 from .fallback import DatabaseFallback

@@ -12,7 +12,7 @@ from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
-from ..chat.locks import SingleFlight
+from ..locks import SingleFlight
 from ..tasks import cancel_all
 
 log = logging.getLogger(__name__)

@@ -16,8 +16,8 @@ from ..db.push import PushRepository
 from ..db.repositories import StoredMessage
 from ..backends.presence import Presence
 from ..tasks import cancel_all
-from .coalesce import Coalescer
-from .events import Event, Events
+from ..backends.coalesce import Coalescer
+from ..backends.events import Event, Events
 from .sender import Push, PushSender
 
 log = logging.getLogger(__name__)

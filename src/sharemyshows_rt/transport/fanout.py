@@ -1,7 +1,8 @@
 """Fan-out: getting events to one connection or to everyone in a show.
 
 Backed by python-socketio's client manager, which is in-memory for one process and
-Redis pub/sub when REDIS_URL is set; the chat rules only see this small interface."""
+Redis pub/sub when REDIS_URL is set; the chat rules only see its interface,
+`delivery.rooms.Fanout`."""
 
 from __future__ import annotations
 
@@ -17,8 +18,8 @@ def room_of(show_id: int) -> str:
     return f"show:{show_id}"
 
 
-class Fanout:
-    """Rooms and emits over a python-socketio AsyncServer."""
+class SocketFanout:
+    """`delivery.rooms.Fanout` over a python-socketio AsyncServer."""
 
     def __init__(self, server: socketio.AsyncServer) -> None:
         self._server = server

@@ -199,21 +199,21 @@ class ChatServer(socketio.AsyncServer):
     connection flooding it with events, and bounds each connection's send queue."""
 
     _chat_namespace: ChatNamespace
-    handshakes: HandshakeGate | None = None  # bounds the Socket.IO CONNECTs handled at once
 
     def __init__(self, *, events_per_second: int = 100, send_queue_limit: int = 500,
-                 **options: Any) -> None:
+                 handshakes: HandshakeGate | None = None, **options: Any) -> None:
         # A peer that does not read for as long as the heartbeat allows is gone.
         options.setdefault("send_timeout", options.get("ping_timeout", 20.0))
         super().__init__(**options)
         self.eio.send_queue_limit = send_queue_limit
         self._events_per_second = events_per_second
         self._flood: dict[str, TokenBucket] = {}
+        self.handshakes = handshakes  # bounds the Socket.IO CONNECTs handled at once
 
     def _engineio_server_class(self) -> type:
         return BoundedEngineServer
 
-    def attach_namespace(self, namespace: ChatNamespace) -> None:
+    def bind(self, namespace: ChatNamespace) -> None:
         """Register the chat namespace (made after the server, which it emits through)."""
         self._chat_namespace = namespace
         self.register_namespace(namespace)

@@ -88,7 +88,7 @@ INTERNALS: tuple[Internal, ...] = (
     Internal(SOCKETIO, "AsyncServer._handle_eio_disconnect", "transport/namespace"),
     Internal(SOCKETIO, "AsyncServer._send_packet", "transport/namespace"),
     Internal(SOCKETIO, "AsyncServer.environ, packet_class, manager_initialized",
-             "transport/namespace, transport/broadcast, backends/redis/cluster"),
+             "transport/namespace, transport/broadcast, transport/server"),
     Internal(SOCKETIO, "packet.Packet.json, uses_binary_events", "transport/wire"),
     # python-socketio: the client manager
     Internal(SOCKETIO, "AsyncManager.basic_enter_room, basic_leave_room, basic_disconnect",

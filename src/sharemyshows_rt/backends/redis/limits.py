@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from ... import metrics
-from ...logs import now_and_then
 from ..limits import Bucket, ConnectionCap, RateLimiter
+from .outage import LocalWhileDown
 from ..memory.limits import MemoryConnectionCap, MemoryRateLimiter
 
 log = logging.getLogger(__name__)
@@ -78,11 +79,15 @@ return 1
 LEASE_SECONDS = 120.0  # a connection's slot lives this long unless renewed
 
 
-class RedisRateLimiter(RateLimiter):
+class RedisRateLimiter(LocalWhileDown, RateLimiter):
     """Buckets in Redis; while Redis is unreachable, this process's own buckets stand in
     (the chat goes on; limits hold per process until Redis is back)."""
 
-    def __init__(self, redis: Redis, namespace: str) -> None:
+    kept_here = "rate limits"
+
+    def __init__(self, redis: Redis, namespace: str,
+                 clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock  # wall-clock seconds: every process reads the same buckets
         self._take_all = redis.register_script(_TAKE_ALL)
         self._give_back = redis.register_script(_GIVE_BACK)
         self._prefix = f"{namespace}:limits"
@@ -97,8 +102,7 @@ class RedisRateLimiter(RateLimiter):
             with metrics.timed(metrics.REDIS_SECONDS, "rate_limit"):
                 wait = await self._take_all(keys=keys, args=args)
         except RedisError as exc:
-            now_and_then(log, "limits", "rate limits counted in this process: Redis unreachable (%r)",
-                         exc)
+            self._carry_on_locally(exc)
             return await self._fallback.take_all(buckets)
         return float(wait)
 
@@ -107,20 +111,21 @@ class RedisRateLimiter(RateLimiter):
         try:
             await self._give_back(keys=keys, args=args)
         except RedisError as exc:
-            now_and_then(log, "limits", "rate limits counted in this process: Redis unreachable (%r)",
-                         exc)
+            self._carry_on_locally(exc)
             await self._fallback.give_back(buckets)
 
     def _script_arguments(self, buckets: list[Bucket]) -> tuple[list[str], list[float]]:
-        args: list[float] = [time.time()]
+        args: list[float] = [self._clock()]
         for _, rate, burst in buckets:
             args += [rate, burst]
         return [f"{self._prefix}:bucket:{key}" for key, _, _ in buckets], args
 
 
-class RedisConnectionCap(ConnectionCap):
+class RedisConnectionCap(LocalWhileDown, ConnectionCap):
     """Each connection holds a leased slot; `renew` (called by the heartbeat) keeps the
     slots of live connections, and a survivor releases those of a process that died."""
+
+    kept_here = "connection cap"
 
     def __init__(self, redis: Redis, namespace: str, proc: str) -> None:
         self._redis = redis
@@ -140,8 +145,7 @@ class RedisConnectionCap(ConnectionCap):
                                      args=[sid, cap, now, now + LEASE_SECONDS, f"{user_id}:{sid}"])
         except RedisError as exc:
             # Counted here until Redis is back; `renew` then records the slot there too.
-            now_and_then(log, "cap", "connection cap counted in this process: Redis unreachable "
-                         "(%r)", exc)
+            self._carry_on_locally(exc)
             ok = await self._fallback.acquire(user_id, sid, cap)
         if ok:
             self._held[sid] = user_id

@@ -13,8 +13,8 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from ... import metrics
-from ...logs import now_and_then
 from ...tasks import cancel
+from .outage import LocalWhileDown
 from ..presence import Departure, Member, Presence
 
 log = logging.getLogger(__name__)
@@ -83,14 +83,18 @@ Swept = Callable[[list[Departure]], Awaitable[None]]
 DeadProcess = Callable[[str], Awaitable[object]]
 
 
-class RedisPresence(Presence):
+class RedisPresence(LocalWhileDown, Presence):
     """Membership in Redis hashes per show; this process's own memberships are mirrored
-    locally (for fast checks, and to restore Redis after it lost its data)."""
+    locally (for fast checks, to stand in while Redis is down, and to restore Redis after
+    it lost its data)."""
 
-    def __init__(self, redis: Redis, namespace: str, *, on_swept: Swept | None = None) -> None:
+    kept_here = "presence"
+
+    def __init__(self, redis: Redis, namespace: str, *, proc: str | None = None,
+                 on_dead_process: DeadProcess | None = None) -> None:
         self._redis = redis
         self._prefix = f"{namespace}:presence"
-        self.proc = uuid.uuid4().hex
+        self.proc = proc or uuid.uuid4().hex
         self._join = redis.register_script(_JOIN)
         self._leave = redis.register_script(_LEAVE)
         self._page = redis.register_script(_PAGE)
@@ -98,21 +102,25 @@ class RedisPresence(Presence):
         self._tabs: dict[tuple[int, int], set[str]] = {}  # (show, user) -> sids here
         self._unrecorded_leaves: set[tuple[int, str]] = set()  # Redis was down: retry
         self._resync_needed = False
-        self.on_swept = on_swept
+        self._on_swept: Swept | None = None  # given at start
         # What else a dead process leaves behind (its connection slots), released by the
         # survivor that sweeps it.
-        self.on_dead_process: DeadProcess | None = None
+        self._on_dead_process = on_dead_process
         self._task: asyncio.Task[None] | None = None
         self._loop_ticks = 0
 
     # ------------------------------------------------------------------ lifecycle
 
-    async def start(self) -> None:
-        """Announce this process and start heartbeating and sweeping."""
+    async def start(self, on_swept: Swept | None = None) -> None:
+        """Announce this process and start heartbeating and sweeping; `on_swept` hears of
+        the departures of the dead processes swept."""
+        self._on_swept = on_swept
         await self._beat()
         self.start_heartbeat()
 
-    def start_heartbeat(self) -> None:
+    def start_heartbeat(self, on_swept: Swept | None = None) -> None:
+        """Heartbeat (and sweep) without announcing first: Redis did not answer at start."""
+        self._on_swept = self._on_swept or on_swept
         if self._task is None:
             self._task = asyncio.create_task(self._heartbeat(), name="presence-heartbeat")
 
@@ -172,11 +180,11 @@ class RedisPresence(Presence):
             # One survivor sweeps a dead process; the lock expires if that survivor dies too.
             if not await self._redis.set(f"{self._prefix}:sweeping:{proc}", self.proc, nx=True, ex=30):
                 continue
-            if self.on_dead_process is not None:
-                await self.on_dead_process(proc)
+            if self._on_dead_process is not None:
+                await self._on_dead_process(proc)
             departures += await self._sweep(proc)
-        if departures and self.on_swept is not None:
-            await self.on_swept(departures)
+        if departures and self._on_swept is not None:
+            await self._on_swept(departures)
         return departures
 
     async def _sweep(self, proc: str) -> list[Departure]:
@@ -206,14 +214,13 @@ class RedisPresence(Presence):
                                          args=[sid, user_id, username, f"{show_id}:{sid}",
                                                time.time(), self._base(show_id)])
         except RedisError as exc:
-            self._unreachable(exc)
+            self._carry_on_locally(exc)
             return first_here
         return bool(first)
 
-    def _unreachable(self, exc: Exception) -> None:
-        # This process's own view stands in; the heartbeat writes it back to Redis.
+    def _redis_was_down(self) -> None:
+        # The heartbeat writes this process's view back to Redis.
         self._resync_needed = True
-        now_and_then(log, "presence", "presence kept in this process: Redis unreachable (%r)", exc)
 
     async def leave(self, show_id: int, sid: str) -> Departure | None:
         entry = self._local.get(sid)
@@ -232,7 +239,7 @@ class RedisPresence(Presence):
         except RedisError as exc:
             # The connection has left either way; Redis hears of it on the next heartbeat.
             self._unrecorded_leaves.add((show_id, sid))
-            self._unreachable(exc)
+            self._carry_on_locally(exc)
             return Departure(show_id, user_id, username, last=not tabs)
 
     async def _leave_one(self, show_id: int, sid: str, proc: str) -> Departure | None:
@@ -255,7 +262,7 @@ class RedisPresence(Presence):
                 result = await self._page(keys=[f"{base}:order", f"{base}:names"],
                                           args=[offset, limit, base])
         except RedisError as exc:
-            self._unreachable(exc)
+            self._carry_on_locally(exc)
             members = self._local_members(show_id)
             return members[offset:offset + limit], len(members)
         rows = [part.decode() if isinstance(part, bytes) else part for part in result[1:]]
@@ -277,7 +284,7 @@ class RedisPresence(Presence):
         try:
             scores = await self._redis.zmscore(f"{self._base(show_id)}:order", user_ids)
         except RedisError as exc:
-            self._unreachable(exc)
+            self._carry_on_locally(exc)
             local = {member.user_id for member in self._local_members(show_id)}
             return {user_id for user_id in user_ids if user_id in local}
         return {user_id for user_id, score in zip(user_ids, scores) if score is not None}

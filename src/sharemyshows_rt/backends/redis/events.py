@@ -1,58 +1,19 @@
-"""The stream of stored messages that the notifier works through. One process: a bounded
-queue. Several (Redis): a Redis stream with a consumer group, so that each message is
-handled by one process, and a process that dies leaves its share to be claimed by another."""
+"""Push events through a Redis stream with a consumer group, so that each message is handled
+by one process, and a process that dies leaves its share to be claimed by another."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from .. import metrics
+from ..events import BATCH, Events, Handler
 
 log = logging.getLogger(__name__)
-Event = dict[str, Any]
-Handler = Callable[[list[Event]], Awaitable[None]]
-MAX_LOCAL = 10_000
-BATCH = 200
-
-
-class Events(ABC):
-    def __init__(self) -> None:
-        self._local: asyncio.Queue[Event] = asyncio.Queue(MAX_LOCAL)
-
-    def put(self, event: Event) -> None:
-        """Called on the message path: never waits; a full queue drops (and counts)."""
-        try:
-            self._local.put_nowait(event)
-        except asyncio.QueueFull:
-            metrics.PUSHES.labels("dropped").inc()
-
-    @abstractmethod
-    async def run(self, handle: Handler) -> None:
-        """Feed batches of events to `handle`, for ever."""
-
-    async def _drain_local(self) -> list[Event]:
-        batch = [await self._local.get()]
-        while len(batch) < BATCH and not self._local.empty():
-            batch.append(self._local.get_nowait())
-        return batch
-
-
-class MemoryEvents(Events):
-    async def run(self, handle: Handler) -> None:
-        while True:
-            batch = await self._drain_local()
-            try:
-                await handle(batch)
-            except Exception:
-                log.exception("push notifier failed on %d message(s)", len(batch))
 
 
 class RedisEvents(Events):

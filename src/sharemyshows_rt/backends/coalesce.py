@@ -1,0 +1,31 @@
+"""Push coalescing, the interface: at most one notification per user per show per window;
+the first goes out at once, the ones that follow in the window are folded into one sent when
+it ends. Kept in memory for one process, in Redis for several (each fold sent by one)."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Folded:
+    """Messages folded during a window that has ended: send one notification for them."""
+
+    user_id: int
+    show_id: int
+    count: int
+    last: dict[str, Any]
+
+
+class Coalescer(ABC):
+    @abstractmethod
+    async def offer(self, user_id: int, show_id: int, count: int, last: dict[str, Any],
+                    now: float) -> bool:
+        """`count` new messages for the user: True to notify now, False when folded."""
+
+    @abstractmethod
+    async def due(self, now: float) -> list[Folded]:
+        """Claim the folds whose window has ended (each is returned to one caller only)."""
+
