@@ -19,7 +19,8 @@ import pytest
 from support.client import ChatClient, for_show
 from support.expect import active_user_ids
 from support.rigs import stored
-from support.scaleout import (ROOMY, Cluster, RedisServer, assert_once_in_order, make_cluster,
+from support.rigs import ROOMY
+from support.scaleout import (Cluster, RedisServer, assert_once_in_order, make_cluster,
                               message_ids, timeline)
 
 SENDS_DURING_OUTAGE = 3  # per sender

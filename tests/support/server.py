@@ -14,6 +14,14 @@ from pathlib import Path
 from .settings import COMMAND_TIMEOUT, HOST, STARTUP_TIMEOUT
 
 
+class ShowsLogs:
+    """A fixture value whose servers' logs end a failing test's report (support/fixtures.py)."""
+
+    def server_logs(self) -> list[tuple[str, str]]:
+        """(title, the end of one server's log), for each of its servers."""
+        raise NotImplementedError
+
+
 class ServerError(RuntimeError):
     """The server could not be started; the message carries the end of its log."""
 
