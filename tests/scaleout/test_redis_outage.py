@@ -120,7 +120,7 @@ async def _story(cluster: Cluster, redis: RedisServer, db) -> Outage:
     story = Outage(cluster, show, users, clients)
 
     # Before: both directions work.
-    for name, process in (("alice", 0), ("bob", 1)):
+    for name, _process in (("alice", 0), ("bob", 1)):
         said = await clients[name].say(show.id, f"before from {name}")
         story.before_ids.append(said["id"])
     for client in clients.values():
@@ -177,7 +177,7 @@ async def _story(cluster: Cluster, redis: RedisServer, db) -> Outage:
     # Every member is then cut off and resumes on the other process from the last message
     # it saw: alice and bob as they stayed through the outage; carol from the last one
     # before it, as a client cut off just before Redis went would.
-    seen = {name: ids for name, ids in story.live.items()}
+    seen = dict(story.live.items())
     seen["carol"] = [i for i in seen["carol"] if i <= max(story.before_ids)]
     for name, process in (("alice", 0), ("bob", 1), ("carol", 1)):
         await clients[name].drop()
@@ -222,9 +222,9 @@ async def test_readyz_is_503_while_redis_is_down_and_200_after(outage):
 
 async def test_presence_is_right_again_on_every_process_after_redis_restarts(outage):
     everyone = sorted(user.id for user in outage.users.values())
-    assert outage.presence_after == {0: everyone, 1: everyone}, \
-        f"active_users {outage.presence_restored_in:.1f}s after Redis came back: " \
-        f"{outage.presence_after}"
+    assert outage.presence_after == {0: everyone, 1: everyone}, (
+        f"active_users {outage.presence_restored_in:.1f}s after Redis came back: "
+        f"{outage.presence_after}")
 
 
 async def test_cross_process_delivery_works_again_after_redis_restarts(outage):

@@ -288,7 +288,7 @@ class PushScene(ShowsLogs):
         """sharemyshows_push_total{outcome=...} of one server (0 before the first)."""
         response = await self.http.get(f"{self.base_url(node)}/metrics")
         assert response.status_code == 200, response.text
-        pattern = re.compile(r'^sharemyshows_push_total\{outcome="%s"\} (\S+)$' % re.escape(outcome),
+        pattern = re.compile(rf'^sharemyshows_push_total\{{outcome="{re.escape(outcome)}"\}} (\S+)$',
                              re.MULTILINE)
         found = pattern.findall(response.text)
         return float(found[0]) if found else 0.0

@@ -72,10 +72,11 @@ def run_cli(*args: str, env: dict, cwd: Path | None = None,
                                stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         stdout, stderr = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
+    except subprocess.TimeoutExpired as exc:
         stop_group(process, grace=2.0)
         stdout, stderr = process.communicate()
-        raise AssertionError(f"`{' '.join(args)}` did not finish within {timeout}s\n{stderr}")
+        raise AssertionError(
+            f"`{' '.join(args)}` did not finish within {timeout}s\n{stderr}") from exc
     return Result(process.returncode, stdout, stderr)
 
 

@@ -15,7 +15,6 @@ import socketio
 from redis.asyncio import Redis
 
 from .broadcast import FastBroadcast
-from .fanout import room_of
 
 if TYPE_CHECKING:
     from ..delivery.feed import ShowFeed
