@@ -262,8 +262,8 @@ async def test_members_resuming_after_the_outage_get_exactly_what_they_missed(ou
 async def test_members_who_stayed_connected_get_every_message_once_in_order(outage,
                                                                             scaleout_db):
     """What a process could not deliver while Redis was away reaches its members once Redis
-    is back (fallback.py: delivering from the database, then catching up): every member that stayed connected ends up with every stored
-    message, once, in id order."""
+    is back (fallback.py: delivering from the database, then catching up): every member
+    that stayed connected ends up with every stored message, once, in id order."""
     everything = [row.id for row in stored(scaleout_db, outage.show)]
     problems = []
     for name in ("alice", "bob"):
