@@ -131,13 +131,13 @@ def run_one(name: str, opts: SimpleNamespace, prefix: Path, machine: dict) -> di
 
 
 SMOKE = {
-    "fanout": dict(clients=30, rate=20.0, senders=5, duration=1.5, warmup=0.3),
-    "saturate": dict(clients=30, start_rate=20.0, factor=2.0, step_duration=0.8, warmup=0.2,
-                     max_steps=2, senders=5, p99_limit_ms=250.0, min_messages=10),
-    "storm": dict(clients=60, timeout=20.0, tail=3.0, concurrency=0, rejoin=True),
-    "write": dict(shows=5, senders=20, inflight=1, duration=1.5, warmup=0.3, kill_after=0.3,
-                  kill=True),
-    "idle": dict(clients=100, hold=0.5, concurrency=100, pause=0.3),
+    "fanout": {"clients": 30, "rate": 20.0, "senders": 5, "duration": 1.5, "warmup": 0.3},
+    "saturate": {"clients": 30, "start_rate": 20.0, "factor": 2.0, "step_duration": 0.8, "warmup": 0.2,
+                     "max_steps": 2, "senders": 5, "p99_limit_ms": 250.0, "min_messages": 10},
+    "storm": {"clients": 60, "timeout": 20.0, "tail": 3.0, "concurrency": 0, "rejoin": True},
+    "write": {"shows": 5, "senders": 20, "inflight": 1, "duration": 1.5, "warmup": 0.3, "kill_after": 0.3,
+                  "kill": True},
+    "idle": {"clients": 100, "hold": 0.5, "concurrency": 100, "pause": 0.3},
 }
 
 

@@ -130,8 +130,9 @@ def scenario_lines(result: dict) -> list[str]:
     elif name == "write":
         d = m["durability"]
         lines += [
-            f"load: {m['senders']:,} senders in {m['shows']} shows, closed loop ({m['inflight']} in "
-            f"flight each); {o['duration']:g}s measured after {o['warmup']:g}s warm-up",
+            f"load: {m['senders']:,} senders in {m['shows']} shows, closed loop "
+            f"({m['inflight']} in flight each); {o['duration']:g}s measured after "
+            f"{o['warmup']:g}s warm-up",
             f"stored/s {_n(m['stored_per_s'])} ({m['stored_in_window']:,} acknowledged in the "
             f"window); failed acks {m['acked_error_in_window']:,}",
             _latency_line("ack latency (send -> ack after commit)", m["ack_latency"]),

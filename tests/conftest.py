@@ -4,7 +4,6 @@ against PostgreSQL."""
 
 import asyncio
 import atexit
-import os
 import secrets
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -13,16 +12,20 @@ import httpx
 import pytest
 
 from support.client import ChatClient
-from support.database import Database, DatabaseUrls, backend_urls, postgres_problem
-from support.server import ServerProcess, run_cli, tail
-from support.settings import ALLOWED_ORIGIN, POSTGRES_ADMIN_URL, TIMEOUT, clean_environment
+from support.database import Database, DatabaseUrls, backend_urls
+from support.rigs import migrate
+from support.server import ServerProcess, ShowsLogs, tail
+from support.settings import ALLOWED_ORIGIN, TIMEOUT, clean_environment
 from support.tokens import Tokens
+
+# The plumbing every suite shares: postgres_admin_url, unavailable(), the logs of failures.
+pytest_plugins = ["support.fixtures"]
 
 BACKENDS = ["sqlite", "postgresql"]
 
 
 @dataclass
-class Deployment:
+class Deployment(ShowsLogs):
     """A running server, its database and the secret its tokens are signed with."""
     backend: str
     server: ServerProcess
@@ -35,23 +38,13 @@ class Deployment:
     def base_url(self) -> str:
         return self.server.base_url
 
+    def server_logs(self) -> list[tuple[str, str]]:
+        return [(f"{self.backend} server log (last 30 lines)", tail(self.server.log_path, 30))]
+
 
 def server_environment(database_url: str, secret: str) -> dict:
     return clean_environment(DATABASE_URL=database_url, JWT_SECRET_KEY=secret,
                              CORS_ALLOWED_ORIGINS=ALLOWED_ORIGIN)
-
-
-@pytest.fixture(scope="session")
-def postgres_admin_url() -> str:
-    """The PostgreSQL server to make databases on (TEST_DATABASE_URL). Unreachable: an error
-    under CI=true, a skip otherwise."""
-    problem = postgres_problem(POSTGRES_ADMIN_URL)
-    if problem is not None:
-        message = f"PostgreSQL at {POSTGRES_ADMIN_URL} is unreachable ({problem})"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{message}; CI=true requires it (set TEST_DATABASE_URL)", pytrace=False)
-        pytest.skip(f"{message}; set TEST_DATABASE_URL to run the PostgreSQL tests")
-    return POSTGRES_ADMIN_URL
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -64,8 +57,7 @@ def deployment(request, tmp_path_factory) -> Deployment:
         urls = backend_urls(request, backend, workdir, cleanup)
         env = server_environment(urls.server, secret)
         if backend == "postgresql":
-            migrated = run_cli("migrate", env=env)
-            assert migrated.returncode == 0, f"migrate failed:\n{migrated.stderr}"
+            migrate(urls)
         server = ServerProcess(env, workdir / "server.log")
         cleanup.callback(server.stop)
         atexit.register(server.stop)  # should pytest itself die before teardown
@@ -93,17 +85,6 @@ def server_survives(request):
     if isinstance(deployment, Deployment):
         assert deployment.server.alive(), \
             f"the server died during the test:\n{tail(deployment.server.log_path)}"
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    """A failing black-box test shows the end of its server's log."""
-    outcome = yield
-    report = outcome.get_result()
-    deployment = item.funcargs.get("deployment") if hasattr(item, "funcargs") else None
-    if report.failed and isinstance(deployment, Deployment):
-        report.sections.append((f"{deployment.backend} server log (last 30 lines)",
-                                tail(deployment.server.log_path, 30)))
 
 
 @pytest.fixture

@@ -127,7 +127,8 @@ async def test_concurrent_senders_each_get_the_id_of_their_own_row(db, connect):
         assert_message(saved, show=show, user=user, text=text)
     for show, _, client in people:
         expected = sorted(saved["id"] for s, _, _, saved in sent if s is show)
+        count = len(expected)
         await client.wait_until(
-            lambda c=client, n=len(expected): len(c.received("new_message")) >= n,
+            lambda c=client, n=count: len(c.received("new_message")) >= n,
             what="every message of the show")
         assert [m["id"] for m in client.received("new_message")] == expected

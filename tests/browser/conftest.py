@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from support.database import Database, sqlite_urls
+from support.fixtures import unavailable
 from support.server import ServerProcess, tail
 from support.settings import HOST, clean_environment
 
@@ -34,13 +35,6 @@ BUILD_DEMO = ROOT / "scripts" / "build-demo"
 NODE_MAJOR = 20
 INSTALL_TIMEOUT = 120.0  # npm ci from the lock file
 SCRIPT_TIMEOUT = 150.0  # one Node script; each script bounds itself at 120 s (watchdog)
-
-
-def unavailable(reason: str) -> None:
-    """Skip, or fail under CI=true: CI must run these tests."""
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason} (CI=true requires it)", pytrace=False)
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ import pytest
 
 from support.database import sqlite_urls
 from support.server import ServerProcess
-from support.settings import HOST, clean_environment
+from support.settings import clean_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "src" / "sharemyshows_rt"

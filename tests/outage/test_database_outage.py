@@ -10,9 +10,10 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from support.client import ChatClient
-from support.database import Database, fresh_postgres
+from support.database import Database
 from support.expect import assert_error
-from support.server import ServerProcess, run_cli
+from support.rigs import migrated_postgres
+from support.server import ServerProcess
 from support.settings import HOST, TIMEOUT, clean_environment
 from support.tokens import Tokens
 
@@ -53,10 +54,8 @@ class Relay:
 @pytest.fixture
 async def relayed_server(postgres_admin_url, tmp_path):
     """A server whose database is behind a Relay: (server, db, tokens, relay)."""
-    with fresh_postgres(postgres_admin_url) as urls:
+    with migrated_postgres(postgres_admin_url) as urls:
         secret = secrets.token_urlsafe(48)
-        assert run_cli("migrate", env=clean_environment(DATABASE_URL=urls.server,
-                                                        JWT_SECRET_KEY=secret)).returncode == 0
         direct = make_url(urls.server)
         relay = Relay(direct.host or HOST, direct.port or 5432)
         relayed = direct.set(host=HOST, port=await relay.start())

@@ -11,11 +11,12 @@ import secrets
 import httpx
 import pytest
 
-from support.database import Database, DatabaseUrls, fresh_postgres
+from support.database import Database, DatabaseUrls
 from support.push_rig import (PushDeployment, PushScene, VapidPair, parse_vapid_keys,
                               push_environment, push_settings, start_servers, stop_servers)
 from support.push_service import PushPeer
-from support.server import ServerProcess, run_cli, tail
+from support.rigs import migrated_postgres
+from support.server import ServerProcess, run_cli
 from support.settings import TIMEOUT
 from support.tokens import Tokens
 
@@ -41,9 +42,7 @@ def vapid_pair() -> VapidPair:
 @pytest.fixture(scope="session")
 def push_postgres(postgres_admin_url):
     """A fresh, migrated PostgreSQL database, dropped at the end of the run."""
-    with fresh_postgres(postgres_admin_url) as urls:
-        migrated = run_cli("migrate", env=push_environment(urls.server, "migrate-only"))
-        assert migrated.returncode == 0, f"migrate failed:\n{migrated.stderr}"
+    with migrated_postgres(postgres_admin_url) as urls:
         yield urls
 
 
@@ -72,17 +71,3 @@ async def push(push_deployment):
         finally:
             push_deployment.peer.release()  # nothing a test held open outlives it
             await scene.close()
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    """A failing push test shows the end of its servers' logs."""
-    outcome = yield
-    report = outcome.get_result()
-    funcargs = getattr(item, "funcargs", {})
-    scenes = [value for value in funcargs.values() if isinstance(value, PushScene)]
-    if report.failed:
-        for scene in scenes:
-            for index, server in enumerate(scene.deployment.servers):
-                report.sections.append((f"push server {index} log (last 30 lines)",
-                                        tail(server.log_path, 30)))

@@ -11,10 +11,12 @@ import httpx
 import pytest
 import redis
 
-from support.database import Database, fresh_postgres
+from support.database import Database
+from support.fixtures import unavailable
 from support.push_rig import (FOLD_TIMEOUT, PushDeployment, PushScene, push_environment,
-                              push_settings, start_servers, stop_servers, unavailable)
-from support.server import ServerProcess, run_cli
+                              push_settings, start_servers, stop_servers)
+from support.rigs import migrated_postgres
+from support.server import ServerProcess
 from support.settings import TIMEOUT
 from support.tokens import Tokens
 
@@ -41,11 +43,9 @@ async def pair(postgres_admin_url, redis_url, peer, vapid_pair, tmp_path_factory
     workdir = tmp_path_factory.mktemp("push-cluster")
     prefix = f"smsrt-push-test-{secrets.token_hex(6)}"
     secret = secrets.token_urlsafe(48)
-    with fresh_postgres(postgres_admin_url) as urls:
+    with migrated_postgres(postgres_admin_url) as urls:
         env = push_environment(urls.server, secret, REDIS_URL=redis_url, REDIS_PREFIX=prefix,
                                **push_settings(peer, vapid_pair))
-        migrated = run_cli("migrate", env=env)
-        assert migrated.returncode == 0, f"migrate failed:\n{migrated.stderr}"
         servers = [ServerProcess(env, workdir / f"server-{n}.log") for n in range(2)]
         await start_servers(servers)
         db = Database(urls.tests)

@@ -70,8 +70,8 @@ async def test_development_keeps_one_generated_pair_beside_the_database(tmp_path
         key = response.json()["public_key"]
     finally:
         await stop_servers([first])
-    assert keyfile.is_file(), f"no {keyfile.name} beside the database: " \
-                              f"{sorted(p.name for p in tmp_path.iterdir())}"
+    assert keyfile.is_file(), (f"no {keyfile.name} beside the database: "
+                               f"{sorted(p.name for p in tmp_path.iterdir())}")
     assert keyfile.stat().st_mode & 0o077 == 0, "the private key is readable by others"
     private = serialization.load_pem_private_key(keyfile.read_bytes(), password=None)
     assert b64url(public_point(private.public_key())) == key

@@ -15,25 +15,22 @@ from pathlib import Path
 import httpx
 import pytest
 
-from support.database import Database, DatabaseUrls, fresh_postgres
-from support.rigs import ROOMY, Rig, make_rig, migrate, one_test_on
-from support.server import tail
+from support.database import Database, DatabaseUrls
+from support.rigs import ROOMY, Launcher, Rig, make_rig, migrated_postgres, one_test_on, seeding
 from support.settings import TIMEOUT
 
 
 @pytest.fixture(scope="session")
 def reliability_postgres(postgres_admin_url) -> Iterator[DatabaseUrls]:
     """One migrated database shared by the rigs (each test makes its own users and shows)."""
-    with fresh_postgres(postgres_admin_url) as urls:
-        migrate(urls)
+    with migrated_postgres(postgres_admin_url) as urls:
         yield urls
 
 
 @pytest.fixture(scope="session")
 def reliability_db(reliability_postgres) -> Iterator[Database]:
-    db = Database(reliability_postgres.tests)
-    yield db
-    db.dispose()
+    with seeding(reliability_postgres) as db:
+        yield db
 
 
 async def _session_rig(urls, db, log: Path, **settings) -> AsyncIterator[Rig]:
@@ -70,53 +67,11 @@ async def roomy_rig(_roomy_rig) -> AsyncIterator[Rig]:
         yield rig
 
 
-class Launcher:
-    """launch(**settings): a started dedicated server; `urls`/`db` pick another database."""
-
-    def __init__(self, urls: DatabaseUrls, db: Database, workdir: Path) -> None:
-        self._urls = urls
-        self._db = db
-        self._workdir = workdir
-        self.rigs: list[Rig] = []
-
-    async def __call__(self, *, urls: DatabaseUrls | None = None, db: Database | None = None,
-                       database_url: str | None = None, **settings: object) -> Rig:
-        log = self._workdir / f"server-{len(self.rigs)}.log"
-        rig = make_rig(urls or self._urls, log, db=db or (None if urls else self._db),
-                       database_url=database_url, **settings)
-        self.rigs.append(rig)
-        return await rig.start()
-
-    async def stop_all(self) -> None:
-        for rig in self.rigs:
-            await rig.stop()
-            if rig.db is not self._db:
-                rig.db.dispose()
-
-
 @pytest.fixture
 async def launch(reliability_postgres, reliability_db, tmp_path) -> AsyncIterator[Launcher]:
     launcher = Launcher(reliability_postgres, reliability_db, tmp_path)
     yield launcher
     await launcher.stop_all()
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    """A failing reliability test shows the end of its servers' logs."""
-    outcome = yield
-    report = outcome.get_result()
-    if not report.failed or not hasattr(item, "funcargs"):
-        return
-    rigs = []
-    for value in item.funcargs.values():
-        if isinstance(value, Rig):
-            rigs.append(value)
-        elif isinstance(value, Launcher):
-            rigs.extend(value.rigs)
-    for index, rig in enumerate(rigs):
-        report.sections.append((f"server {index} log (last 40 lines)",
-                                tail(rig.server.log_path, 40)))
 
 
 @pytest.fixture

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from support.database import Database, fresh_postgres
+from support.database import Database
 from support.expect import acked_message, assert_error, assert_failed_ack
-from support.rigs import ROOMY, Rig, make_rig, migrate, pair_on, stored
+from support.rigs import ROOMY, Rig, make_rig, migrated_postgres, pair_on, stored
 from support.scenes import assert_still_usable
 from support.settings import HOST, TIMEOUT
 from support.tcp_proxy import TcpProxy
@@ -34,8 +34,7 @@ class Proxied:
 @pytest.fixture(scope="module")
 async def proxied(postgres_admin_url, tmp_path_factory):
     """A server on a database of its own, reached through a TcpProxy."""
-    with fresh_postgres(postgres_admin_url) as urls:
-        migrate(urls)
+    with migrated_postgres(postgres_admin_url) as urls:
         proxy = await TcpProxy(make_url(urls.server).host or HOST,
                                make_url(urls.server).port or 5432).start()
         through_proxy = make_url(urls.server).set(host=HOST, port=proxy.port)

@@ -67,7 +67,7 @@ async def test_concurrent_duplicates_are_stored_exactly_once(roomy_rig):
     for ack in acks:
         message = acked_message(ack)
         by_id.setdefault(message["client_msg_id"], set()).add(message["id"])
-    assert {cid: len(rows) for cid, rows in by_id.items()} == {cid: 1 for cid in ids}
+    assert {cid: len(rows) for cid, rows in by_id.items()} == dict.fromkeys(ids, 1)
 
     rows = stored(rig.db, show)
     assert sorted(row.client_msg_id for row in rows) == sorted(ids)

@@ -19,18 +19,18 @@ presence and limit keys of one never meet another's. An unreachable PostgreSQL, 
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
-from support.database import Database, DatabaseUrls, fresh_postgres
-from support.rigs import rig_environment
-from support.scaleout import (LIMITED, ROOMY, Cluster, RedisServer, WorkersServer,
-                               make_cluster, redis_server_problem)
-from support.server import run_cli, tail
+from support.database import Database, DatabaseUrls
+from support.fixtures import unavailable
+from support.rigs import ROOMY, migrated_postgres, rig_environment, seeding
+from support.scaleout import (LIMITED, Cluster, RedisServer, WorkersServer, make_cluster,
+                              redis_server_problem)
+from support.server import ShowsLogs, tail
 from support.tokens import Tokens
 
 # Redis database numbers on the session's private Redis (pub/sub ignores them; shows are
@@ -42,24 +42,20 @@ TRIO_DB, LIMITED_DB, DEDICATED_DBS = 0, 1, range(2, 16)
 def redis_available() -> None:
     problem = redis_server_problem()
     if problem is not None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{problem}; CI=true requires it for the scale-out tests", pytrace=False)
-        pytest.skip(f"{problem}: the scale-out tests need a private Redis")
+        unavailable(f"{problem}: the scale-out tests need a private Redis",
+                    "it for the scale-out tests")
 
 
 @pytest.fixture(scope="session")
 def scaleout_postgres(postgres_admin_url) -> Iterator[DatabaseUrls]:
-    with fresh_postgres(postgres_admin_url) as urls:
-        migrated = run_cli("migrate", env=rig_environment(urls.server, "migrate-only"))
-        assert migrated.returncode == 0, f"migrate failed:\n{migrated.stderr}"
+    with migrated_postgres(postgres_admin_url) as urls:
         yield urls
 
 
 @pytest.fixture(scope="session")
 def scaleout_db(scaleout_postgres) -> Iterator[Database]:
-    db = Database(scaleout_postgres.tests)
-    yield db
-    db.dispose()
+    with seeding(scaleout_postgres) as db:
+        yield db
 
 
 @pytest.fixture(scope="session")
@@ -126,7 +122,7 @@ async def limited_duo(_limited_duo) -> AsyncIterator[Cluster]:
         yield cluster
 
 
-class ClusterLauncher:
+class ClusterLauncher(ShowsLogs):
     """launch_cluster(size, redis_url=None, **settings): a started dedicated cluster on the
     suite's database; on the session Redis (a database number of its own) unless told."""
 
@@ -153,6 +149,9 @@ class ClusterLauncher:
         for cluster in self.clusters:
             await cluster.stop()
 
+    def server_logs(self) -> list[tuple[str, str]]:
+        return [section for cluster in self.clusters for section in cluster.server_logs()]
+
 
 @pytest.fixture
 async def launch_cluster(scaleout_postgres, scaleout_db, session_redis, _dedicated_dbs,
@@ -163,7 +162,7 @@ async def launch_cluster(scaleout_postgres, scaleout_db, session_redis, _dedicat
     await launcher.stop_all()
 
 
-class WorkersLauncher:
+class WorkersLauncher(ShowsLogs):
     """launch_workers(n, **settings): `serve --workers n` on the suite's database and a
     database number of its own on the session Redis; stopped (SIGTERM, then SIGKILL, to
     the whole process group) after the test. `tokens` signs for the last one launched."""
@@ -192,6 +191,10 @@ class WorkersLauncher:
     async def stop_all(self) -> None:
         await asyncio.gather(*(asyncio.to_thread(server.stop) for server in self.servers))
 
+    def server_logs(self) -> list[tuple[str, str]]:
+        return [(f"serve --workers {server.workers} log (last 60 lines)",
+                 tail(server.log_path, 60)) for server in self.servers]
+
 
 @pytest.fixture
 async def launch_workers(scaleout_postgres, session_redis, _dedicated_dbs,
@@ -199,25 +202,3 @@ async def launch_workers(scaleout_postgres, session_redis, _dedicated_dbs,
     launcher = WorkersLauncher(scaleout_postgres, session_redis, _dedicated_dbs, tmp_path)
     yield launcher
     await launcher.stop_all()
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    """A failing scale-out test shows the end of every log of its servers."""
-    outcome = yield
-    report = outcome.get_result()
-    if not report.failed or not hasattr(item, "funcargs"):
-        return
-    clusters = []
-    for value in item.funcargs.values():
-        if isinstance(value, Cluster):
-            clusters.append(value)
-        elif isinstance(value, ClusterLauncher):
-            clusters.extend(value.clusters)
-        elif isinstance(value, WorkersLauncher):
-            for server in value.servers:
-                report.sections.append((f"serve --workers {server.workers} log (last 60 lines)",
-                                        tail(server.log_path, 60)))
-    for cluster in clusters:
-        for title, text in cluster.logs():
-            report.sections.append((f"{title} log (last 40 lines)", text))

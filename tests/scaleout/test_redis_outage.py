@@ -19,7 +19,8 @@ import pytest
 from support.client import ChatClient, for_show
 from support.expect import active_user_ids
 from support.rigs import stored
-from support.scaleout import (ROOMY, Cluster, RedisServer, assert_once_in_order, make_cluster,
+from support.rigs import ROOMY
+from support.scaleout import (Cluster, RedisServer, assert_once_in_order, make_cluster,
                               message_ids, timeline)
 
 SENDS_DURING_OUTAGE = 3  # per sender
@@ -119,7 +120,7 @@ async def _story(cluster: Cluster, redis: RedisServer, db) -> Outage:
     story = Outage(cluster, show, users, clients)
 
     # Before: both directions work.
-    for name, process in (("alice", 0), ("bob", 1)):
+    for name, _process in (("alice", 0), ("bob", 1)):
         said = await clients[name].say(show.id, f"before from {name}")
         story.before_ids.append(said["id"])
     for client in clients.values():
@@ -176,7 +177,7 @@ async def _story(cluster: Cluster, redis: RedisServer, db) -> Outage:
     # Every member is then cut off and resumes on the other process from the last message
     # it saw: alice and bob as they stayed through the outage; carol from the last one
     # before it, as a client cut off just before Redis went would.
-    seen = {name: ids for name, ids in story.live.items()}
+    seen = dict(story.live.items())
     seen["carol"] = [i for i in seen["carol"] if i <= max(story.before_ids)]
     for name, process in (("alice", 0), ("bob", 1), ("carol", 1)):
         await clients[name].drop()
@@ -221,9 +222,9 @@ async def test_readyz_is_503_while_redis_is_down_and_200_after(outage):
 
 async def test_presence_is_right_again_on_every_process_after_redis_restarts(outage):
     everyone = sorted(user.id for user in outage.users.values())
-    assert outage.presence_after == {0: everyone, 1: everyone}, \
-        f"active_users {outage.presence_restored_in:.1f}s after Redis came back: " \
-        f"{outage.presence_after}"
+    assert outage.presence_after == {0: everyone, 1: everyone}, (
+        f"active_users {outage.presence_restored_in:.1f}s after Redis came back: "
+        f"{outage.presence_after}")
 
 
 async def test_cross_process_delivery_works_again_after_redis_restarts(outage):
@@ -261,8 +262,8 @@ async def test_members_resuming_after_the_outage_get_exactly_what_they_missed(ou
 async def test_members_who_stayed_connected_get_every_message_once_in_order(outage,
                                                                             scaleout_db):
     """What a process could not deliver while Redis was away reaches its members once Redis
-    is back (fallback.py: delivering from the database, then catching up): every member that stayed connected ends up with every stored
-    message, once, in id order."""
+    is back (fallback.py: delivering from the database, then catching up): every member
+    that stayed connected ends up with every stored message, once, in id order."""
     everything = [row.id for row in stored(scaleout_db, outage.show)]
     problems = []
     for name in ("alice", "bob"):

@@ -65,14 +65,14 @@ async def test_two_workers_on_one_port_serve_one_chat(launch_workers, scaleout_d
     members = [member for held in by_worker.values() for member in held]
     try:
         everyone = sorted(user.id for user, _ in members)
-        for user, client in members:
+        for _user, client in members:
             assert sorted(active_user_ids(await client.active_users(show.id))) == everyone
         # One message from a member of each worker reaches every member of both.
         sent = []
         for held in by_worker.values():
             user, client = held[0]
             sent.append(await client.say(show.id, f"from worker, {user.username}"))
-        for user, client in members:
+        for _user, client in members:
             for message in sent:
                 await client.wait_for("new_message", lambda data, i=message["id"]:
                                       data.get("id") == i)

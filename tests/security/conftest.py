@@ -9,30 +9,27 @@ an error under CI=true).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-from support.database import Database, DatabaseUrls, fresh_postgres
+from support.database import Database, DatabaseUrls
 from support.push_rig import parse_vapid_keys, push_environment
-from support.rigs import Rig, make_rig, migrate, one_test_on
-from support.server import run_cli, tail
+from support.rigs import Launcher, Rig, make_rig, migrated_postgres, one_test_on, seeding
+from support.server import run_cli
 from support.settings import ALLOWED_ORIGIN, TIMEOUT
 
 
 @pytest.fixture(scope="session")
 def security_postgres(postgres_admin_url) -> Iterator[DatabaseUrls]:
-    with fresh_postgres(postgres_admin_url) as urls:
-        migrate(urls)
+    with migrated_postgres(postgres_admin_url) as urls:
         yield urls
 
 
 @pytest.fixture(scope="session")
 def security_db(security_postgres) -> Iterator[Database]:
-    db = Database(security_postgres.tests)
-    yield db
-    db.dispose()
+    with seeding(security_postgres) as db:
+        yield db
 
 
 @pytest.fixture(scope="session")
@@ -58,24 +55,6 @@ async def rig(_shared_rig) -> AsyncIterator[Rig]:
         yield made
 
 
-class Launcher:
-    """launch(**settings): a started dedicated server on the session's database."""
-
-    def __init__(self, urls: DatabaseUrls, db: Database, workdir: Path) -> None:
-        self._urls, self._db, self._workdir = urls, db, workdir
-        self.rigs: list[Rig] = []
-
-    async def __call__(self, **settings: object) -> Rig:
-        rig = make_rig(self._urls, self._workdir / f"server-{len(self.rigs)}.log", db=self._db,
-                       **settings)
-        self.rigs.append(rig)
-        return await rig.start()
-
-    async def stop_all(self) -> None:
-        for rig in self.rigs:
-            await rig.stop()
-
-
 @pytest.fixture
 async def launch(security_postgres, security_db, tmp_path) -> AsyncIterator[Launcher]:
     launcher = Launcher(security_postgres, security_db, tmp_path)
@@ -87,19 +66,3 @@ async def launch(security_postgres, security_db, tmp_path) -> AsyncIterator[Laun
 async def http(rig) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=rig.base_url, timeout=TIMEOUT) as client:
         yield client
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    """A failing security test shows the end of its servers' logs."""
-    outcome = yield
-    report = outcome.get_result()
-    if not report.failed or not hasattr(item, "funcargs"):
-        return
-    rigs = [value for value in item.funcargs.values() if isinstance(value, Rig)]
-    for value in item.funcargs.values():
-        if isinstance(value, Launcher):
-            rigs.extend(value.rigs)
-    for index, made in enumerate(rigs):
-        report.sections.append((f"server {index} log (last 40 lines)",
-                                tail(made.server.log_path, 40)))

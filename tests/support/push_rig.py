@@ -10,7 +10,6 @@ the order their windows end)."""
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import secrets
 from collections.abc import AsyncIterator
@@ -20,15 +19,14 @@ from pathlib import Path
 from datetime import datetime, timedelta, timezone
 
 import httpx
-import pytest
 from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text, insert, select
 
 from .client import ChatClient
-from .database import Database, Show, User, fresh_postgres, show_checkins
+from .database import Database, Show, User, show_checkins
 from .push_service import Device, Notification, PushPeer
 from .rest import bearer
-from .rigs import ROOMY, rig_environment
-from .server import ServerProcess, run_cli
+from .rigs import ROOMY, migrated_postgres, rig_environment
+from .server import ServerProcess, ShowsLogs, tail
 from .settings import TIMEOUT
 from .tokens import Tokens
 
@@ -104,13 +102,6 @@ def push_settings(peer: PushPeer, vapid: VapidPair, **overrides: object) -> dict
             "PUSH_URL_TEMPLATE": PUSH_URL_TEMPLATE, **overrides}
 
 
-def unavailable(problem: str, needs: str) -> None:
-    """An unreachable service: an error under CI=true, a skip otherwise."""
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{problem}; CI=true requires {needs}", pytrace=False)
-    pytest.skip(problem)
-
-
 async def start_servers(servers: list[ServerProcess]) -> None:
     """Start them all at once, off the event loop (the peer lives in it)."""
     results = await asyncio.gather(*(asyncio.to_thread(server.start) for server in servers),
@@ -140,9 +131,7 @@ class PushDeployment:
 async def own_deployment(admin_url: str, peer: PushPeer, vapid: VapidPair, workdir: Path,
                          **settings: object) -> AsyncIterator[PushDeployment]:
     """One `serve` of the test's own, with `settings`, on a fresh migrated database."""
-    with fresh_postgres(admin_url) as urls:
-        migrated = run_cli("migrate", env=push_environment(urls.server, "migrate-only"))
-        assert migrated.returncode == 0, f"migrate failed:\n{migrated.stderr}"
+    with migrated_postgres(admin_url) as urls:
         secret = secrets.token_urlsafe(48)
         env = push_environment(urls.server, secret, **push_settings(peer, vapid, **settings))
         server = ServerProcess(env, workdir / "server.log")
@@ -162,7 +151,7 @@ class Fan:
 
 
 @dataclass
-class PushScene:
+class PushScene(ShowsLogs):
     """One test's view of a deployment: users, shows, subscribed devices, connections."""
 
     deployment: PushDeployment
@@ -180,6 +169,10 @@ class PushScene:
 
     def base_url(self, node: int = 0) -> str:
         return self.deployment.servers[node].base_url
+
+    def server_logs(self) -> list[tuple[str, str]]:
+        return [(f"push server {index} log (last 30 lines)", tail(server.log_path, 30))
+                for index, server in enumerate(self.deployment.servers)]
 
     def auth(self, user: User) -> dict:
         return bearer(self.deployment.tokens.access(user.id))
@@ -295,7 +288,7 @@ class PushScene:
         """sharemyshows_push_total{outcome=...} of one server (0 before the first)."""
         response = await self.http.get(f"{self.base_url(node)}/metrics")
         assert response.status_code == 200, response.text
-        pattern = re.compile(r'^sharemyshows_push_total\{outcome="%s"\} (\S+)$' % re.escape(outcome),
+        pattern = re.compile(rf'^sharemyshows_push_total\{{outcome="{re.escape(outcome)}"\}} (\S+)$',
                              re.MULTILINE)
         found = pattern.findall(response.text)
         return float(found[0]) if found else 0.0

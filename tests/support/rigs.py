@@ -8,8 +8,8 @@ import asyncio
 import os
 import secrets
 import signal
-from collections.abc import AsyncIterator
-from contextlib import ExitStack
+from collections.abc import AsyncIterator, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,23 +17,10 @@ import pytest
 from sqlalchemy import text
 
 from .client import ChatClient
-from .database import Database, DatabaseUrls, Show, backend_urls
-from .server import ServerProcess, run_cli, tail
+from .database import Database, DatabaseUrls, Show, backend_urls, fresh_postgres
+from .server import ServerProcess, ShowsLogs, run_cli, tail
 from .settings import TIMEOUT, clean_environment
 from .tokens import Tokens
-
-# The service's settings (config.py) that a rig never inherits from the caller's environment:
-# a rig runs on the defaults, except for what its test names.
-TUNABLE_VARIABLES = (
-    "SEND_RATE", "SEND_BURST", "SEND_RATE_USER", "SEND_BURST_USER",
-    "USER_CACHE_SECONDS", "TYPING_RATE", "EVENTS_PER_SECOND", "MAX_CONNECTIONS_PER_USER",
-    "SEND_QUEUE_LIMIT", "MAX_FRAME_BYTES", "DB_TIMEOUT", "SHUTDOWN_GRACE", "PING_INTERVAL",
-    "PING_TIMEOUT", "REDIS_URL", "REDIS_PREFIX", "CORS_ALLOWED_ORIGINS", "HISTORY_LIMIT",
-    "MESSAGE_MAX_LENGTH", "HISTORY_CACHE_SECONDS", "PRESENCE_LIST_LIMIT", "PRESENCE_COALESCE_MS",
-    "SHAREMYSHOWS_ENV", "LOG_LEVEL", "LOG_JSON", "METRICS_TOKEN", "METRICS_PORT", "METRICS_HOST",
-    "VAPID_PRIVATE_KEY", "VAPID_SUBJECT", "PUSH_ENDPOINT_ALLOWLIST", "PUSH_CHECKIN_WINDOW",
-    "PUSH_COALESCE_SECONDS", "PUSH_TTL", "PUSH_URL_TEMPLATE", "HANDSHAKE_CONCURRENCY",
-)
 
 # Rate limits out of the way, for tests that need many messages fast.
 ROOMY = {"SEND_RATE": 100_000, "SEND_BURST": 100_000, "EVENTS_PER_SECOND": 100_000,
@@ -43,9 +30,6 @@ ROOMY = {"SEND_RATE": 100_000, "SEND_BURST": 100_000, "EVENTS_PER_SECOND": 100_0
 def rig_environment(database_url: str, secret: str, **settings: object) -> dict[str, str]:
     """A server's environment: the database, the secret, `settings` and nothing inherited."""
     env = clean_environment(DATABASE_URL=database_url, JWT_SECRET_KEY=secret)
-    for name in list(env):
-        if name.upper() in TUNABLE_VARIABLES:
-            del env[name]
     env.update({name.upper(): str(value) for name, value in settings.items()})
     return env
 
@@ -69,7 +53,7 @@ class RigClient(ChatClient):
 
 
 @dataclass
-class Rig:
+class Rig(ShowsLogs):
     """A running server, the tests' view of its database, and its tokens."""
 
     server: ServerProcess
@@ -107,6 +91,9 @@ class Rig:
         made = self.client(transport)
         await made.connect(auth=self.tokens.access(user.id), headers=headers)
         return made
+
+    def server_logs(self) -> list[tuple[str, str]]:
+        return [(f"server {self.base_url} log (last 40 lines)", tail(self.server.log_path, 40))]
 
     def rss_kib(self) -> int:
         """The server process's resident memory (VmRSS), in KiB."""
@@ -193,6 +180,52 @@ def migrate(urls: DatabaseUrls) -> None:
     """`sharemyshows-rt migrate` on that database."""
     migrated = run_cli("migrate", env=rig_environment(urls.server, "migrate-only"))
     assert migrated.returncode == 0, f"migrate failed:\n{migrated.stderr}"
+
+
+@contextmanager
+def migrated_postgres(admin_url: str) -> Iterator[DatabaseUrls]:
+    """A fresh database on the server `admin_url` points at, migrated, dropped afterwards."""
+    with fresh_postgres(admin_url) as urls:
+        migrate(urls)
+        yield urls
+
+
+@contextmanager
+def seeding(urls: DatabaseUrls) -> Iterator[Database]:
+    """The tests' view of that database, disposed of afterwards."""
+    db = Database(urls.tests)
+    try:
+        yield db
+    finally:
+        db.dispose()
+
+
+class Launcher(ShowsLogs):
+    """launch(**settings): a started dedicated server on the suite's database; `urls`/`db`
+    pick another database. Every server it started is stopped by `stop_all`."""
+
+    def __init__(self, urls: DatabaseUrls, db: Database, workdir: Path) -> None:
+        self._urls = urls
+        self._db = db
+        self._workdir = workdir
+        self.rigs: list[Rig] = []
+
+    async def __call__(self, *, urls: DatabaseUrls | None = None, db: Database | None = None,
+                       database_url: str | None = None, **settings: object) -> Rig:
+        log = self._workdir / f"server-{len(self.rigs)}.log"
+        rig = make_rig(urls or self._urls, log, db=db or (None if urls else self._db),
+                       database_url=database_url, **settings)
+        self.rigs.append(rig)
+        return await rig.start()
+
+    async def stop_all(self) -> None:
+        for rig in self.rigs:
+            await rig.stop()
+            if rig.db is not self._db:
+                rig.db.dispose()
+
+    def server_logs(self) -> list[tuple[str, str]]:
+        return [section for rig in self.rigs for section in rig.server_logs()]
 
 
 def make_rig(urls: DatabaseUrls, log_path: Path, *, db: Database | None = None,

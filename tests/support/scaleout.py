@@ -24,14 +24,12 @@ import redis
 from .client import ChatClient, for_show
 from .database import Database
 from .rigs import rig_environment
-from .server import ServerError, ServerProcess, free_port, stop_group, tail
+from .server import ServerError, ServerProcess, ShowsLogs, free_port, stop_group, tail
 from .settings import HOST, STARTUP_TIMEOUT, TIMEOUT
 from .tokens import Tokens
 
 REDIS_SERVER = "redis-server"
-# Settings of the clusters: rate limits out of the way, or low enough to reach in a test.
-ROOMY = {"SEND_RATE": 100_000, "SEND_BURST": 100_000, "EVENTS_PER_SECOND": 100_000,
-         "TYPING_RATE": 100_000, "SEND_RATE_USER": 100_000, "SEND_BURST_USER": 100_000}
+# Limits low enough to reach in a test (rigs.ROOMY puts them out of the way).
 LIMITED = {"SEND_RATE": 0.2, "SEND_BURST": 3, "MAX_CONNECTIONS_PER_USER": 2,
            "SEND_RATE_USER": 0.2, "SEND_BURST_USER": 5}
 
@@ -118,7 +116,7 @@ class RedisServer:
 
 
 @dataclass
-class Cluster:
+class Cluster(ShowsLogs):
     """`serve` processes on different ports, one database, one Redis, one JWT secret."""
 
     nodes: list[ServerProcess]
@@ -185,9 +183,9 @@ class Cluster:
         assert response.status_code == 200, response.text
         return response.json()
 
-    def logs(self) -> list[tuple[str, str]]:
-        return [(f"server {index} ({node.base_url})", tail(node.log_path, 40))
-                for index, node in enumerate(self.nodes)]
+    def server_logs(self) -> list[tuple[str, str]]:
+        return [(f"server {index} ({node.base_url}) log (last 40 lines)",
+                 tail(node.log_path, 40)) for index, node in enumerate(self.nodes)]
 
 
 def make_cluster(size: int, database_url: str, db: Database, redis_url: str, workdir: Path,

@@ -14,6 +14,14 @@ from pathlib import Path
 from .settings import COMMAND_TIMEOUT, HOST, STARTUP_TIMEOUT
 
 
+class ShowsLogs:
+    """A fixture value whose servers' logs end a failing test's report (support/fixtures.py)."""
+
+    def server_logs(self) -> list[tuple[str, str]]:
+        """(title, the end of one server's log), for each of its servers."""
+        raise NotImplementedError
+
+
 class ServerError(RuntimeError):
     """The server could not be started; the message carries the end of its log."""
 
@@ -64,10 +72,11 @@ def run_cli(*args: str, env: dict, cwd: Path | None = None,
                                stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         stdout, stderr = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
+    except subprocess.TimeoutExpired as exc:
         stop_group(process, grace=2.0)
         stdout, stderr = process.communicate()
-        raise AssertionError(f"`{' '.join(args)}` did not finish within {timeout}s\n{stderr}")
+        raise AssertionError(
+            f"`{' '.join(args)}` did not finish within {timeout}s\n{stderr}") from exc
     return Result(process.returncode, stdout, stderr)
 
 

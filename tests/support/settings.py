@@ -2,6 +2,8 @@
 
 import os
 
+from sharemyshows_rt.config import Settings
+
 HOST = "127.0.0.1"
 ALLOWED_ORIGIN = "http://localhost:3000"
 FOREIGN_ORIGIN = "http://evil.example"
@@ -18,16 +20,12 @@ TIMEOUT = 5.0  # any single wait for an event, an ack or a row
 STARTUP_TIMEOUT = 30.0  # migrate, and the server answering /healthz
 COMMAND_TIMEOUT = 60.0  # a one-off command line run
 
-# Variables of the service that the tests' servers must not inherit from the caller.
-SERVICE_VARIABLES = (
-    "DATABASE_URL", "JWT_SECRET_KEY", "JWT_COOKIE_NAME", "REDIS_URL", "REDIS_PREFIX",
-    "CORS_ALLOWED_ORIGINS", "HISTORY_LIMIT", "MESSAGE_MAX_LENGTH", "SHAREMYSHOWS_ENV",
-    "MAX_FRAME_BYTES", "PING_INTERVAL", "PING_TIMEOUT", "DB_TIMEOUT", "SEND_RATE", "SEND_BURST",
-    "TYPING_RATE", "EVENTS_PER_SECOND", "MAX_CONNECTIONS_PER_USER", "SEND_QUEUE_LIMIT",
-    "PRESENCE_LIST_LIMIT", "PRESENCE_COALESCE_MS", "SHUTDOWN_GRACE", "LOG_LEVEL", "LOG_JSON",
-    "HANDSHAKE_CONCURRENCY", "METRICS_TOKEN", "METRICS_PORT", "METRICS_HOST",
-    "SEND_RATE_USER", "SEND_BURST_USER", "USER_CACHE_SECONDS",
-)
+# Variables of the service that the tests' servers must not inherit from the caller: every
+# setting of config.py, so a new setting is covered the day it is added. Except
+# UPSTREAM_VERSION_CHECK: scripts/upstream-canary sets it for the servers the tests start.
+PASSED_THROUGH = frozenset({"UPSTREAM_VERSION_CHECK"})
+SERVICE_VARIABLES = tuple(sorted(name.upper() for name in Settings.model_fields
+                                 if name.upper() not in PASSED_THROUGH))
 
 
 def clean_environment(**variables: str) -> dict[str, str]:

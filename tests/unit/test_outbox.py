@@ -11,7 +11,7 @@ import pytest
 from engineio import packet as eio_packet
 
 from sharemyshows_rt.transport.websocket import Outbox, frame_of
-from support.fake_websocket import WAIT, FakeProtocol, websocket
+from support.fake_websocket import WAIT, websocket
 
 
 def packet(n: int) -> eio_packet.Packet:

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 import socketio
 
 from .broadcast import FastBroadcast
-from .fanout import room_of
 
 if TYPE_CHECKING:
     from ..backends.redis.locks import PublishLocks
