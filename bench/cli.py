@@ -7,7 +7,7 @@ import sys
 import tempfile
 import time
 import traceback
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -29,22 +29,37 @@ def _env_pair(text: str) -> tuple[str, str]:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="bench/run", description="Benchmark sharemyshows-rt against a real server and "
-        "PostgreSQL on this machine (see bench/README.md).")
+        prog="bench/run",
+        description="Benchmark sharemyshows-rt against a real server and "
+        "PostgreSQL on this machine (see bench/README.md).",
+    )
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--workers", type=int, default=2,
-                        help="load generator processes (default 2)")
-    common.add_argument("--server-env", type=_env_pair, action="append", default=[],
-                        metavar="NAME=VALUE", help="extra server environment (repeatable), e.g. "
-                        "LOG_LEVEL=WARNING")
+    common.add_argument(
+        "--workers", type=int, default=2, help="load generator processes (default 2)"
+    )
+    common.add_argument(
+        "--server-env",
+        type=_env_pair,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="extra server environment (repeatable), e.g. LOG_LEVEL=WARNING",
+    )
     common.add_argument("--keep-db", action="store_true", help="do not drop the database")
-    common.add_argument("--rev", metavar="GIT_REV",
-                        help="serve the code of this git revision (e.g. HEAD) instead of the "
-                        "working tree: src/ and alembic/ are exported to a temporary directory")
+    common.add_argument(
+        "--rev",
+        metavar="GIT_REV",
+        help="serve the code of this git revision (e.g. HEAD) instead of the "
+        "working tree: src/ and alembic/ are exported to a temporary directory",
+    )
     common.add_argument("--out", type=Path, default=RESULTS, help="results directory")
     common.add_argument("--size", type=int, default=64, help="chat message length (default 64)")
-    common.add_argument("--connect-timeout", type=float, default=180.0,
-                        help="seconds for all clients to connect and join (default 180)")
+    common.add_argument(
+        "--connect-timeout",
+        type=float,
+        default=180.0,
+        help="seconds for all clients to connect and join (default 180)",
+    )
     sub = parser.add_subparsers(dest="scenario", required=True)
 
     p = sub.add_parser("fanout", parents=[common], help="N clients in one show, fixed rate")
@@ -61,22 +76,38 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--step-duration", type=float, default=6.0, help="measured s per step (6)")
     p.add_argument("--warmup", type=float, default=2.0, help="warm-up s per step (2)")
     p.add_argument("--max-steps", type=int, default=20)
-    p.add_argument("--min-messages", type=int, default=60,
-                   help="a step lasts long enough to send at least this many messages (60)")
+    p.add_argument(
+        "--min-messages",
+        type=int,
+        default=60,
+        help="a step lasts long enough to send at least this many messages (60)",
+    )
     p.add_argument("--senders", type=int, default=50)
     p.add_argument("--p99-limit-ms", type=float, default=250.0)
 
     p = sub.add_parser("storm", parents=[common], help="N clients connect and join at once")
     p.add_argument("--clients", type=int, default=5000)
-    p.add_argument("--timeout", type=float, default=120.0,
-                   help="seconds to wait for every join (default 120)")
-    p.add_argument("--tail", type=float, default=60.0,
-                   help="seconds to wait for the presence broadcasts to end (default 60)")
-    p.add_argument("--concurrency", type=int, default=0,
-                   help="handshakes in progress per worker (default 0: all at once)")
-    p.add_argument("--rejoin", action="store_true",
-                   help="then every client closes and all reconnect at once with the same "
-                        "tokens (a venue's Wi-Fi coming back); measured separately")
+    p.add_argument(
+        "--timeout", type=float, default=120.0, help="seconds to wait for every join (default 120)"
+    )
+    p.add_argument(
+        "--tail",
+        type=float,
+        default=60.0,
+        help="seconds to wait for the presence broadcasts to end (default 60)",
+    )
+    p.add_argument(
+        "--concurrency",
+        type=int,
+        default=0,
+        help="handshakes in progress per worker (default 0: all at once)",
+    )
+    p.add_argument(
+        "--rejoin",
+        action="store_true",
+        help="then every client closes and all reconnect at once with the same "
+        "tokens (a venue's Wi-Fi coming back); measured separately",
+    )
 
     p = sub.add_parser("write", parents=[common], help="many shows and senders; durability")
     p.add_argument("--shows", type=int, default=200)
@@ -84,26 +115,43 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--inflight", type=int, default=1, help="unacked messages per sender (1)")
     p.add_argument("--duration", type=float, default=20.0)
     p.add_argument("--warmup", type=float, default=3.0)
-    p.add_argument("--kill-after", type=float, default=1.0,
-                   help="SIGKILL the server this long after the window, still under load (1)")
-    p.add_argument("--no-kill", dest="kill", action="store_false",
-                   help="stop sending instead of killing the server")
+    p.add_argument(
+        "--kill-after",
+        type=float,
+        default=1.0,
+        help="SIGKILL the server this long after the window, still under load (1)",
+    )
+    p.add_argument(
+        "--no-kill",
+        dest="kill",
+        action="store_false",
+        help="stop sending instead of killing the server",
+    )
 
     p = sub.add_parser("idle", parents=[common], help="N idle connections: memory")
     p.add_argument("--clients", type=int, default=10000)
     p.add_argument("--hold", type=float, default=10.0, help="seconds held before measuring")
-    p.add_argument("--concurrency", type=int, default=250,
-                   help="handshakes in progress per worker (default 250)")
-    p.add_argument("--pause", type=float, default=1.0,
-                   help="seconds to let the server settle before measuring RSS (default 1)")
+    p.add_argument(
+        "--concurrency",
+        type=int,
+        default=250,
+        help="handshakes in progress per worker (default 250)",
+    )
+    p.add_argument(
+        "--pause",
+        type=float,
+        default=1.0,
+        help="seconds to let the server settle before measuring RSS (default 1)",
+    )
 
-    sub.add_parser("smoke", parents=[common],
-                   help="every scenario with tens of clients for a few seconds (CI)")
+    sub.add_parser(
+        "smoke", parents=[common], help="every scenario with tens of clients for a few seconds (CI)"
+    )
     return parser
 
 
 def _stamp() -> tuple[str, str]:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     return now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -132,11 +180,27 @@ def run_one(name: str, opts: SimpleNamespace, prefix: Path, machine: dict) -> di
 
 SMOKE = {
     "fanout": {"clients": 30, "rate": 20.0, "senders": 5, "duration": 1.5, "warmup": 0.3},
-    "saturate": {"clients": 30, "start_rate": 20.0, "factor": 2.0, "step_duration": 0.8, "warmup": 0.2,
-                     "max_steps": 2, "senders": 5, "p99_limit_ms": 250.0, "min_messages": 10},
+    "saturate": {
+        "clients": 30,
+        "start_rate": 20.0,
+        "factor": 2.0,
+        "step_duration": 0.8,
+        "warmup": 0.2,
+        "max_steps": 2,
+        "senders": 5,
+        "p99_limit_ms": 250.0,
+        "min_messages": 10,
+    },
     "storm": {"clients": 60, "timeout": 20.0, "tail": 3.0, "concurrency": 0, "rejoin": True},
-    "write": {"shows": 5, "senders": 20, "inflight": 1, "duration": 1.5, "warmup": 0.3, "kill_after": 0.3,
-                  "kill": True},
+    "write": {
+        "shows": 5,
+        "senders": 20,
+        "inflight": 1,
+        "duration": 1.5,
+        "warmup": 0.3,
+        "kill_after": 0.3,
+        "kill": True,
+    },
     "idle": {"clients": 100, "hold": 0.5, "concurrency": 100, "pause": 0.3},
 }
 
@@ -155,20 +219,32 @@ def smoke(args: argparse.Namespace, machine: dict, stamp: str) -> int:
         opts.scenario = name
         try:
             result = run_one(name, opts, args.out / f"{stamp}-smoke-{name}", machine)
-            outcomes[name] = {"measured": True, "json": result["json_path"],
-                              "targets": {t["name"]: t["verdict"] for t in result["targets"]}}
+            outcomes[name] = {
+                "measured": True,
+                "json": result["json_path"],
+                "targets": {t["name"]: t["verdict"] for t in result["targets"]},
+            }
         except Exception as exc:
             failures.append(name)
             outcomes[name] = {"measured": False, "error": f"{type(exc).__name__}: {exc}"}
             log(f"smoke {name} FAILED: {type(exc).__name__}: {exc}")
             traceback.print_exc()
     elapsed = time.monotonic() - began
-    report.write_json({"scenario": "smoke", "machine": machine, "elapsed_s": round(elapsed, 1),
-                       "harness_ok": not failures, "scenarios": outcomes},
-                      args.out / f"{stamp}-smoke.json")
-    print(f"== smoke: {len(SMOKE) - len(failures)} of {len(SMOKE)} scenarios measured in "
-          f"{elapsed:.0f}s" + (f"; harness failures: {', '.join(failures)}" if failures else ""),
-          flush=True)
+    report.write_json(
+        {
+            "scenario": "smoke",
+            "machine": machine,
+            "elapsed_s": round(elapsed, 1),
+            "harness_ok": not failures,
+            "scenarios": outcomes,
+        },
+        args.out / f"{stamp}-smoke.json",
+    )
+    print(
+        f"== smoke: {len(SMOKE) - len(failures)} of {len(SMOKE)} scenarios measured in "
+        f"{elapsed:.0f}s" + (f"; harness failures: {', '.join(failures)}" if failures else ""),
+        flush=True,
+    )
     return EXIT_HARNESS if failures else EXIT_OK
 
 
@@ -191,8 +267,10 @@ def main(argv: list[str] | None = None) -> int:
             machine["served_code"] = f"git revision {args.rev} = {sha[:12]} (exported)"
         else:
             machine["served_code"] = "working tree" + (
-                " with uncommitted changes in src/" if machine["git_src_dirty"] else
-                f" = {machine['git_commit']}")
+                " with uncommitted changes in src/"
+                if machine["git_src_dirty"]
+                else f" = {machine['git_commit']}"
+            )
         return _main(args, machine, stamp)
 
 
@@ -203,8 +281,10 @@ def _main(args: argparse.Namespace, machine: dict, stamp: str) -> int:
     opts = SimpleNamespace(**vars(args))
     clients = max(getattr(opts, "clients", 0), getattr(opts, "senders", 0))
     if clients + 1000 > machine["ephemeral_ports"]:
-        log(f"warning: {clients} clients but only {machine['ephemeral_ports']} ephemeral ports "
-            "(net.ipv4.ip_local_port_range): connections may fail with EADDRNOTAVAIL")
+        log(
+            f"warning: {clients} clients but only {machine['ephemeral_ports']} ephemeral ports "
+            "(net.ipv4.ip_local_port_range): connections may fail with EADDRNOTAVAIL"
+        )
     if 2 * clients + 1000 > machine["nofile_limit"]:
         log(f"warning: ulimit -n is {machine['nofile_limit']}: too low for {clients} clients")
     try:

@@ -44,8 +44,15 @@ def raise_fd_limit(wanted: int = 65536) -> int:
 def make_token(secret: str, user_id: int, lifetime: int = 6 * 3600) -> str:
     """An HS256 access token as Flask-JWT-Extended issues it."""
     now = int(time.time())
-    claims = {"sub": str(user_id), "type": "access", "fresh": False, "iat": now, "nbf": now,
-              "exp": now + lifetime, "jti": os.urandom(8).hex()}
+    claims = {
+        "sub": str(user_id),
+        "type": "access",
+        "fresh": False,
+        "iat": now,
+        "nbf": now,
+        "exp": now + lifetime,
+        "jti": os.urandom(8).hex(),
+    }
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
@@ -71,8 +78,10 @@ class Worker:
                 try:
                     reply = await getattr(self, "op_" + op)(**command)
                 except (Exception, asyncio.CancelledError) as exc:
-                    reply = {"error": f"{type(exc).__name__}: {exc}",
-                             "traceback": traceback.format_exc()}
+                    reply = {
+                        "error": f"{type(exc).__name__}: {exc}",
+                        "traceback": traceback.format_exc(),
+                    }
                 self.conn.send(reply)
                 if op == "exit":
                     break
@@ -92,9 +101,15 @@ class Worker:
 
     # ------------------------------------------------------------------ commands
 
-    async def op_connect(self, clients: list[list[int]], go_at: int | None = None,
-                         concurrency: int = 0, timeout: float = 60.0,
-                         reuse_tokens: bool = False, window: list[int] | None = None) -> dict:
+    async def op_connect(
+        self,
+        clients: list[list[int]],
+        go_at: int | None = None,
+        concurrency: int = 0,
+        timeout: float = 60.0,
+        reuse_tokens: bool = False,
+        window: list[int] | None = None,
+    ) -> dict:
         """Open clients [index, user_id, show_id (0: none)]; each is ready once connected,
         or once joined when it has a show. Waits for all (or `timeout`). With
         `reuse_tokens`, a user connects with the token it had before (an app reconnecting).
@@ -108,8 +123,9 @@ class Worker:
             token = self.tokens.get(user_id) if reuse_tokens else None
             if token is None:
                 token = self.tokens[user_id] = make_token(self.secret, user_id)
-            client = SioClient(self.hub, index, user_id, token, self.host, self.port,
-                               show_id or None)
+            client = SioClient(
+                self.hub, index, user_id, token, self.host, self.port, show_id or None
+            )
             client.waiter = loop.create_future()
             self.clients[index] = client
             made.append(client)
@@ -142,30 +158,48 @@ class Worker:
             if waiter is not None and waiter.done() and not waiter.cancelled() and waiter.result():
                 ready_at.append(client.t_joined or client.t_connected)
                 ready_s.append((ready_at[-1] - started) / 1e9)
-        return {"requested": len(made), "ready": len(ready_at),
-                "connected": sum(1 for c in made if c.t_connected),
-                "joined": sum(1 for c in made if c.t_joined),
-                "timed_out": len(not_done), "started": started, "finished": finished,
-                "first_ready": min(ready_at) if ready_at else None,
-                "last_ready": max(ready_at) if ready_at else None,
-                "connect_ms": connect_ms, "join_ms": join_ms, "ready_s": ready_s,
-                "refused": dict(self.hub.refused.most_common(10)),
-                "bytes_in": self.hub.bytes_in}
+        return {
+            "requested": len(made),
+            "ready": len(ready_at),
+            "connected": sum(1 for c in made if c.t_connected),
+            "joined": sum(1 for c in made if c.t_joined),
+            "timed_out": len(not_done),
+            "started": started,
+            "finished": finished,
+            "first_ready": min(ready_at) if ready_at else None,
+            "last_ready": max(ready_at) if ready_at else None,
+            "connect_ms": connect_ms,
+            "join_ms": join_ms,
+            "ready_s": ready_s,
+            "refused": dict(self.hub.refused.most_common(10)),
+            "bytes_in": self.hub.bytes_in,
+        }
 
-    async def op_send(self, senders: list[int], start_at: int, end_at: int,
-                      windows: list[list[int]], rate: float = 0.0, closed_loop: bool = False,
-                      inflight: int = 1, size: int = 64, record: bool = False) -> dict:
+    async def op_send(
+        self,
+        senders: list[int],
+        start_at: int,
+        end_at: int,
+        windows: list[list[int]],
+        rate: float = 0.0,
+        closed_loop: bool = False,
+        inflight: int = 1,
+        size: int = 64,
+        record: bool = False,
+    ) -> dict:
         """Send from `senders` between start_at and end_at: at `rate` messages/s in total
         (open loop), or each sender `inflight` at a time, the next after each ack (closed)."""
         hub = self.hub
         for wid, t0, t1 in windows:
             hub.windows[wid] = Window(wid, t0, t1)
-        hub.sending = Sending(end_at, closed_loop, record, size,
-                              [tuple(w) for w in windows])  # type: ignore[misc]
+        hub.sending = Sending(end_at, closed_loop, record, size, [tuple(w) for w in windows])  # type: ignore[misc]
         # Only clients that are connected and in their show send (a failed join is reported
         # by `connect`; its client would only collect "Not in show chat room" errors).
-        clients = [c for c in (self.clients.get(i) for i in senders)
-                   if c is not None and c.state == CONNECTED and (not c.show_id or c.t_joined)]
+        clients = [
+            c
+            for c in (self.clients.get(i) for i in senders)
+            if c is not None and c.state == CONNECTED and (not c.show_id or c.t_joined)
+        ]
         send_lag = Histogram()
         sent_before = hub.sent_total
         await asyncio.sleep(max(0.0, (start_at - _monotonic_ns()) / 1e9))
@@ -206,9 +240,12 @@ class Worker:
                 if all(c.state == CLOSED for c in clients):
                     break
         hub.sending.closed_loop = False  # acks arriving from now on send nothing more
-        reply = {"sent": hub.sent_total - sent_before, "send_lag": send_lag.to_dict(),
-                 "senders": len(clients),
-                 "ack_errors": dict(hub.ack_errors.most_common(10))}
+        reply = {
+            "sent": hub.sent_total - sent_before,
+            "send_lag": send_lag.to_dict(),
+            "senders": len(clients),
+            "ack_errors": dict(hub.ack_errors.most_common(10)),
+        }
         if record:
             reply["acked"] = hub.acked
             hub.acked = []
@@ -217,18 +254,22 @@ class Worker:
     async def op_collect(self, reset: bool = False) -> dict:
         hub = self.hub
         states = collections.Counter(c.state for c in self.clients.values())
-        reply = {"bytes_in": hub.bytes_in, "frames_in": hub.frames_in,
-                 "deliveries": hub.deliveries, "sent": hub.sent_total,
-                 "events": {k.decode(): v for k, v in hub.events.items()},
-                 "errors": dict(hub.errors.most_common(10)),
-                 "closed": dict(hub.closed.most_common(10)),
-                 "refused": dict(hub.refused.most_common(10)),
-                 "ack_errors": dict(hub.ack_errors.most_common(10)),
-                 "open": states.get(CONNECTED, 0),
-                 "windows": {wid: w.report() for wid, w in hub.windows.items()},
-                 "pending_acks": sum(len(c.pending) for c in self.clients.values()),
-                 "delivery_seconds": dict(hub.delivery_seconds),
-                 "ack_seconds": dict(hub.ack_seconds)}
+        reply = {
+            "bytes_in": hub.bytes_in,
+            "frames_in": hub.frames_in,
+            "deliveries": hub.deliveries,
+            "sent": hub.sent_total,
+            "events": {k.decode(): v for k, v in hub.events.items()},
+            "errors": dict(hub.errors.most_common(10)),
+            "closed": dict(hub.closed.most_common(10)),
+            "refused": dict(hub.refused.most_common(10)),
+            "ack_errors": dict(hub.ack_errors.most_common(10)),
+            "open": states.get(CONNECTED, 0),
+            "windows": {wid: w.report() for wid, w in hub.windows.items()},
+            "pending_acks": sum(len(c.pending) for c in self.clients.values()),
+            "delivery_seconds": dict(hub.delivery_seconds),
+            "ack_seconds": dict(hub.ack_seconds),
+        }
         if reset:
             hub.windows.clear()
         return reply
@@ -255,6 +296,7 @@ def worker_main(conn: Any, worker: int, host: str, port: int, secret: str) -> No
     raise_fd_limit()
     try:
         import uvloop
+
         runner = uvloop.run
     except ImportError:  # plain asyncio still works, only slower
         runner = asyncio.run
@@ -275,8 +317,12 @@ class Generator:
         self._pending: list[str] = []
         for worker in range(count):
             parent, child = context.Pipe()
-            process = context.Process(target=worker_main, args=(child, worker, host, port, secret),
-                                      name=f"bench-generator-{worker}", daemon=True)
+            process = context.Process(
+                target=worker_main,
+                args=(child, worker, host, port, secret),
+                name=f"bench-generator-{worker}",
+                daemon=True,
+            )
             process.start()
             child.close()
             self.pipes.append(parent)
@@ -295,15 +341,18 @@ class Generator:
     def gather(self, timeout: float | None = None) -> list[dict]:
         replies = []
         deadline = None if timeout is None else time.monotonic() + timeout
-        for worker, pipe in enumerate(self.pipes[:len(self._pending)]):
+        for worker, pipe in enumerate(self.pipes[: len(self._pending)]):
             wait = None if deadline is None else max(0.1, deadline - time.monotonic())
             if not pipe.poll(wait):
-                raise WorkerError(f"generator worker {worker} did not answer "
-                                  f"{self._pending[worker]} within {timeout:.0f}s")
+                raise WorkerError(
+                    f"generator worker {worker} did not answer "
+                    f"{self._pending[worker]} within {timeout:.0f}s"
+                )
             reply = pipe.recv()
             if "error" in reply:
-                raise WorkerError(f"generator worker {worker}: {reply['error']}\n"
-                                  f"{reply.get('traceback', '')}")
+                raise WorkerError(
+                    f"generator worker {worker}: {reply['error']}\n{reply.get('traceback', '')}"
+                )
             replies.append(reply)
         self._pending = []
         return replies

@@ -64,6 +64,7 @@ class Histogram:
 
     def summary_ms(self) -> dict:
         """count, mean, p50, p90, p95, p99, p99.9 and max in milliseconds."""
+
         def ms(value: float | None) -> float | None:
             return None if value is None else round(value / 1000.0, 3)
 
@@ -81,8 +82,13 @@ class Histogram:
 
     def to_dict(self) -> dict:
         sparse = {index: n for index, n in enumerate(self.counts) if n}
-        return {"counts": sparse, "count": self.count, "total": self.total,
-                "low": self.low if self.count else None, "high": self.high}
+        return {
+            "counts": sparse,
+            "count": self.count,
+            "total": self.total,
+            "low": self.low if self.count else None,
+            "high": self.high,
+        }
 
     @classmethod
     def from_dict(cls, data: dict) -> Histogram:

@@ -35,11 +35,20 @@ class Window:
     sent: int = 0  # tagged messages sent
 
     def report(self) -> dict:
-        return {"wid": self.wid, "t0": self.t0, "t1": self.t1,
-                "latency": self.latency.to_dict(), "delivered": self.latency.count,
-                "arrivals": self.arrivals, "lag": self.lag.to_dict(), "acks": self.acks.to_dict(),
-                "acked_ok": self.acked_ok, "acked_error": self.acked_error,
-                "acks_in_window": self.acks_in_window, "sent": self.sent}
+        return {
+            "wid": self.wid,
+            "t0": self.t0,
+            "t1": self.t1,
+            "latency": self.latency.to_dict(),
+            "delivered": self.latency.count,
+            "arrivals": self.arrivals,
+            "lag": self.lag.to_dict(),
+            "acks": self.acks.to_dict(),
+            "acked_ok": self.acked_ok,
+            "acked_error": self.acked_error,
+            "acks_in_window": self.acks_in_window,
+            "sent": self.sent,
+        }
 
 
 @dataclass
@@ -103,7 +112,7 @@ class Hub:
             at = payload.find(_TAG)
             if at < 0:
                 return
-            parts = payload[at + 13:at + 64].split(b" ", 2)
+            parts = payload[at + 13 : at + 64].split(b" ", 2)
             window = self.windows.get(int(parts[0]))
             if window is not None:
                 window.latency.add((now - int(parts[1])) / 1000.0)
@@ -121,8 +130,9 @@ class Hub:
             what = f"{body.get('event')}: {body.get('message')}"
             self.errors[what] += 1
             if body.get("event") == "join_show" and client.t_join_sent and not client.t_joined:
-                self.refused[_short(f"join refused: {body.get('message')} "
-                                    f"({body.get('details')})")] += 1
+                self.refused[
+                    _short(f"join refused: {body.get('message')} ({body.get('details')})")
+                ] += 1
                 if client.waiter is not None and not client.waiter.done():
                     client.waiter.set_result(False)
 
@@ -169,8 +179,12 @@ class Hub:
     def _resend(self, client: SioClient) -> None:
         sending = self.sending
         now = _monotonic_ns()
-        if sending is not None and sending.closed_loop and now < sending.end \
-                and client.state == CONNECTED:
+        if (
+            sending is not None
+            and sending.closed_loop
+            and now < sending.end
+            and client.state == CONNECTED
+        ):
             self.send_one(client, now)
 
     def on_refused(self, client: SioClient, reason: str) -> None:

@@ -20,12 +20,17 @@ def idle(opts: SimpleNamespace) -> dict:
         time.sleep(opts.pause)
         before = session.snapshot()
         log(f"server RSS before: {before.server_rss_kib} KiB; opening {n} idle connections")
-        connected = session.connect([[i, i + 1, 0] for i in range(n)],
-                                    concurrency=opts.concurrency, timeout=opts.connect_timeout)
+        connected = session.connect(
+            [[i, i + 1, 0] for i in range(n)],
+            concurrency=opts.concurrency,
+            timeout=opts.connect_timeout,
+        )
         opened = session.snapshot()
         require(connected["connected"] > 0, f"no client could connect: {connected['refused']}")
-        log(f"{connected['connected']}/{n} connected in {(opened.t - before.t):.1f}s; holding "
-            f"{opts.hold:g}s")
+        log(
+            f"{connected['connected']}/{n} connected in {(opened.t - before.t):.1f}s; holding "
+            f"{opts.hold:g}s"
+        )
         time.sleep(opts.hold)
         held = session.snapshot()
         collects = session.gen.broadcast({"op": "collect"}, timeout=60)
@@ -42,11 +47,14 @@ def idle(opts: SimpleNamespace) -> dict:
     if count < n:
         flags.append({"kind": "incomplete", "detail": f"only {count} of {n} connected"})
     if still_open < count:
-        flags.append({"kind": "dropped", "detail": f"{count - still_open} connection(s) closed "
-                                                   "while idle"})
+        flags.append(
+            {"kind": "dropped", "detail": f"{count - still_open} connection(s) closed while idle"}
+        )
     per_conn = grown / count if count else None
     metrics = {
-        "clients": n, "connected": count, "open_after_hold": still_open,
+        "clients": n,
+        "connected": count,
+        "open_after_hold": still_open,
         "connect_latency": exact_summary_ms(connected["connect_ms"]),
         "connect_time_s": round(ramp.seconds, 2),
         "server_rss_before_kib": before.server_rss_kib,
@@ -64,12 +72,21 @@ def idle(opts: SimpleNamespace) -> dict:
     result = result_of(session, "idle", opts, metrics)
     result["flags"] = flags
     result["targets"] = [
-        target("server RSS per idle connection", metrics["rss_per_connection_kib"], "<=", 30,
-               "KiB", flags, load_sensitive=False),
+        target(
+            "server RSS per idle connection",
+            metrics["rss_per_connection_kib"],
+            "<=",
+            30,
+            "KiB",
+            flags,
+            load_sensitive=False,
+        ),
     ]
     result["timeseries"] = series
-    result["marks"] = {"connect_start": round(before.t - session.origin, 2),
-                       "connected": round(opened.t - session.origin, 2),
-                       "held": round(held.t - session.origin, 2),
-                       "closed": round(closed.t - session.origin, 2)}
+    result["marks"] = {
+        "connect_start": round(before.t - session.origin, 2),
+        "connected": round(opened.t - session.origin, 2),
+        "held": round(held.t - session.origin, 2),
+        "closed": round(closed.t - session.origin, 2),
+    }
     return result

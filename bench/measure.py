@@ -15,8 +15,15 @@ from importlib import metadata
 from pathlib import Path
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-PG_AUX = ("checkpointer", "background writer", "walwriter", "autovacuum launcher",
-          "logical replication launcher", "stats collector", "archiver")
+PG_AUX = (
+    "checkpointer",
+    "background writer",
+    "walwriter",
+    "autovacuum launcher",
+    "logical replication launcher",
+    "stats collector",
+    "archiver",
+)
 
 
 def _stat_fields(pid: int) -> list[str] | None:
@@ -24,7 +31,7 @@ def _stat_fields(pid: int) -> list[str] | None:
         text = Path(f"/proc/{pid}/stat").read_text()
     except (FileNotFoundError, ProcessLookupError, PermissionError):
         return None
-    return text[text.rindex(")") + 2:].split()
+    return text[text.rindex(")") + 2 :].split()
 
 
 def process_cpu(pid: int) -> float | None:
@@ -173,8 +180,15 @@ class Delta:
     @property
     def other_cpu(self) -> float:
         """CPU of everything else on the machine (other users, other databases)."""
-        return max(0.0, self.sys_busy - self.server_cpu - self.generator_cpu - self.db_cpu
-                   - self.db_aux_cpu - self.self_cpu)
+        return max(
+            0.0,
+            self.sys_busy
+            - self.server_cpu
+            - self.generator_cpu
+            - self.db_cpu
+            - self.db_aux_cpu
+            - self.self_cpu,
+        )
 
     def util(self, cpu: float) -> float:
         return cpu / self.seconds if self.seconds > 0 else 0.0
@@ -204,8 +218,9 @@ class Sampler:
     """Samples the server, the generator workers, PostgreSQL and the machine every
     `interval` seconds in a thread, and on demand (`snapshot`) at window edges."""
 
-    def __init__(self, server_pid: int, worker_pids: list[int], postgres: PostgresCpu,
-                 interval: float = 0.5) -> None:
+    def __init__(
+        self, server_pid: int, worker_pids: list[int], postgres: PostgresCpu, interval: float = 0.5
+    ) -> None:
         self.server_pid = server_pid
         self.worker_pids = worker_pids
         self.postgres = postgres
@@ -246,9 +261,18 @@ class Sampler:
         db, aux = self.postgres.sample()
         busy, total, stolen = system_cpu()
         own = os.times()
-        return Sample(time.monotonic(), server_cpu if server_cpu is not None else
-                      self._last_server_cpu, process_rss_kib(self.server_pid), worker_cpu, db, aux,
-                      busy, total, own.user + own.system, stolen)
+        return Sample(
+            time.monotonic(),
+            server_cpu if server_cpu is not None else self._last_server_cpu,
+            process_rss_kib(self.server_pid),
+            worker_cpu,
+            db,
+            aux,
+            busy,
+            total,
+            own.user + own.system,
+            stolen,
+        )
 
     @staticmethod
     def delta(a: Sample, b: Sample) -> Delta:
@@ -273,11 +297,16 @@ class Sampler:
             d = self.delta(a, b)
             if d.seconds <= 0:
                 continue
-            rows.append({"t": round(b.t - origin, 3), "server_cores": round(d.util(d.server_cpu), 3),
-                         "generator_cores": [round(d.util(c), 3) for c in d.worker_cpu],
-                         "db_cores": round(d.util(d.db_cpu), 3),
-                         "machine_cores": round(d.util(d.sys_busy), 3),
-                         "server_rss_kib": b.server_rss_kib})
+            rows.append(
+                {
+                    "t": round(b.t - origin, 3),
+                    "server_cores": round(d.util(d.server_cpu), 3),
+                    "generator_cores": [round(d.util(c), 3) for c in d.worker_cpu],
+                    "db_cores": round(d.util(d.db_cpu), 3),
+                    "machine_cores": round(d.util(d.sys_busy), 3),
+                    "server_rss_kib": b.server_rss_kib,
+                }
+            )
         return rows
 
 
@@ -307,8 +336,9 @@ def _version(package: str) -> str | None:
 
 def _git(root: Path, *args: str) -> str:
     try:
-        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
-                              timeout=10).stdout.strip()
+        return subprocess.run(
+            ["git", *args], cwd=root, capture_output=True, text=True, timeout=10
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return ""
 
@@ -324,6 +354,7 @@ def ephemeral_ports() -> int:
 
 def _nofile() -> int:
     import resource
+
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
@@ -331,8 +362,14 @@ def python_speed() -> float:
     """How fast this machine runs Python right now, in thousands of reference operations
     per CPU-second (best of three): shared virtual machines differ from day to day, and
     CPU-seconds per unit of work only compare between runs of similar speed."""
-    payload = {"id": 12345, "show_id": 7, "user_id": 42, "username": "fan_42",
-               "message": "what a show tonight! " * 3, "timestamp": "2026-11-27T20:15:00Z"}
+    payload = {
+        "id": 12345,
+        "show_id": 7,
+        "user_id": 42,
+        "username": "fan_42",
+        "message": "what a show tonight! " * 3,
+        "timestamp": "2026-11-27T20:15:00Z",
+    }
     best = float("inf")
     for _ in range(3):
         started = time.process_time()
@@ -357,9 +394,22 @@ def machine_info(root: Path) -> dict:
         "kernel": platform.release(),
         "python": platform.python_version(),
         "python_implementation": platform.python_implementation(),
-        "packages": {name: _version(name) for name in (
-            "sharemyshows-rt", "python-socketio", "python-engineio", "uvicorn", "uvloop",
-            "websockets", "starlette", "SQLAlchemy", "asyncpg", "orjson", "pydantic")},
+        "packages": {
+            name: _version(name)
+            for name in (
+                "sharemyshows-rt",
+                "python-socketio",
+                "python-engineio",
+                "uvicorn",
+                "uvloop",
+                "websockets",
+                "starlette",
+                "SQLAlchemy",
+                "asyncpg",
+                "orjson",
+                "pydantic",
+            )
+        },
         "git_commit": _git(root, "rev-parse", "--short", "HEAD"),
         "git_src_dirty": bool(dirty),
         "loadavg_at_start": Path("/proc/loadavg").read_text().split()[:3],

@@ -80,13 +80,43 @@ def event_name(head: bytes) -> bytes | None:
 class SioClient(asyncio.Protocol):
     """One simulated user's connection."""
 
-    __slots__ = ("hub", "index", "user_id", "token", "host", "port", "transport", "state",
-                 "buf", "skip", "skip_event", "frag", "key", "ack_seq", "pending", "show_id",
-                 "t_start", "t_connected", "t_join_sent", "t_joined", "close_reason", "sender",
-                 "sent", "waiter")
+    __slots__ = (
+        "hub",
+        "index",
+        "user_id",
+        "token",
+        "host",
+        "port",
+        "transport",
+        "state",
+        "buf",
+        "skip",
+        "skip_event",
+        "frag",
+        "key",
+        "ack_seq",
+        "pending",
+        "show_id",
+        "t_start",
+        "t_connected",
+        "t_join_sent",
+        "t_joined",
+        "close_reason",
+        "sender",
+        "sent",
+        "waiter",
+    )
 
-    def __init__(self, hub: Listener, index: int, user_id: int, token: str, host: str,
-                 port: int, show_id: int | None = None) -> None:
+    def __init__(
+        self,
+        hub: Listener,
+        index: int,
+        user_id: int,
+        token: str,
+        host: str,
+        port: int,
+        show_id: int | None = None,
+    ) -> None:
         self.hub = hub
         self.index = index
         self.user_id = user_id
@@ -119,10 +149,12 @@ class SioClient(asyncio.Protocol):
         self.state = UPGRADING
         key = base64.b64encode(os.urandom(16))
         self.key = key
-        request = (b"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n"
-                   b"Host: " + f"{self.host}:{self.port}".encode() + b"\r\n"
-                   b"Upgrade: websocket\r\nConnection: Upgrade\r\n"
-                   b"Sec-WebSocket-Key: " + key + b"\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        request = (
+            b"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n"
+            b"Host: " + f"{self.host}:{self.port}".encode() + b"\r\n"
+            b"Upgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Key: " + key + b"\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        )
         transport.write(request)  # type: ignore[attr-defined]
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -179,8 +211,9 @@ class SioClient(asyncio.Protocol):
             return 0 if ok else -1
         self.ack_seq += 1
         ack_id = self.ack_seq
-        if not self.send_text(b"42" + str(ack_id).encode() + b'["' + event.encode() + b'",'
-                              + payload + b"]"):
+        if not self.send_text(
+            b"42" + str(ack_id).encode() + b'["' + event.encode() + b'",' + payload + b"]"
+        ):
             return -1
         self.pending[ack_id] = ack
         return ack_id
@@ -202,7 +235,7 @@ class SioClient(asyncio.Protocol):
             if n < self.skip:
                 self.skip -= n
                 return
-            data = data[self.skip:]
+            data = data[self.skip :]
             self.skip = 0
             name, self.skip_event = self.skip_event, None
             hub.frames_in += 1
@@ -218,7 +251,7 @@ class SioClient(asyncio.Protocol):
                     self._fail("oversized HTTP response")
                 return
             head = bytes(buf[:end])
-            del buf[:end + 4]
+            del buf[: end + 4]
             if not self._upgraded(head):
                 return
         self._parse()
@@ -257,29 +290,30 @@ class SioClient(asyncio.Protocol):
             elif length == 127:
                 if end - h < 8:
                     break
-                length = int.from_bytes(buf[h:h + 8], "big")
+                length = int.from_bytes(buf[h : h + 8], "big")
                 h += 8
             mask = None
             if b1 & 0x80:  # servers never mask; tolerated anyway
                 if end - h < 4:
                     break
-                mask = bytes(buf[h:h + 4])
+                mask = bytes(buf[h : h + 4])
                 h += 4
             available = end - h
             if available < length:
-                if (length > _BIG and available >= _PEEK and mask is None and b0 == 0x81):
-                    name = event_name(bytes(buf[h:h + _PEEK]))
+                if length > _BIG and available >= _PEEK and mask is None and b0 == 0x81:
+                    name = event_name(bytes(buf[h : h + _PEEK]))
                     if name is not None and name not in self.hub.needs_payload:
                         self.skip = length - available
                         self.skip_event = name
                         pos = end
                 break
-            payload = bytes(buf[h:h + length])
+            payload = bytes(buf[h : h + length])
             pos = h + length
             if mask is not None:
                 keys = (mask * ((length >> 2) + 1))[:length]
-                payload = (int.from_bytes(payload, "little") ^ int.from_bytes(keys, "little")
-                           ).to_bytes(length, "little")
+                payload = (
+                    int.from_bytes(payload, "little") ^ int.from_bytes(keys, "little")
+                ).to_bytes(length, "little")
             self._frame(b0, payload)
         if pos:
             del buf[:pos]
@@ -343,14 +377,14 @@ class SioClient(asyncio.Protocol):
             self.close_reason = self.close_reason or "server closed the Engine.IO session"
 
 
-async def open_client(loop: asyncio.AbstractEventLoop, client: SioClient,
-                      timeout: float) -> bool:
+async def open_client(loop: asyncio.AbstractEventLoop, client: SioClient, timeout: float) -> bool:
     """TCP-connect `client`; True once the TCP connection exists (the rest is callbacks)."""
     client.t_start = _monotonic_ns()
     try:
         await asyncio.wait_for(
-            loop.create_connection(lambda: client, client.host, client.port), timeout)
-    except (OSError, asyncio.TimeoutError) as exc:
+            loop.create_connection(lambda: client, client.host, client.port), timeout
+        )
+    except (TimeoutError, OSError) as exc:
         client.state = CLOSED
         client.close_reason = f"TCP connect failed: {exc!r}"
         client.hub.on_refused(client, client.close_reason)

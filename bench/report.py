@@ -42,27 +42,33 @@ def _n(value: object, digits: int = 2) -> str:
 
 def machine_line(machine: dict) -> str:
     packages = machine.get("packages", {})
-    return (f"machine: {machine['cpu_model']}, {machine['cores']} cores, "
-            f"{machine['memory_gib']} GiB, Linux {machine['kernel']}; Python {machine['python']}"
-            f" (uvloop {packages.get('uvloop') or 'absent'}; speed "
-            f"{machine.get('python_speed_kops', '?')} kops/CPU-s); PostgreSQL "
-            f"{machine.get('postgres_version', '?')}; served code: "
-            f"{machine.get('served_code', machine['git_commit'])}")
+    return (
+        f"machine: {machine['cpu_model']}, {machine['cores']} cores, "
+        f"{machine['memory_gib']} GiB, Linux {machine['kernel']}; Python {machine['python']}"
+        f" (uvloop {packages.get('uvloop') or 'absent'}; speed "
+        f"{machine.get('python_speed_kops', '?')} kops/CPU-s); PostgreSQL "
+        f"{machine.get('postgres_version', '?')}; served code: "
+        f"{machine.get('served_code', machine['git_commit'])}"
+    )
 
 
 def _latency_line(label: str, summary: dict) -> str:
-    return (f"{label}: p50 {_n(summary.get('p50_ms'))} ms, p95 {_n(summary.get('p95_ms'))} ms, "
-            f"p99 {_n(summary.get('p99_ms'))} ms, max {_n(summary.get('max_ms'))} ms "
-            f"({_n(summary.get('count'))} samples)")
+    return (
+        f"{label}: p50 {_n(summary.get('p50_ms'))} ms, p95 {_n(summary.get('p95_ms'))} ms, "
+        f"p99 {_n(summary.get('p99_ms'))} ms, max {_n(summary.get('max_ms'))} ms "
+        f"({_n(summary.get('count'))} samples)"
+    )
 
 
 def _resources_line(resources: dict) -> str:
-    return (f"CPU (cores, mean): server {resources['server_cores']:.2f}, generator "
-            f"{resources['generator_cores']:.2f} (workers {resources['generator_worker_cores']}), "
-            f"postgres backends {resources['db_backend_cores']:.2f}, machine "
-            f"{resources['machine_busy_cores']:.2f}/{resources['cores']}, others "
-            f"{resources['other_cores']:.2f} (of which stolen by the hypervisor "
-            f"{resources.get('steal_cores', 0.0):.2f})")
+    return (
+        f"CPU (cores, mean): server {resources['server_cores']:.2f}, generator "
+        f"{resources['generator_cores']:.2f} (workers {resources['generator_worker_cores']}), "
+        f"postgres backends {resources['db_backend_cores']:.2f}, machine "
+        f"{resources['machine_busy_cores']:.2f}/{resources['cores']}, others "
+        f"{resources['other_cores']:.2f} (of which stolen by the hypervisor "
+        f"{resources.get('steal_cores', 0.0):.2f})"
+    )
 
 
 def _storm_wave_lines(m: dict) -> list[str]:
@@ -101,10 +107,14 @@ def scenario_lines(result: dict) -> list[str]:
             _resources_line(m["resources"]),
         ]
     elif name == "saturate":
-        lines.append(f"load: {m['joined']:,} clients in one show; rate x{o['factor']:g} per "
-                     f"step from {o['start_rate']:g} msg/s; {o['step_duration']:g}s per step")
-        lines.append("  step  msg/s  sent  offered del/s  delivered/s   ratio    p50 ms   p99 ms   "
-                     "max ms  server cores  gen cores  ok")
+        lines.append(
+            f"load: {m['joined']:,} clients in one show; rate x{o['factor']:g} per "
+            f"step from {o['start_rate']:g} msg/s; {o['step_duration']:g}s per step"
+        )
+        lines.append(
+            "  step  msg/s  sent  offered del/s  delivered/s   ratio    p50 ms   p99 ms   "
+            "max ms  server cores  gen cores  ok"
+        )
         for s in result.get("steps", []):
             lines.append(
                 f"  {s['step']:>4} {s['rate_msgs_per_s']:>6.0f} {s['sent']:>5} "
@@ -113,18 +123,25 @@ def scenario_lines(result: dict) -> list[str]:
                 f"{_n(s['latency']['p50_ms']):>8} {_n(s['latency']['p99_ms']):>8} "
                 f"{_n(s['latency']['max_ms']):>8} {s['resources']['server_cores']:>13.2f} "
                 f"{max(s['resources']['generator_worker_cores'] or [0]):>10.2f}  "
-                f"{'yes' if s['sustained'] else 'no'}")
-        lines.append(f"highest sustained: {_n(m['max_sustained_deliveries_per_s'])} deliveries/s "
-                     f"= {_n(m['max_sustained_msgs_per_s'])} msg/s (step "
-                     f"{_n(m['max_sustained_step'])}); stopped: {m['stop_reason']}")
+                f"{'yes' if s['sustained'] else 'no'}"
+            )
+        lines.append(
+            f"highest sustained: {_n(m['max_sustained_deliveries_per_s'])} deliveries/s "
+            f"= {_n(m['max_sustained_msgs_per_s'])} msg/s (step "
+            f"{_n(m['max_sustained_step'])}); stopped: {m['stop_reason']}"
+        )
     elif name == "storm":
-        lines += [f"load: {m['clients']:,} clients connect and join one show at once",
-                  *_storm_wave_lines(m)]
+        lines += [
+            f"load: {m['clients']:,} clients connect and join one show at once",
+            *_storm_wave_lines(m),
+        ]
         r = m.get("rejoin")
         if r is not None:
-            lines.append(f"rejoin (every client closed: the server was busy "
-                         f"{_n(r['server_busy_after_all_closed_s'])} s; then all reconnected at "
-                         "once with the same tokens):")
+            lines.append(
+                f"rejoin (every client closed: the server was busy "
+                f"{_n(r['server_busy_after_all_closed_s'])} s; then all reconnected at "
+                "once with the same tokens):"
+            )
             lines += ["  " + line for line in _storm_wave_lines(r)]
             lines += [f"  ! {flag['kind']}: {flag['detail']}" for flag in r["flags"]]
     elif name == "write":
@@ -163,15 +180,20 @@ def scenario_lines(result: dict) -> list[str]:
 
 
 def summary(result: dict) -> str:
-    lines = [f"== sharemyshows-rt benchmark: {result['scenario']} ({result['started_at']}, "
-             f"{result['elapsed_s']:.0f}s)", machine_line(result["machine"])]
+    lines = [
+        f"== sharemyshows-rt benchmark: {result['scenario']} ({result['started_at']}, "
+        f"{result['elapsed_s']:.0f}s)",
+        machine_line(result["machine"]),
+    ]
     lines += scenario_lines(result)
     targets = result.get("targets", [])
     if targets:
         lines.append("targets:")
         for t in targets:
-            lines.append(f"  {t['name']:<44} {_n(t['measured'], 4):>14} {t['unit']:<13} "
-                         f"target {t['target']:<10} {CHECK.get(t['verdict'], t['verdict'])}")
+            lines.append(
+                f"  {t['name']:<44} {_n(t['measured'], 4):>14} {t['unit']:<13} "
+                f"target {t['target']:<10} {CHECK.get(t['verdict'], t['verdict'])}"
+            )
     flags = result.get("flags", [])
     lines.append("flags: " + ("none" if not flags else ""))
     for flag in flags:
@@ -179,19 +201,25 @@ def summary(result: dict) -> str:
     log = result["server"]["log"]
     down = log.get("teardown", {})
     lines.append(f"server log ({log.get('lines', 0)} lines, {result['server']['log_path']}):")
-    lines.append(f"  during the run: {log.get('errors', 0)} error(s), {log.get('warnings', 0)} "
-                 f"warning(s), {log.get('tracebacks', 0)} traceback(s)")
+    lines.append(
+        f"  during the run: {log.get('errors', 0)} error(s), {log.get('warnings', 0)} "
+        f"warning(s), {log.get('tracebacks', 0)} traceback(s)"
+    )
     for example in log.get("examples", [])[:5]:
         lines.append(f"    {example[:220]}")
     settle = result["server"].get("settle_after_clients_closed_s")
     if not result["server"].get("killed_by_harness"):
-        lines.append("  after every client closed, the server was busy for "
-                     + (f"{settle:g} s" if settle is not None else "over 60 s (still busy)")
-                     + " (disconnect handling)")
-    lines.append(f"  during the teardown (clients closed, then SIGTERM): {down.get('errors', 0)} "
-                 f"error(s), {down.get('warnings', 0)} warning(s), {down.get('tracebacks', 0)} "
-                 f"traceback(s); server exit code {result['server']['exit_code']}"
-                 + (" (killed by the harness)" if result["server"].get("killed_by_harness") else ""))
+        lines.append(
+            "  after every client closed, the server was busy for "
+            + (f"{settle:g} s" if settle is not None else "over 60 s (still busy)")
+            + " (disconnect handling)"
+        )
+    lines.append(
+        f"  during the teardown (clients closed, then SIGTERM): {down.get('errors', 0)} "
+        f"error(s), {down.get('warnings', 0)} warning(s), {down.get('tracebacks', 0)} "
+        f"traceback(s); server exit code {result['server']['exit_code']}"
+        + (" (killed by the harness)" if result["server"].get("killed_by_harness") else "")
+    )
     for example in down.get("examples", [])[:3]:
         lines.append(f"    {example[:220]}")
     tcp = result.get("kernel_tcp") or {}
@@ -201,8 +229,12 @@ def summary(result: dict) -> str:
             f"listen-queue overflows, {tcp.get('TCPTimeouts', 0):,} retransmission timeouts, "
             f"{tcp.get('TCPSynRetrans', 0):,} SYN retransmits, {tcp.get('RetransSegs', 0):,} "
             "segments retransmitted"
-            + (" (connections the kernel dropped: clients waited for their retries)"
-               if tcp.get("ListenOverflows") or tcp.get("TCPTimeouts") else ""))
+            + (
+                " (connections the kernel dropped: clients waited for their retries)"
+                if tcp.get("ListenOverflows") or tcp.get("TCPTimeouts")
+                else ""
+            )
+        )
     if result.get("background_cores") is not None:
         lines.append(f"machine load before the start: {result['background_cores']:.2f} cores busy")
     lines.append(f"result: {result['json_path']}")
@@ -218,17 +250,26 @@ def plot(result: dict, path: Path) -> Path | None:
     """Draw the scenario's PNG; None when matplotlib is missing."""
     try:
         import matplotlib
+
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
         return None
     name = result["scenario"]
     fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5))
-    {"fanout": _plot_fanout, "saturate": _plot_saturate, "storm": _plot_storm,
-     "write": _plot_write, "idle": _plot_idle}[name](result, left, right)
+    {
+        "fanout": _plot_fanout,
+        "saturate": _plot_saturate,
+        "storm": _plot_storm,
+        "write": _plot_write,
+        "idle": _plot_idle,
+    }[name](result, left, right)
     machine = result["machine"]
-    fig.suptitle(f"sharemyshows-rt {name} - {result['started_at']} - {machine['cpu_model']}, "
-                 f"{machine['cores']} cores, Python {machine['python']}", fontsize=10)
+    fig.suptitle(
+        f"sharemyshows-rt {name} - {result['started_at']} - {machine['cpu_model']}, "
+        f"{machine['cores']} cores, Python {machine['python']}",
+        fontsize=10,
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -272,12 +313,21 @@ def _cpu_over_time(ax, result: dict) -> None:
 def _plot_fanout(result: dict, left, right) -> None:
     m = result["metrics"]
     _latency_vs_rate(left, [m], 100)
-    left.set_title(f"latency at {m['offered_deliveries_per_s']:,.0f} deliveries/s offered "
-                   f"({m['deliveries_per_s']:,.0f}/s delivered)", fontsize=9)
+    left.set_title(
+        f"latency at {m['offered_deliveries_per_s']:,.0f} deliveries/s offered "
+        f"({m['deliveries_per_s']:,.0f}/s delivered)",
+        fontsize=9,
+    )
     series = result.get("throughput", [])
     if series:
-        right.bar([s[0] for s in series], [s[1] for s in series], width=0.9, alpha=0.3,
-                  color="tab:green", label="deliveries/s")
+        right.bar(
+            [s[0] for s in series],
+            [s[1] for s in series],
+            width=0.9,
+            alpha=0.3,
+            color="tab:green",
+            label="deliveries/s",
+        )
         right.set_ylabel("deliveries per second")
         right.legend(loc="upper left", fontsize=8)
         twin = right.twinx()
@@ -300,10 +350,20 @@ def _plot_saturate(result: dict, left, right) -> None:
     right.set_xlabel("offered load (deliveries/s)")
     right.set_ylabel("deliveries/s")
     twin = right.twinx()
-    twin.plot(xs, [s["resources"]["server_cores"] for s in steps], color="tab:red", marker="s",
-              label="server CPU (cores)")
-    twin.plot(xs, [max(s["resources"]["generator_worker_cores"] or [0]) for s in steps],
-              color="tab:purple", marker="^", label="busiest generator worker (cores)")
+    twin.plot(
+        xs,
+        [s["resources"]["server_cores"] for s in steps],
+        color="tab:red",
+        marker="s",
+        label="server CPU (cores)",
+    )
+    twin.plot(
+        xs,
+        [max(s["resources"]["generator_worker_cores"] or [0]) for s in steps],
+        color="tab:purple",
+        marker="^",
+        label="busiest generator worker (cores)",
+    )
     twin.set_ylabel("CPU (cores)")
     twin.set_ylim(0, max(1.1, max([s["resources"]["server_cores"] for s in steps] or [1]) * 1.1))
     right.legend(loc="upper left", fontsize=8)
@@ -339,8 +399,15 @@ def _plot_storm(result: dict, left, right) -> None:
 def _marks(ax, result: dict) -> None:
     for label, at in result.get("marks", {}).items():
         ax.axvline(at, color="grey", linestyle=":", linewidth=1)
-        ax.annotate(label, (at, 1.0), xycoords=("data", "axes fraction"), rotation=90,
-                    fontsize=7, va="top", ha="right")
+        ax.annotate(
+            label,
+            (at, 1.0),
+            xycoords=("data", "axes fraction"),
+            rotation=90,
+            fontsize=7,
+            va="top",
+            ha="right",
+        )
 
 
 def _plot_write(result: dict, left, right) -> None:
@@ -352,8 +419,12 @@ def _plot_write(result: dict, left, right) -> None:
     left.set_xlabel("time (s)")
     left.set_ylabel("messages stored and acknowledged per second")
     left.grid(True, alpha=0.3)
-    left.set_title("stored messages/s (the drop is the SIGKILL)"
-                   if result["metrics"]["killed"] else "stored messages/s", fontsize=9)
+    left.set_title(
+        "stored messages/s (the drop is the SIGKILL)"
+        if result["metrics"]["killed"]
+        else "stored messages/s",
+        fontsize=9,
+    )
     _cpu_over_time(right, result)
     right.set_title("CPU over time", fontsize=9)
 
@@ -367,7 +438,10 @@ def _plot_idle(result: dict, left, right) -> None:
     left.set_ylabel("server RSS (MiB)")
     left.grid(True, alpha=0.3)
     m = result["metrics"]
-    left.set_title(f"server RSS: {_n(m['rss_per_connection_kib'])} KiB per idle connection "
-                   f"({m['connected']:,} connections)", fontsize=9)
+    left.set_title(
+        f"server RSS: {_n(m['rss_per_connection_kib'])} KiB per idle connection "
+        f"({m['connected']:,} connections)",
+        fontsize=9,
+    )
     _cpu_over_time(right, result)
     right.set_title("CPU over time", fontsize=9)

@@ -15,9 +15,17 @@ S = 1_000_000_000  # ns
 
 
 def open_session(opts: SimpleNamespace, name: str, users: int, shows: int) -> Session:
-    return Session(name=name, users=users, shows=shows, workers=opts.workers,
-                   log_path=opts.server_log, server_env=opts.server_env, keep_db=opts.keep_db,
-                   source=opts.source, preflight=getattr(opts, "preflight", 1.0))
+    return Session(
+        name=name,
+        users=users,
+        shows=shows,
+        workers=opts.workers,
+        log_path=opts.server_log,
+        server_env=opts.server_env,
+        keep_db=opts.keep_db,
+        source=opts.source,
+        preflight=getattr(opts, "preflight", 1.0),
+    )
 
 
 def deal_senders(session: Session, count: int, clients: int) -> list[list[int]]:
@@ -31,8 +39,12 @@ def deal_senders(session: Session, count: int, clients: int) -> list[list[int]]:
 
 
 def connect_summary(joined: dict) -> dict:
-    return {"ready": joined["ready"], "connect_latency": exact_summary_ms(joined["connect_ms"]),
-            "join_latency": exact_summary_ms(joined["join_ms"]), "refused": joined["refused"]}
+    return {
+        "ready": joined["ready"],
+        "connect_latency": exact_summary_ms(joined["connect_ms"]),
+        "join_latency": exact_summary_ms(joined["join_ms"]),
+        "refused": joined["refused"],
+    }
 
 
 def per_second(collects: list[dict], key: str, origin: float) -> list[list[float]]:
@@ -48,13 +60,20 @@ def result_of(session: Session, scenario: str, opts: SimpleNamespace, metrics: d
     server = session.server
     return {
         "scenario": scenario,
-        "options": {k: v for k, v in vars(opts).items()
-                    if k not in ("server_log", "server_env", "source") and not callable(v)},
-        "server": {"env": server.config if server else {}, "exit_code": session.server_exit,
-                   "settle_after_clients_closed_s": session.settle_s,
-                   "served_from": session.served_from,
-                   "killed_by_harness": bool(server and server.killed),
-                   "log": session.log_report, "log_path": str(session.log_path)},
+        "options": {
+            k: v
+            for k, v in vars(opts).items()
+            if k not in ("server_log", "server_env", "source") and not callable(v)
+        },
+        "server": {
+            "env": server.config if server else {},
+            "exit_code": session.server_exit,
+            "settle_after_clients_closed_s": session.settle_s,
+            "served_from": session.served_from,
+            "killed_by_harness": bool(server and server.killed),
+            "log": session.log_report,
+            "log_path": str(session.log_path),
+        },
         "postgres_version": session.postgres_version,
         "background_cores": session.background_cores,
         "kernel_tcp": session.tcp_during,
@@ -68,5 +87,10 @@ def run(name: str, opts: SimpleNamespace) -> dict[str, Any]:
     """Run scenario `name` (fanout, saturate, storm, write, idle) with `opts`."""
     from . import fanout, idle, storm, write
 
-    return {"fanout": fanout.fanout, "saturate": fanout.saturate, "storm": storm.storm,
-            "write": write.write, "idle": idle.idle}[name](opts)
+    return {
+        "fanout": fanout.fanout,
+        "saturate": fanout.saturate,
+        "storm": storm.storm,
+        "write": write.write,
+        "idle": idle.idle,
+    }[name](opts)

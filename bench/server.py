@@ -66,6 +66,7 @@ class Database:
                 await conn.execute(f'CREATE DATABASE "{self.name}"')
             finally:
                 await conn.close()
+
         try:
             _run(go())
         except (OSError, asyncpg.PostgresError) as exc:
@@ -82,23 +83,30 @@ class Database:
                 await conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
             finally:
                 await conn.close()
+
         _run(go())
         self.created = False
 
     def seed(self, users: int, shows: int) -> None:
         """Users 1..users (`bench_u<id>`) and shows 1..shows, straight into the tables."""
+
         async def go() -> None:
             conn = await asyncpg.connect(self.dsn, timeout=10)
             try:
                 await conn.copy_records_to_table(
-                    "users", records=[(i, f"bench_u{i}") for i in range(1, users + 1)],
-                    columns=["id", "username"])
+                    "users",
+                    records=[(i, f"bench_u{i}") for i in range(1, users + 1)],
+                    columns=["id", "username"],
+                )
                 await conn.copy_records_to_table(
-                    "shows", records=[(i, f"Bench show {i}") for i in range(1, shows + 1)],
-                    columns=["id", "title"])
+                    "shows",
+                    records=[(i, f"Bench show {i}") for i in range(1, shows + 1)],
+                    columns=["id", "title"],
+                )
                 await conn.execute("ANALYZE")
             finally:
                 await conn.close()
+
         _run(go())
 
     def postgres_version(self) -> str:
@@ -108,16 +116,19 @@ class Database:
                 return await conn.fetchval("SHOW server_version")
             finally:
                 await conn.close()
+
         return _run(go())
 
     def check_acknowledged(self, acked: list[tuple[int, str]]) -> dict:
         """Every acknowledged (id, text) must be a stored row with that text."""
+
         async def go() -> dict:
             conn = await asyncpg.connect(self.dsn, timeout=30)
             try:
                 ids = [i for i, _ in acked]
                 rows = await conn.fetch(
-                    "SELECT id, message FROM chat_messages WHERE id = ANY($1::bigint[])", ids)
+                    "SELECT id, message FROM chat_messages WHERE id = ANY($1::bigint[])", ids
+                )
                 total = await conn.fetchval("SELECT count(*) FROM chat_messages")
             finally:
                 await conn.close()
@@ -125,26 +136,38 @@ class Database:
             missing = [i for i, _ in acked if i not in stored]
             wrong = [i for i, text in acked if i in stored and stored[i] != text]
             distinct = len(set(ids))
-            return {"acknowledged": len(acked), "acknowledged_distinct_ids": distinct,
-                    "found": len(stored), "missing": len(missing), "missing_ids": missing[:20],
-                    "text_mismatch": len(wrong), "text_mismatch_ids": wrong[:20],
-                    "rows_in_table": total,
-                    "stored_not_acknowledged": total - len(stored),
-                    "ok": not missing and not wrong and distinct == len(acked)}
+            return {
+                "acknowledged": len(acked),
+                "acknowledged_distinct_ids": distinct,
+                "found": len(stored),
+                "missing": len(missing),
+                "missing_ids": missing[:20],
+                "text_mismatch": len(wrong),
+                "text_mismatch_ids": wrong[:20],
+                "rows_in_table": total,
+                "stored_not_acknowledged": total - len(stored),
+                "ok": not missing and not wrong and distinct == len(acked),
+            }
+
         return _run(go())
 
 
 def export_source(root: Path, rev: str, into: Path) -> str:
     """`src/` and `alembic/` of git revision `rev`, written under `into` (no change to the
     repository); the full commit id."""
-    commit = subprocess.run(["git", "rev-parse", "--verify", f"{rev}^{{commit}}"], cwd=root,
-                            capture_output=True, text=True)
+    commit = subprocess.run(
+        ["git", "rev-parse", "--verify", f"{rev}^{{commit}}"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+    )
     if commit.returncode != 0:
         raise HarnessError(f"unknown git revision {rev!r}: {commit.stderr.strip()}")
     sha = commit.stdout.strip()
     into.mkdir(parents=True, exist_ok=True)
-    archive = subprocess.run(["git", "archive", "--format=tar", sha, "src", "alembic"], cwd=root,
-                             capture_output=True)
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", sha, "src", "alembic"], cwd=root, capture_output=True
+    )
     if archive.returncode != 0:
         raise HarnessError(f"git archive {rev} failed: {archive.stderr.decode().strip()}")
     subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)
@@ -162,23 +185,33 @@ def _raise_nofile() -> None:
 class Server:
     """`sharemyshows-rt serve` as a child process, its output in `log_path`."""
 
-    def __init__(self, venv_bin: Path, database_url: str, log_path: Path,
-                 overrides: dict[str, str] | None = None, port: int | None = None,
-                 source: Path | None = None) -> None:
+    def __init__(
+        self,
+        venv_bin: Path,
+        database_url: str,
+        log_path: Path,
+        overrides: dict[str, str] | None = None,
+        port: int | None = None,
+        source: Path | None = None,
+    ) -> None:
         self.executable = venv_bin / "sharemyshows-rt"
         if not self.executable.exists():
             raise HarnessError(f"{self.executable} is missing: install the service into the venv")
         self.port = port or free_port()
         self.secret = secrets.token_urlsafe(32)
         self.log_path = log_path
-        self.env = {k: v for k, v in os.environ.items()
-                    if not k.startswith(("DATABASE_", "REDIS_", "JWT_", "SHAREMYSHOWS_"))}
+        self.env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("DATABASE_", "REDIS_", "JWT_", "SHAREMYSHOWS_"))
+        }
         self.env.update(BENCH_SERVER_ENV)
         self.env.update({"DATABASE_URL": database_url, "JWT_SECRET_KEY": self.secret})
         self.env.update(overrides or {})
         if source is not None:  # a snapshot of the code (see `export_source`) before the venv's
             self.env["PYTHONPATH"] = os.pathsep.join(
-                [str(source / "src")] + [p for p in [os.environ.get("PYTHONPATH")] if p])
+                [str(source / "src")] + [p for p in [os.environ.get("PYTHONPATH")] if p]
+            )
         self.process: subprocess.Popen | None = None
         self._log = None
         self.killed = False
@@ -187,10 +220,24 @@ class Server:
     def config(self) -> dict:
         """The server's environment settings that differ from the defaults (secret hidden)."""
         shown = dict(BENCH_SERVER_ENV)
-        shown.update({k: v for k, v in self.env.items()
-                      if k in ("LOG_LEVEL", "SEND_QUEUE_LIMIT", "HISTORY_LIMIT", "REDIS_URL",
-                               "MAX_FRAME_BYTES", "PING_INTERVAL", "PING_TIMEOUT", "DB_TIMEOUT")
-                      or k in BENCH_SERVER_ENV})
+        shown.update(
+            {
+                k: v
+                for k, v in self.env.items()
+                if k
+                in (
+                    "LOG_LEVEL",
+                    "SEND_QUEUE_LIMIT",
+                    "HISTORY_LIMIT",
+                    "REDIS_URL",
+                    "MAX_FRAME_BYTES",
+                    "PING_INTERVAL",
+                    "PING_TIMEOUT",
+                    "DB_TIMEOUT",
+                )
+                or k in BENCH_SERVER_ENV
+            }
+        )
         return shown
 
     @property
@@ -204,29 +251,51 @@ class Server:
 
     def served_from(self) -> str:
         """Where the server's `sharemyshows_rt` package is imported from."""
-        done = subprocess.run([str(self.executable.parent / "python"), "-c",
-                               "import sharemyshows_rt; print(sharemyshows_rt.__file__)"],
-                              env=self.env, capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            [
+                str(self.executable.parent / "python"),
+                "-c",
+                "import sharemyshows_rt; print(sharemyshows_rt.__file__)",
+            ],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         return str(Path(done.stdout.strip()).parent) if done.returncode == 0 else "?"
 
     def migrate(self) -> None:
-        done = subprocess.run([str(self.executable), "migrate"], env=self.env, capture_output=True,
-                              text=True, timeout=120)
+        done = subprocess.run(
+            [str(self.executable), "migrate"],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         if done.returncode != 0:
-            raise HarnessError(f"sharemyshows-rt migrate failed ({done.returncode}): "
-                               f"{(done.stderr or done.stdout).strip()[-2000:]}")
+            raise HarnessError(
+                f"sharemyshows-rt migrate failed ({done.returncode}): "
+                f"{(done.stderr or done.stdout).strip()[-2000:]}"
+            )
 
     def start(self, timeout: float = 60.0) -> None:
         self._log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
             [str(self.executable), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
-            env=self.env, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            preexec_fn=_raise_nofile, start_new_session=True)
+            env=self.env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=_raise_nofile,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise HarnessError(f"the server exited with {self.process.returncode} while "
-                                   f"starting:\n{self.log_tail()}")
+                raise HarnessError(
+                    f"the server exited with {self.process.returncode} while "
+                    f"starting:\n{self.log_tail()}"
+                )
             if self._get("/readyz") == 200:
                 return
             time.sleep(0.1)
@@ -307,6 +376,10 @@ def _scan(text: str) -> dict:
                 if key not in examples and len(examples) < 12:
                     examples[key] = line[:400]
                 break
-    return {"lines": lines, "errors": levels["ERROR"] + levels["CRITICAL"],
-            "warnings": levels["WARNING"], "tracebacks": tracebacks,
-            "examples": list(examples.values())}
+    return {
+        "lines": lines,
+        "errors": levels["ERROR"] + levels["CRITICAL"],
+        "warnings": levels["WARNING"],
+        "tracebacks": tracebacks,
+        "examples": list(examples.values()),
+    }

@@ -83,8 +83,9 @@ class Session:
         self.database = Database()
         self.database.create()
         self.postgres_version = self.database.postgres_version()
-        self.server = Server(VENV_BIN, self.database.dsn, self.log_path, self.server_env,
-                             source=self.source)
+        self.server = Server(
+            VENV_BIN, self.database.dsn, self.log_path, self.server_env, source=self.source
+        )
         # The workers start (spawn, imports) while the server is being set up.
         self.generator = Generator(self.workers, "127.0.0.1", self.server.port, self.server.secret)
         self.served_from = self.server.served_from()
@@ -96,16 +97,21 @@ class Session:
         self.sampler = Sampler(self.server.pid, self.generator.pids, self.postgres).start()
         self.tcp_before = tcp_counters()
         self.phases["setup_s"] = round(time.monotonic() - self.origin, 2)
-        log(f"{self.name}: server pid {self.server.pid} on port {self.server.port}, database "
+        log(
+            f"{self.name}: server pid {self.server.pid} on port {self.server.port}, database "
             f"{self.database.name} ({self.users} users, {self.shows} shows), "
-            f"{self.workers} generator worker(s)")
+            f"{self.workers} generator worker(s)"
+        )
 
     def __exit__(self, *exc: Any) -> None:
         began = time.monotonic()
         if self.tcp_before:
             after = tcp_counters()
-            self.tcp_during = {name: after[name] - value for name, value in self.tcp_before.items()
-                               if name in after}
+            self.tcp_during = {
+                name: after[name] - value
+                for name, value in self.tcp_before.items()
+                if name in after
+            }
         self.phases["run_s"] = round(began - self.origin - self.phases.get("setup_s", 0.0), 2)
         if self.server is not None:
             try:
@@ -167,13 +173,29 @@ class Session:
             per[client[0] % self.workers].append(client)
         return per
 
-    def connect(self, clients: list[list[int]], *, concurrency: int = 50, timeout: float = 120.0,
-                go_at: int | None = None) -> dict:
+    def connect(
+        self,
+        clients: list[list[int]],
+        *,
+        concurrency: int = 50,
+        timeout: float = 120.0,
+        go_at: int | None = None,
+    ) -> dict:
         """Open the clients (joining their show when they have one); merged worker reports."""
         per = self.split(clients)
-        replies = self.gen.call([{"op": "connect", "clients": c, "go_at": go_at,
-                                  "concurrency": concurrency, "timeout": timeout} for c in per],
-                                timeout=timeout + 60)
+        replies = self.gen.call(
+            [
+                {
+                    "op": "connect",
+                    "clients": c,
+                    "go_at": go_at,
+                    "concurrency": concurrency,
+                    "timeout": timeout,
+                }
+                for c in per
+            ],
+            timeout=timeout + 60,
+        )
         return merge_connects(replies)
 
     def snapshot(self):
@@ -186,9 +208,18 @@ class Session:
 
 
 def merge_connects(replies: list[dict]) -> dict:
-    merged: dict[str, Any] = {"requested": 0, "ready": 0, "connected": 0, "joined": 0,
-                              "timed_out": 0, "connect_ms": [], "join_ms": [], "ready_s": [],
-                              "refused": {}, "bytes_in": 0}
+    merged: dict[str, Any] = {
+        "requested": 0,
+        "ready": 0,
+        "connected": 0,
+        "joined": 0,
+        "timed_out": 0,
+        "connect_ms": [],
+        "join_ms": [],
+        "ready_s": [],
+        "refused": {},
+        "bytes_in": 0,
+    }
     for reply in replies:
         for key in ("requested", "ready", "connected", "joined", "timed_out", "bytes_in"):
             merged[key] += reply[key]
@@ -207,8 +238,14 @@ def merge_connects(replies: list[dict]) -> dict:
 def merge_windows(collects: list[dict], wid: int) -> dict:
     """One measurement window, summed over the workers."""
     latency, lag, acks = Histogram(), Histogram(), Histogram()
-    total = {"sent": 0, "arrivals": 0, "acked_ok": 0, "acked_error": 0, "acks_in_window": 0,
-             "delivered": 0}
+    total = {
+        "sent": 0,
+        "arrivals": 0,
+        "acked_ok": 0,
+        "acked_error": 0,
+        "acks_in_window": 0,
+        "delivered": 0,
+    }
     worker_lag_p99 = []
     for collect in collects:
         window = collect["windows"].get(wid) or collect["windows"].get(str(wid))
@@ -222,8 +259,13 @@ def merge_windows(collects: list[dict], wid: int) -> dict:
         worker_lag_p99.append(None if p99 is None else round(p99 / 1000.0, 2))
         for key in total:
             total[key] += window[key]
-    return {**total, "latency": latency, "lag": lag, "acks": acks,
-            "worker_lag_p99_ms": worker_lag_p99}
+    return {
+        **total,
+        "latency": latency,
+        "lag": lag,
+        "acks": acks,
+        "worker_lag_p99_ms": worker_lag_p99,
+    }
 
 
 def merge_counters(collects: list[dict], key: str) -> dict:
@@ -237,16 +279,29 @@ def merge_counters(collects: list[dict], key: str) -> dict:
 def exact_summary_ms(values: list[float]) -> dict:
     """count, p50, p90, p95, p99, max (nearest rank) of exact millisecond values."""
     if not values:
-        return {"count": 0, "p50_ms": None, "p90_ms": None, "p95_ms": None, "p99_ms": None,
-                "max_ms": None, "mean_ms": None}
+        return {
+            "count": 0,
+            "p50_ms": None,
+            "p90_ms": None,
+            "p95_ms": None,
+            "p99_ms": None,
+            "max_ms": None,
+            "mean_ms": None,
+        }
     ordered = sorted(values)
 
     def rank(p: float) -> float:
         return round(ordered[max(0, math.ceil(len(ordered) * p / 100) - 1)], 3)
 
-    return {"count": len(ordered), "mean_ms": round(sum(ordered) / len(ordered), 3),
-            "p50_ms": rank(50), "p90_ms": rank(90), "p95_ms": rank(95), "p99_ms": rank(99),
-            "max_ms": round(ordered[-1], 3)}
+    return {
+        "count": len(ordered),
+        "mean_ms": round(sum(ordered) / len(ordered), 3),
+        "p50_ms": rank(50),
+        "p90_ms": rank(90),
+        "p95_ms": rank(95),
+        "p99_ms": rank(99),
+        "max_ms": round(ordered[-1], 3),
+    }
 
 
 def load_flags(delta: Delta, worker_lag_p99_ms: list[float | None] | None = None) -> list[dict]:
@@ -255,22 +310,38 @@ def load_flags(delta: Delta, worker_lag_p99_ms: list[float | None] | None = None
     busiest = max((delta.util(c) for c in delta.worker_cpu), default=0.0)
     lags = [lag for lag in (worker_lag_p99_ms or []) if lag is not None]
     if busiest >= GENERATOR_BOUND_CORES:
-        flags.append({"kind": "generator_bound",
-                      "detail": f"a generator worker used {busiest:.2f} of a core: the load "
-                                "generator, not the server, may be the bottleneck"})
+        flags.append(
+            {
+                "kind": "generator_bound",
+                "detail": f"a generator worker used {busiest:.2f} of a core: the load "
+                "generator, not the server, may be the bottleneck",
+            }
+        )
     elif lags and max(lags) >= GENERATOR_LAG_MS:
-        flags.append({"kind": "generator_bound",
-                      "detail": f"a generator worker's loop woke up {max(lags):.0f} ms late (p99),"
-                                " busy or starved of CPU: its timestamps include its own queueing"})
+        flags.append(
+            {
+                "kind": "generator_bound",
+                "detail": f"a generator worker's loop woke up {max(lags):.0f} ms late (p99),"
+                " busy or starved of CPU: its timestamps include its own queueing",
+            }
+        )
     machine = delta.util(delta.sys_busy)
     if machine >= 0.95 * delta.cores:
-        flags.append({"kind": "machine_saturated",
-                      "detail": f"the machine was {machine:.2f}/{delta.cores} cores busy: server, "
-                                "generator and database competed for CPU"})
+        flags.append(
+            {
+                "kind": "machine_saturated",
+                "detail": f"the machine was {machine:.2f}/{delta.cores} cores busy: server, "
+                "generator and database competed for CPU",
+            }
+        )
     other = delta.util(delta.other_cpu)
     if other >= OTHER_LOAD_CORES:
-        flags.append({"kind": "other_load",
-                      "detail": f"processes outside the benchmark used {other:.2f} cores"})
+        flags.append(
+            {
+                "kind": "other_load",
+                "detail": f"processes outside the benchmark used {other:.2f} cores",
+            }
+        )
     return flags
 
 
@@ -278,8 +349,16 @@ def generator_bound(flags: list[dict]) -> bool:
     return any(flag["kind"] == "generator_bound" for flag in flags)
 
 
-def target(name: str, measured: float | None, op: str, goal: float, unit: str,
-           flags: list[dict], *, load_sensitive: bool = True) -> dict:
+def target(
+    name: str,
+    measured: float | None,
+    op: str,
+    goal: float,
+    unit: str,
+    flags: list[dict],
+    *,
+    load_sensitive: bool = True,
+) -> dict:
     """A target beside its measurement. A miss of a load-sensitive target (throughput,
     latency) measured while the generator was the bottleneck, or while other processes took
     CPU, is `inconclusive`, not the server's; the number is still shown."""
@@ -292,8 +371,13 @@ def target(name: str, measured: float | None, op: str, goal: float, unit: str,
             verdict = "inconclusive (generator-bound)"
         elif not met and load_sensitive and any(f["kind"] == "other_load" for f in flags):
             verdict = "inconclusive (machine shared with other load)"
-    return {"name": name, "measured": measured, "target": f"{op} {goal:g}", "unit": unit,
-            "verdict": verdict}
+    return {
+        "name": name,
+        "measured": measured,
+        "target": f"{op} {goal:g}",
+        "unit": unit,
+        "verdict": verdict,
+    }
 
 
 def require(condition: bool, message: str) -> None:

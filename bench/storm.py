@@ -7,8 +7,19 @@ from types import SimpleNamespace
 
 from .measure import Delta, Sampler
 from .scenarios import S, open_session, result_of
-from .session import (exact_summary_ms, generator_bound, load_flags, log, merge_connects,
-                      merge_counters, merge_windows, now_ns, require, sleep_until, target)
+from .session import (
+    exact_summary_ms,
+    generator_bound,
+    load_flags,
+    log,
+    merge_connects,
+    merge_counters,
+    merge_windows,
+    now_ns,
+    require,
+    sleep_until,
+    target,
+)
 
 
 def storm(opts: SimpleNamespace) -> dict:
@@ -30,14 +41,17 @@ def storm(opts: SimpleNamespace) -> dict:
     count = joined["joined"]
     flags = load_flags(whole, metrics["generator_loop_lag_p99_ms_by_worker"])
     if not metrics["all_joined"]:
-        flags.append({"kind": "incomplete",
-                      "detail": f"only {count} of {n} joined within {opts.timeout:g}s"})
-    metrics.update({
-        "events_received": merge_counters(collects, "events"),
-        "broadcast_tail_cut": metrics["broadcast_tail_s"] >= opts.tail,
-        "error_events": merge_counters(collects, "errors"),
-        "closed": merge_counters(collects, "closed"),
-    })
+        flags.append(
+            {"kind": "incomplete", "detail": f"only {count} of {n} joined within {opts.timeout:g}s"}
+        )
+    metrics.update(
+        {
+            "events_received": merge_counters(collects, "events"),
+            "broadcast_tail_cut": metrics["broadcast_tail_s"] >= opts.tail,
+            "error_events": merge_counters(collects, "errors"),
+            "closed": merge_counters(collects, "closed"),
+        }
+    )
     if again is not None:
         rejoin, rewhole = _measured(again, n)
         rejoin["server_busy_after_all_closed_s"] = again["closed_in_s"]
@@ -47,11 +61,19 @@ def storm(opts: SimpleNamespace) -> dict:
     result["flags"] = flags
     result["targets"] = [
         target("clients joined", count, ">=", n, "clients", flags),
-        _all_joined_target(metrics["time_to_all_joined_s"], metrics["all_joined"],
-                           opts.timeout, flags),
+        _all_joined_target(
+            metrics["time_to_all_joined_s"], metrics["all_joined"], opts.timeout, flags
+        ),
         target("join latency p99", metrics["join_latency"]["p99_ms"], "<=", 200, "ms", flags),
-        target("server CPU per join", metrics["server_cpu_ms_per_join"], "<=", 1.6, "CPU-ms",
-               flags, load_sensitive=False),
+        target(
+            "server CPU per join",
+            metrics["server_cpu_ms_per_join"],
+            "<=",
+            1.6,
+            "CPU-ms",
+            flags,
+            load_sensitive=False,
+        ),
     ]
     result["joins"] = {"ready_s": sorted(joined["ready_s"]), "join_ms": joined["join_ms"]}
     result["timeseries"] = series
@@ -61,14 +83,24 @@ def storm(opts: SimpleNamespace) -> dict:
 def _wave(session, opts: SimpleNamespace, n: int, reuse_tokens: bool, wid: int) -> dict:
     """n clients connect and join show 1 at once; measured until the broadcasts end (window
     `wid` records the generator's own lag meanwhile)."""
-    bytes_before = sum(c["bytes_in"] for c in session.gen.broadcast({"op": "collect"},
-                                                                    timeout=60))
+    bytes_before = sum(c["bytes_in"] for c in session.gen.broadcast({"op": "collect"}, timeout=60))
     go = now_ns() + int(2.0 * S)  # tokens are made before the start
     per = session.split([[i, i + 1, 1] for i in range(n)])
     window = [wid, go, go + int((opts.timeout + opts.tail + 60) * S)]
-    session.gen.submit([{"op": "connect", "clients": c, "go_at": go,
-                         "concurrency": opts.concurrency, "timeout": opts.timeout,
-                         "reuse_tokens": reuse_tokens, "window": window} for c in per])
+    session.gen.submit(
+        [
+            {
+                "op": "connect",
+                "clients": c,
+                "go_at": go,
+                "concurrency": opts.concurrency,
+                "timeout": opts.timeout,
+                "reuse_tokens": reuse_tokens,
+                "window": window,
+            }
+            for c in per
+        ]
+    )
     log(f"{n} clients connect and join show 1 at once (timeout {opts.timeout:g}s)")
     sleep_until(go)
     before = session.snapshot()
@@ -88,8 +120,16 @@ def _wave(session, opts: SimpleNamespace, n: int, reuse_tokens: bool, wid: int) 
         time.sleep(0.25)
     quiet = session.snapshot()
     collects = session.gen.broadcast({"op": "collect"}, timeout=60)
-    return {"go": go, "joined": joined, "before": before, "at_joined": at_joined,
-            "quiet": quiet, "collects": collects, "bytes_before": bytes_before, "wid": wid}
+    return {
+        "go": go,
+        "joined": joined,
+        "before": before,
+        "at_joined": at_joined,
+        "quiet": quiet,
+        "collects": collects,
+        "bytes_before": bytes_before,
+        "wid": wid,
+    }
 
 
 def _measured(wave: dict, n: int) -> tuple[dict, Delta]:
@@ -103,7 +143,9 @@ def _measured(wave: dict, n: int) -> tuple[dict, Delta]:
     received = sum(c["bytes_in"] for c in wave["collects"]) - wave["bytes_before"]
     lag = merge_windows(wave["collects"], wave["wid"])
     return {
-        "clients": n, "joined": count, "all_joined": all_joined,
+        "clients": n,
+        "joined": count,
+        "all_joined": all_joined,
         "time_to_all_joined_s": round(last, 3) if all_joined and last is not None else None,
         "time_to_last_join_s": round(last, 3) if last is not None else None,
         "joins_per_s": round(count / last, 1) if last else None,
@@ -111,8 +153,9 @@ def _measured(wave: dict, n: int) -> tuple[dict, Delta]:
         "connect_latency": exact_summary_ms(joined["connect_ms"]),
         "refused": joined["refused"],
         "server_cpu_ms_per_join": round(whole.server_cpu * 1000 / count, 3) if count else None,
-        "server_cpu_ms_per_join_until_joined":
-            round(to_joined.server_cpu * 1000 / count, 3) if count else None,
+        "server_cpu_ms_per_join_until_joined": round(to_joined.server_cpu * 1000 / count, 3)
+        if count
+        else None,
         "bytes_received_by_clients": received,
         "server_bytes_per_join": round(received / count) if count else None,
         "broadcast_tail_s": round(whole.seconds - to_joined.seconds, 2),
@@ -125,8 +168,9 @@ def _measured(wave: dict, n: int) -> tuple[dict, Delta]:
     }, whole
 
 
-def _all_joined_target(seconds: float | None, all_joined: bool, timeout: float,
-                       flags: list[dict]) -> dict:
+def _all_joined_target(
+    seconds: float | None, all_joined: bool, timeout: float, flags: list[dict]
+) -> dict:
     verdict = target("time until all joined", seconds, "<=", 10, "s", flags)
     if not all_joined:  # never happened: later than the timeout
         if generator_bound(flags):

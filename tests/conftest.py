@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
-
 from support.client import ChatClient
 from support.database import Database, DatabaseUrls, backend_urls
 from support.rigs import migrate
@@ -27,6 +26,7 @@ BACKENDS = ["sqlite", "postgresql"]
 @dataclass
 class Deployment(ShowsLogs):
     """A running server, its database and the secret its tokens are signed with."""
+
     backend: str
     server: ServerProcess
     db: Database
@@ -43,8 +43,9 @@ class Deployment(ShowsLogs):
 
 
 def server_environment(database_url: str, secret: str) -> dict:
-    return clean_environment(DATABASE_URL=database_url, JWT_SECRET_KEY=secret,
-                             CORS_ALLOWED_ORIGINS=ALLOWED_ORIGIN)
+    return clean_environment(
+        DATABASE_URL=database_url, JWT_SECRET_KEY=secret, CORS_ALLOWED_ORIGINS=ALLOWED_ORIGIN
+    )
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -83,8 +84,9 @@ def server_survives(request):
     yield
     deployment = request.node.funcargs.get("deployment")
     if isinstance(deployment, Deployment):
-        assert deployment.server.alive(), \
+        assert deployment.server.alive(), (
             f"the server died during the test:\n{tail(deployment.server.log_path)}"
+        )
 
 
 @pytest.fixture
@@ -104,12 +106,21 @@ async def clients(deployment):
 @pytest.fixture
 def connect(clients, tokens):
     """connect(user, via="auth"|"query"|"cookie", transport=..., token=..., headers=...)."""
-    async def connect(user, *, via: str = "auth", transport: str = "websocket",
-                      token: str | None = None, headers: dict | None = None) -> ChatClient:
+
+    async def connect(
+        user,
+        *,
+        via: str = "auth",
+        transport: str = "websocket",
+        token: str | None = None,
+        headers: dict | None = None,
+    ) -> ChatClient:
         client = clients(transport)
-        await client.connect(**{via: token if token is not None else tokens.access(user.id)},
-                             headers=headers)
+        await client.connect(
+            **{via: token if token is not None else tokens.access(user.id)}, headers=headers
+        )
         return client
+
     return connect
 
 

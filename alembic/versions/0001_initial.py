@@ -4,7 +4,9 @@ Revision ID: 0001
 Revises:
 Create Date: 2026-11-27
 """
+
 import sqlalchemy as sa
+
 from alembic import op
 
 revision = "0001"
@@ -40,10 +42,12 @@ def upgrade() -> None:
         sa.Column("checked_in_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("checked_out_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_show_checkins"),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE",
-                                name="fk_show_checkins_user_id_users"),
-        sa.ForeignKeyConstraint(["show_id"], ["shows.id"], ondelete="CASCADE",
-                                name="fk_show_checkins_show_id_shows"),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], ondelete="CASCADE", name="fk_show_checkins_user_id_users"
+        ),
+        sa.ForeignKeyConstraint(
+            ["show_id"], ["shows.id"], ondelete="CASCADE", name="fk_show_checkins_show_id_shows"
+        ),
         sa.UniqueConstraint("user_id", "show_id", name="uq_show_checkins_user_show"),
     )
     op.create_table(
@@ -54,10 +58,12 @@ def upgrade() -> None:
         sa.Column("message", sa.Text(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_chat_messages"),
-        sa.ForeignKeyConstraint(["show_id"], ["shows.id"], ondelete="CASCADE",
-                                name="fk_chat_messages_show_id_shows"),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE",
-                                name="fk_chat_messages_user_id_users"),
+        sa.ForeignKeyConstraint(
+            ["show_id"], ["shows.id"], ondelete="CASCADE", name="fk_chat_messages_show_id_shows"
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], ondelete="CASCADE", name="fk_chat_messages_user_id_users"
+        ),
         sqlite_autoincrement=True,
     )
     op.create_index("ix_chat_messages_show_id_id", "chat_messages", ["show_id", "id"])

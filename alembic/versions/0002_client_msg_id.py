@@ -4,7 +4,9 @@ Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-27
 """
+
 import sqlalchemy as sa
+
 from alembic import op
 
 revision = "0002"
@@ -17,8 +19,9 @@ def upgrade() -> None:
     with op.batch_alter_table("chat_messages") as batch:
         batch.add_column(sa.Column("client_msg_id", sa.String(64), nullable=True))
         # NULLs never collide, so messages sent without an id are unaffected.
-        batch.create_unique_constraint("uq_chat_messages_client_msg_id",
-                                       ["show_id", "user_id", "client_msg_id"])
+        batch.create_unique_constraint(
+            "uq_chat_messages_client_msg_id", ["show_id", "user_id", "client_msg_id"]
+        )
 
 
 def downgrade() -> None:

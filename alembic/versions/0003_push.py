@@ -4,7 +4,9 @@ Revision ID: 0003
 Revises: 0002
 Create Date: 2026-11-27
 """
+
 import sqlalchemy as sa
+
 from alembic import op
 
 revision = "0003"
@@ -26,8 +28,12 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_push_subscriptions"),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE",
-                                name="fk_push_subscriptions_user_id_users"),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            ondelete="CASCADE",
+            name="fk_push_subscriptions_user_id_users",
+        ),
         sa.UniqueConstraint("endpoint", name="uq_push_subscriptions_endpoint"),
     )
     op.create_index("ix_push_subscriptions_user_id", "push_subscriptions", ["user_id"])
@@ -37,10 +43,12 @@ def upgrade() -> None:
         sa.Column("show_id", sa.Integer(), nullable=False),
         sa.Column("muted_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("user_id", "show_id", name="pk_show_mutes"),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE",
-                                name="fk_show_mutes_user_id_users"),
-        sa.ForeignKeyConstraint(["show_id"], ["shows.id"], ondelete="CASCADE",
-                                name="fk_show_mutes_show_id_shows"),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], ondelete="CASCADE", name="fk_show_mutes_user_id_users"
+        ),
+        sa.ForeignKeyConstraint(
+            ["show_id"], ["shows.id"], ondelete="CASCADE", name="fk_show_mutes_show_id_shows"
+        ),
     )
     op.create_index("ix_show_checkins_show_id", "show_checkins", ["show_id", "checked_out_at"])
 

@@ -28,8 +28,13 @@ from .chat.service import ChatService, Rates
 from .config import Settings
 from .db.engine import create_engine
 from .db.push import PushRepository
-from .db.repositories import (CheckinRepository, MessageRepository, ShowRepository, UserRepository,
-                              ping)
+from .db.repositories import (
+    CheckinRepository,
+    MessageRepository,
+    ShowRepository,
+    UserRepository,
+    ping,
+)
 from .delivery.feed import Bus, ShowFeed
 from .delivery.writer import MessageWriter
 from .errors import ChatError
@@ -40,7 +45,9 @@ from .http.metrics_port import MetricsListener
 from .http.push import PushApi
 from .http.routes import Api, chat_error, http_error
 from .push.endpoints import EndpointPolicy
-from .push.keys import VapidKeys, beside_database as keys_beside_database, parse as parse_vapid_key
+from .push.keys import VapidKeys
+from .push.keys import beside_database as keys_beside_database
+from .push.keys import parse as parse_vapid_key
 from .push.notifier import Notifier
 from .push.sender import Limits, PushSender
 from .push.service import PushService
@@ -85,9 +92,12 @@ def build(settings: Settings, host: str = "127.0.0.1") -> Service:
     lifespan starts."""
     engine = create_engine(settings.sqlalchemy_url, timeout=settings.db_timeout)
     backend = open_backend(settings)
-    authenticator = Authenticator(settings.jwt_secret, settings.jwt_cookie_name,
-                                  UserRepository(engine),
-                                  remember_seconds=settings.user_cache_seconds)
+    authenticator = Authenticator(
+        settings.jwt_secret,
+        settings.jwt_cookie_name,
+        UserRepository(engine),
+        remember_seconds=settings.user_cache_seconds,
+    )
     # The chat service emits through the server, and the server's namespace calls the
     # service: the server is made first, bound to its namespace once both exist.
     sio, bus = transport.socket_server(settings, backend)
@@ -96,8 +106,14 @@ def build(settings: Settings, host: str = "127.0.0.1") -> Service:
     notifier = _notifier(settings, keys, pushes, backend, policy)
     parts = _chat(settings, engine, backend, SocketFanout(sio), bus, notifier)
     push = PushService(pushes, keys, policy)
-    namespace = ChatNamespace(parts.chat, authenticator, backend.cap,
-                              settings.max_connections_per_user, settings.history_limit, push)
+    namespace = ChatNamespace(
+        parts.chat,
+        authenticator,
+        backend.cap,
+        settings.max_connections_per_user,
+        settings.history_limit,
+        push,
+    )
     transport.bind(sio, namespace, parts.feed)
 
     async def accepting() -> None:
@@ -107,22 +123,44 @@ def build(settings: Settings, host: str = "127.0.0.1") -> Service:
     async def database_ready() -> None:
         await ping(engine)
 
-    checks: dict[str, Check] = {"accepting": accepting, "database": database_ready,
-                                **backend.checks()}
+    checks: dict[str, Check] = {
+        "accepting": accepting,
+        "database": database_ready,
+        **backend.checks(),
+    }
     metrics_token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
-    api = Api(parts.chat, authenticator, checks, settings.history_limit,
-              metrics_here=settings.metrics_port is None, metrics_token=metrics_token)
+    api = Api(
+        parts.chat,
+        authenticator,
+        checks,
+        settings.history_limit,
+        metrics_here=settings.metrics_port is None,
+        metrics_token=metrics_token,
+    )
     metrics.watch_rooms(parts.fanout.room_sizes)
-    metrics_port = None if settings.metrics_port is None else MetricsListener(
-        settings.metrics_host or host, settings.metrics_port, metrics_token)
+    metrics_port = (
+        None
+        if settings.metrics_port is None
+        else MetricsListener(settings.metrics_host or host, settings.metrics_port, metrics_token)
+    )
     lifespan = _lifespan(settings, engine, backend, sio, parts, metrics_port)
     routes = api.routes() + PushApi(push, parts.chat, authenticator).routes()
     if settings.development:
-        routes += DevTools(UserRepository(engine), settings.jwt_secret,
-                           settings.jwt_cookie_name).routes()
+        routes += DevTools(
+            UserRepository(engine), settings.jwt_secret, settings.jwt_cookie_name
+        ).routes()
     rest = _rest(settings, routes, authenticator, lifespan)
-    return Service(settings, engine, backend.presence, backend, parts.chat, parts.writer, sio,
-                   namespace, transport.asgi_app(sio, rest))
+    return Service(
+        settings,
+        engine,
+        backend.presence,
+        backend,
+        parts.chat,
+        parts.writer,
+        sio,
+        namespace,
+        transport.asgi_app(sio, rest),
+    )
 
 
 @dataclass
@@ -138,31 +176,68 @@ class _Chat:
     fanout: SocketFanout
 
 
-def _chat(settings: Settings, engine: Any, backend: Backend, fanout: SocketFanout,
-          bus: Bus | None, notifier: Notifier | None) -> _Chat:
+def _chat(
+    settings: Settings,
+    engine: Any,
+    backend: Backend,
+    fanout: SocketFanout,
+    bus: Bus | None,
+    notifier: Notifier | None,
+) -> _Chat:
     messages = MessageRepository(engine)
-    feed = ShowFeed(fanout, messages, bus,
-                    history_limit=settings.history_limit,
-                    history_cache_seconds=settings.history_cache_seconds,
-                    crowd=settings.presence_list_limit,
-                    crowd_window=settings.message_coalesce_ms / 1000)
-    writer = MessageWriter(messages, feed, timeout=settings.db_timeout,
-                           on_stored=notifier.message_stored if notifier else None)
-    roster = Roster(backend.presence, fanout, list_limit=settings.presence_list_limit,
-                    coalesce_seconds=settings.presence_coalesce_ms / 1000)
+    feed = ShowFeed(
+        fanout,
+        messages,
+        bus,
+        history_limit=settings.history_limit,
+        history_cache_seconds=settings.history_cache_seconds,
+        crowd=settings.presence_list_limit,
+        crowd_window=settings.message_coalesce_ms / 1000,
+    )
+    writer = MessageWriter(
+        messages,
+        feed,
+        timeout=settings.db_timeout,
+        on_stored=notifier.message_stored if notifier else None,
+    )
+    roster = Roster(
+        backend.presence,
+        fanout,
+        list_limit=settings.presence_list_limit,
+        coalesce_seconds=settings.presence_coalesce_ms / 1000,
+    )
     checkins = CheckinRecorder(CheckinRepository(engine))
-    chat = ChatService(shows=ShowRepository(engine), messages=messages, checkins=checkins,
-                       presence=backend.presence, roster=roster, fanout=fanout,
-                       feed=feed, writer=writer, limiter=backend.limiter,
-                       rates=Rates(settings.send_rate, settings.send_burst, settings.typing_rate,
-                                   settings.send_rate_user, settings.send_burst_user),
-                       history_limit=settings.history_limit,
-                       message_max_length=settings.message_max_length)
+    chat = ChatService(
+        shows=ShowRepository(engine),
+        messages=messages,
+        checkins=checkins,
+        presence=backend.presence,
+        roster=roster,
+        fanout=fanout,
+        feed=feed,
+        writer=writer,
+        limiter=backend.limiter,
+        rates=Rates(
+            settings.send_rate,
+            settings.send_burst,
+            settings.typing_rate,
+            settings.send_rate_user,
+            settings.send_burst_user,
+        ),
+        history_limit=settings.history_limit,
+        message_max_length=settings.message_max_length,
+    )
     return _Chat(chat, feed, writer, roster, checkins, notifier, fanout)
 
 
-def _lifespan(settings: Settings, engine: Any, backend: Backend, sio: ChatServer, parts: _Chat,
-              metrics_port: MetricsListener | None) -> Any:
+def _lifespan(
+    settings: Settings,
+    engine: Any,
+    backend: Backend,
+    sio: ChatServer,
+    parts: _Chat,
+    metrics_port: MetricsListener | None,
+) -> Any:
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         parts.writer.start()
@@ -173,8 +248,11 @@ def _lifespan(settings: Settings, engine: Any, backend: Backend, sio: ChatServer
             parts.notifier.start()
         transport.start(sio)
         await backend.start(parts.chat.swept)
-        log.info("serving with %s; presence and fan-out in %s",
-                 settings.sqlalchemy_url.get_backend_name(), backend.name)
+        log.info(
+            "serving with %s; presence and fan-out in %s",
+            settings.sqlalchemy_url.get_backend_name(),
+            backend.name,
+        )
         try:
             yield
         finally:
@@ -192,20 +270,32 @@ def _lifespan(settings: Settings, engine: Any, backend: Backend, sio: ChatServer
     return lifespan
 
 
-def _rest(settings: Settings, routes: list[BaseRoute], authenticator: Authenticator,
-          lifespan: Any) -> Starlette:
+def _rest(
+    settings: Settings, routes: list[BaseRoute], authenticator: Authenticator, lifespan: Any
+) -> Starlette:
     return Starlette(
         routes=routes,
-        middleware=[Middleware(CORSMiddleware, allow_origins=settings.cors_allowed_origins,
-                               allow_credentials=True,
-                               allow_methods=["GET", "POST", "PUT", "DELETE"],
-                               allow_headers=["Authorization", "Content-Type", "X-CSRF-TOKEN"],
-                               max_age=600),
-                    Middleware(BodyLimit),
-                    Middleware(CrossSiteGuard, origins=OriginCheck(settings.cors_allowed_origins),
-                               authenticator=authenticator)],
-        exception_handlers={ChatError: chat_error, HTTPException: http_error,
-                            Exception: chat_error},
+        middleware=[
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_allowed_origins,
+                allow_credentials=True,
+                allow_methods=["GET", "POST", "PUT", "DELETE"],
+                allow_headers=["Authorization", "Content-Type", "X-CSRF-TOKEN"],
+                max_age=600,
+            ),
+            Middleware(BodyLimit),
+            Middleware(
+                CrossSiteGuard,
+                origins=OriginCheck(settings.cors_allowed_origins),
+                authenticator=authenticator,
+            ),
+        ],
+        exception_handlers={
+            ChatError: chat_error,
+            HTTPException: http_error,
+            Exception: chat_error,
+        },
         lifespan=lifespan,
     )
 
@@ -221,20 +311,40 @@ def vapid_keys(settings: Settings) -> VapidKeys | None:
     return None
 
 
-def _notifier(settings: Settings, keys: VapidKeys | None, repository: PushRepository,
-              backend: Backend, policy: EndpointPolicy) -> Notifier | None:
+def _notifier(
+    settings: Settings,
+    keys: VapidKeys | None,
+    repository: PushRepository,
+    backend: Backend,
+    policy: EndpointPolicy,
+) -> Notifier | None:
     if keys is None:
         return None
     subject = settings.vapid_subject or "mailto:dev@localhost"
-    sender = PushSender(repository, keys, subject, policy, ttl=settings.push_ttl, limits=Limits(
-        concurrency=settings.push_concurrency,
-        origin_concurrency=settings.push_origin_concurrency,
-        connect_timeout=settings.push_connect_timeout, read_timeout=settings.push_read_timeout,
-        origin_failures=settings.push_origin_failures,
-        origin_backoff=settings.push_origin_backoff))
-    return Notifier(repository, backend.presence, sender, backend.coalescer, backend.events,
-                    checkin_window=settings.push_checkin_window,
-                    url_template=settings.push_url_template)
+    sender = PushSender(
+        repository,
+        keys,
+        subject,
+        policy,
+        ttl=settings.push_ttl,
+        limits=Limits(
+            concurrency=settings.push_concurrency,
+            origin_concurrency=settings.push_origin_concurrency,
+            connect_timeout=settings.push_connect_timeout,
+            read_timeout=settings.push_read_timeout,
+            origin_failures=settings.push_origin_failures,
+            origin_backoff=settings.push_origin_backoff,
+        ),
+    )
+    return Notifier(
+        repository,
+        backend.presence,
+        sender,
+        backend.coalescer,
+        backend.events,
+        checkin_window=settings.push_checkin_window,
+        url_template=settings.push_url_template,
+    )
 
 
 def create_app(settings: Settings | None = None) -> Any:

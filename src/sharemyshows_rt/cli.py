@@ -32,8 +32,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="sharemyshows-rt",
-                                     description="Real-time chat and presence for ShareMyShows.")
+    parser = argparse.ArgumentParser(
+        prog="sharemyshows-rt", description="Real-time chat and presence for ShareMyShows."
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -43,14 +44,24 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve HTTP and Socket.IO")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=_port, default=8000, help="port to bind (default 8000)")
-    serve.add_argument("--workers", type=_positive, default=1, metavar="N",
-                       help="processes sharing the port (N > 1 requires REDIS_URL)")
+    serve.add_argument(
+        "--workers",
+        type=_positive,
+        default=1,
+        metavar="N",
+        help="processes sharing the port (N > 1 requires REDIS_URL)",
+    )
     serve.set_defaults(run=_serve)
 
     token = commands.add_parser("token", help="print a signed access token for a user")
     token.add_argument("user_id", type=_positive, metavar="USER_ID")
-    token.add_argument("--expires-in", type=_positive, default=3600, metavar="SECONDS",
-                       help="lifetime in seconds (default 3600)")
+    token.add_argument(
+        "--expires-in",
+        type=_positive,
+        default=3600,
+        metavar="SECONDS",
+        help="lifetime in seconds (default 3600)",
+    )
     token.set_defaults(run=_token)
 
     vapid = commands.add_parser("vapid-keys", help="print a new VAPID key pair for Web Push")
@@ -130,8 +141,10 @@ def _serve(args: argparse.Namespace) -> int:
     _check_exposure(settings, args.host)
     _check_upstream(settings)
     if args.workers > 1 and not settings.redis_url:
-        raise CommandError(f"--workers {args.workers} needs REDIS_URL: separate processes "
-                           "share presence and messages only through Redis")
+        raise CommandError(
+            f"--workers {args.workers} needs REDIS_URL: separate processes "
+            "share presence and messages only through Redis"
+        )
     _warn_about_secrets(settings, args.host)
     if settings.is_sqlite:
         _upgrade(settings)  # the embedded default needs no set-up
@@ -150,7 +163,8 @@ def _check_exposure(settings: Settings, host: str) -> None:
         raise CommandError(
             f"development mode (no JWT_SECRET_KEY, SQLite) serves on loopback addresses only, "
             f"not {host!r}: set JWT_SECRET_KEY (production), or SHAREMYSHOWS_ENV=development "
-            "to expose the development secret and demo login on purpose")
+            "to expose the development secret and demo login on purpose"
+        )
 
 
 def _warn_about_secrets(settings: Settings, host: str) -> None:
@@ -162,14 +176,20 @@ def _warn_about_secrets(settings: Settings, host: str) -> None:
         if settings.uses_development_secret:
             log.warning("DEVELOPMENT MODE: tokens are signed with a fixed, public secret.")
         if exposed:
-            log.warning("DEVELOPMENT MODE ON %s: anyone who reaches this address can log in "
-                        "as any user (POST /api/dev/login).", host)
+            log.warning(
+                "DEVELOPMENT MODE ON %s: anyone who reaches this address can log in "
+                "as any user (POST /api/dev/login).",
+                host,
+            )
         log.warning("Set JWT_SECRET_KEY (and SHAREMYSHOWS_ENV=production) before going live.")
         log.warning("!" * 72)
-    if settings.jwt_secret_key is not None and \
-            len(settings.jwt_secret.encode()) < SECRET_MIN_BYTES:
-        log.warning("JWT_SECRET_KEY is %d bytes: an HS256 secret should have at least %d "
-                    "(RFC 7518 section 3.2)", len(settings.jwt_secret.encode()), SECRET_MIN_BYTES)
+    if settings.jwt_secret_key is not None and len(settings.jwt_secret.encode()) < SECRET_MIN_BYTES:
+        log.warning(
+            "JWT_SECRET_KEY is %d bytes: an HS256 secret should have at least %d "
+            "(RFC 7518 section 3.2)",
+            len(settings.jwt_secret.encode()),
+            SECRET_MIN_BYTES,
+        )
 
 
 def _check_upstream(settings: Settings) -> None:
@@ -184,8 +204,10 @@ def _check_upstream(settings: Settings) -> None:
         for problem in problems:
             log.warning("%s; UPSTREAM_VERSION_CHECK=warn: serving anyway", problem)
         return
-    raise CommandError("; ".join(problems) + " (the transport relies on its internals; "
-                       "UPSTREAM_VERSION_CHECK=warn serves anyway)")
+    raise CommandError(
+        "; ".join(problems) + " (the transport relies on its internals; "
+        "UPSTREAM_VERSION_CHECK=warn serves anyway)"
+    )
 
 
 async def _prepare(settings: Settings, args: argparse.Namespace) -> None:
@@ -200,11 +222,14 @@ async def _prepare(settings: Settings, args: argparse.Namespace) -> None:
         try:
             behind = await pending(engine, settings.sqlalchemy_url)
         except Exception as exc:
-            raise CommandError(f"cannot reach the database {_where(settings)}: {_reason(exc)}") \
-                from None
+            raise CommandError(
+                f"cannot reach the database {_where(settings)}: {_reason(exc)}"
+            ) from None
         if behind:
-            raise CommandError(f"the database {_where(settings)} is not migrated: "
-                               "run `sharemyshows-rt migrate` first")
+            raise CommandError(
+                f"the database {_where(settings)} is not migrated: "
+                "run `sharemyshows-rt migrate` first"
+            )
         if settings.development:
             if demo_bundle_missing():
                 log.warning(BUNDLE_MISSING)
@@ -220,11 +245,15 @@ def _print_demo(settings: Settings, args: argparse.Namespace, users: list) -> No
 
     if not users:
         return
-    url = f"http://{'localhost' if args.host in ('127.0.0.1', '0.0.0.0') else args.host}:{args.port}"
+    url = (
+        f"http://{'localhost' if args.host in ('127.0.0.1', '0.0.0.0') else args.host}:{args.port}"
+    )
     lines = ["", "Demo users (development mode), tokens valid for 24 hours:"]
     for user in users:
         token = issue_token(settings.jwt_secret, user.id, expires_in=86400)
-        lines += [f"  {user.username} (user {user.id}): {token}",
-                  f"    const socket = io('{url}', {{ auth: {{ token: '{token}' }} }});"]
+        lines += [
+            f"  {user.username} (user {user.id}): {token}",
+            f"    const socket = io('{url}', {{ auth: {{ token: '{token}' }} }});",
+        ]
     lines += ["  then: socket.emit('join_show', { show_id: 1 });", ""]
     print("\n".join(lines), file=sys.stderr, flush=True)

@@ -3,24 +3,24 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 def utcnow() -> datetime:
     """Now, in UTC, to the millisecond (the precision JavaScript's Date keeps)."""
     # Whole milliseconds as a float of seconds land on their microsecond exactly (a double
     # keeps 10^-7 s at today's epoch), and this is a third of the cost of now().replace().
-    return datetime.fromtimestamp(time.time_ns() // 1_000_000 / 1000, timezone.utc)
+    return datetime.fromtimestamp(time.time_ns() // 1_000_000 / 1000, UTC)
 
 
 def as_utc(moment: datetime) -> datetime:
     """A stored timestamp as aware UTC (SQLite hands back naive datetimes, written in UTC)."""
     zone = moment.tzinfo
-    if zone is timezone.utc:
+    if zone is UTC:
         return moment
     if zone is None:
-        return moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
 
 
 def isoformat_z(moment: datetime) -> str:

@@ -77,7 +77,9 @@ class Settings(BaseSettings):
     push_endpoint_allowlist: Annotated[list[str], NoDecode] = []
     # The public push services (FCM, Mozilla, Apple, Windows); `*`: any public host.
     push_service_hosts: Annotated[list[str], NoDecode] = [
-        "fcm.googleapis.com", "*.push.services.mozilla.com", "*.push.apple.com",
+        "fcm.googleapis.com",
+        "*.push.services.mozilla.com",
+        "*.push.apple.com",
         "*.notify.windows.com",
     ]
     push_concurrency: int = Field(16, ge=1, le=1000)
@@ -132,18 +134,24 @@ class Settings(BaseSettings):
         except (TypeError, ValueError):
             return value  # pydantic says what is wrong with it
         if not number.is_integer():
-            raise ValueError("must be a whole number of seconds (Engine.IO announces whole "
-                             "seconds to clients)")
+            raise ValueError(
+                "must be a whole number of seconds (Engine.IO announces whole seconds to clients)"
+            )
         return int(number)
 
-    @field_validator("redis_url", "redis_prefix", "sharemyshows_env", "metrics_host",
-                     mode="before")
+    @field_validator("redis_url", "redis_prefix", "sharemyshows_env", "metrics_host", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("jwt_secret_key", "metrics_token", "metrics_port", "vapid_private_key",
-                     "vapid_subject", mode="before")
+    @field_validator(
+        "jwt_secret_key",
+        "metrics_token",
+        "metrics_port",
+        "vapid_private_key",
+        "vapid_subject",
+        mode="before",
+    )
     @classmethod
     def _blank_secret_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -194,14 +202,23 @@ class Settings(BaseSettings):
                 f"JWT_SECRET_KEY is required when SHAREMYSHOWS_ENV is {self.environment!r} "
                 "(the ShareMyShows Flask app's secret)"
             )
-        if self.jwt_secret_key is not None and not self.development \
-                and self.jwt_secret_key.get_secret_value().strip() == DEVELOPMENT_SECRET:
-            raise ValueError("JWT_SECRET_KEY is the published development secret: anyone can "
-                             "sign tokens with it; set the Flask app's own secret")
-        if self.vapid_private_key is not None and self.vapid_subject is None \
-                and not self.development:
-            raise ValueError("VAPID_SUBJECT (mailto: or https:// contact) is required with "
-                             "VAPID_PRIVATE_KEY")
+        if (
+            self.jwt_secret_key is not None
+            and not self.development
+            and self.jwt_secret_key.get_secret_value().strip() == DEVELOPMENT_SECRET
+        ):
+            raise ValueError(
+                "JWT_SECRET_KEY is the published development secret: anyone can "
+                "sign tokens with it; set the Flask app's own secret"
+            )
+        if (
+            self.vapid_private_key is not None
+            and self.vapid_subject is None
+            and not self.development
+        ):
+            raise ValueError(
+                "VAPID_SUBJECT (mailto: or https:// contact) is required with VAPID_PRIVATE_KEY"
+            )
         return self
 
     @cached_property

@@ -28,10 +28,14 @@ def redact(text: str) -> str:
 
 def redact_parameters(text: str) -> str:
     """What `redact` does, without its shortcut: every query parameter's name decoded."""
+
     def hide(match: re.Match[str]) -> str:
         name = unquote_plus(match.group(2)).strip().lower()
-        return f"{match.group(1)}{match.group(2)}=[redacted]" if name in SECRET_PARAMETERS \
+        return (
+            f"{match.group(1)}{match.group(2)}=[redacted]"
+            if name in SECRET_PARAMETERS
             else match.group(0)
+        )
 
     return _QUERY_PARAMETER.sub(hide, text)
 
@@ -74,8 +78,9 @@ class ConcealingFormatter(logging.Formatter):
 _last_said: dict[str, float] = {}
 
 
-def now_and_then(logger: logging.Logger, key: str, message: str, *args: Any,
-                 seconds: float = 10.0) -> None:
+def now_and_then(
+    logger: logging.Logger, key: str, message: str, *args: Any, seconds: float = 10.0
+) -> None:
     """A warning that would repeat on every request while something is down: said once
     per `seconds` per key."""
     now = time.monotonic()
@@ -99,8 +104,9 @@ class QuietWebSocketOpenings(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.msg if isinstance(record.msg, str) else ""
-        return not (message in ("connection open", "connection closed")
-                    or message.endswith("[accepted]"))
+        return not (
+            message in ("connection open", "connection closed") or message.endswith("[accepted]")
+        )
 
 
 class JsonFormatter(logging.Formatter):
@@ -130,28 +136,47 @@ def configure(level: str = "INFO", json: bool = False) -> None:
     logging.logThreads = False
     logging.logProcesses = False
     logging.logMultiprocessing = False
-    formatter = {"()": JsonFormatter} if json else {
-        "()": ConcealingFormatter, "format": "%(asctime)s %(levelname)-7s %(name)s: %(message)s"}
-    logging.config.dictConfig({
-        "version": 1,
-        "disable_existing_loggers": False,
-        "filters": {"redact": {"()": RedactTokens},
-                    "quiet_websockets": {"()": QuietWebSocketOpenings}},
-        "formatters": {"default": formatter},
-        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "default",
-                                "filters": ["redact"]}},
-        "root": {"level": level, "handlers": ["stderr"]},
-        "loggers": {
-            "uvicorn": {"level": level, "handlers": [], "propagate": True},
-            "uvicorn.error": {"level": level, "handlers": [], "propagate": True,
-                              "filters": ["quiet_websockets"]},
-            "uvicorn.access": {"level": level, "handlers": [], "propagate": True},
-            # Alembic announces its context at INFO on every check; `migrate` says what it did.
-            "alembic": {"level": "WARNING"},
-            # python-socketio logs every packet at INFO, with payloads: far too chatty.
-            "socketio": {"level": "WARNING"},
-            "engineio": {"level": "WARNING"},
-            "aiosqlite": {"level": "WARNING"},
-            "alembic.runtime.plugins": {"level": "WARNING"},
-        },
-    })
+    formatter = (
+        {"()": JsonFormatter}
+        if json
+        else {
+            "()": ConcealingFormatter,
+            "format": "%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        }
+    )
+    logging.config.dictConfig(
+        {
+            "version": 1,
+            "disable_existing_loggers": False,
+            "filters": {
+                "redact": {"()": RedactTokens},
+                "quiet_websockets": {"()": QuietWebSocketOpenings},
+            },
+            "formatters": {"default": formatter},
+            "handlers": {
+                "stderr": {
+                    "class": "logging.StreamHandler",
+                    "formatter": "default",
+                    "filters": ["redact"],
+                }
+            },
+            "root": {"level": level, "handlers": ["stderr"]},
+            "loggers": {
+                "uvicorn": {"level": level, "handlers": [], "propagate": True},
+                "uvicorn.error": {
+                    "level": level,
+                    "handlers": [],
+                    "propagate": True,
+                    "filters": ["quiet_websockets"],
+                },
+                "uvicorn.access": {"level": level, "handlers": [], "propagate": True},
+                # Alembic announces its context at INFO on every check; `migrate` says what it did.
+                "alembic": {"level": "WARNING"},
+                # python-socketio logs every packet at INFO, with payloads: far too chatty.
+                "socketio": {"level": "WARNING"},
+                "engineio": {"level": "WARNING"},
+                "aiosqlite": {"level": "WARNING"},
+                "alembic.runtime.plugins": {"level": "WARNING"},
+            },
+        }
+    )

@@ -9,36 +9,63 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from prometheus_client import (CONTENT_TYPE_LATEST, Counter, Gauge, Histogram,
-                               disable_created_metrics, generate_latest)
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import REGISTRY, Collector
 
 from .errors import ChatError
 
 disable_created_metrics()  # the *_created series only double the scrape
-KNOWN_EVENTS = frozenset({"join_show", "leave_show", "send_message", "typing",
-                          "get_active_users", "get_message_history", "mute_show", "unmute_show"})
+KNOWN_EVENTS = frozenset(
+    {
+        "join_show",
+        "leave_show",
+        "send_message",
+        "typing",
+        "get_active_users",
+        "get_message_history",
+        "mute_show",
+        "unmute_show",
+    }
+)
 TOP_SHOWS = 20
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
 
 CONNECTIONS = Gauge("sharemyshows_connections", "Open Socket.IO connections on this process")
 MESSAGES_STORED = Counter("sharemyshows_messages_stored_total", "Chat messages stored")
-MESSAGES_DELIVERED = Counter("sharemyshows_messages_delivered_total",
-                             "new_message events handed to this process's connections")
+MESSAGES_DELIVERED = Counter(
+    "sharemyshows_messages_delivered_total",
+    "new_message events handed to this process's connections",
+)
 EVENTS = Counter("sharemyshows_events_received_total", "Client events received", ["event"])
 ERRORS = Counter("sharemyshows_errors_total", "Errors reported to clients", ["message"])
-HANDLER_SECONDS = Histogram("sharemyshows_handler_seconds", "Time to handle a client event",
-                            ["event"], buckets=LATENCY_BUCKETS)
-RATE_LIMITED = Counter("sharemyshows_rate_limited_total", "Requests refused or dropped by limits",
-                       ["limit"])
-DB_SECONDS = Histogram("sharemyshows_db_seconds", "Database round trips", ["operation"],
-                       buckets=LATENCY_BUCKETS)
-PUSHES = Counter("sharemyshows_push_total",
-                 "Web Push outcomes: sent, failed, dropped, subscription_removed, "
-                 "deferred", ["outcome"])
-REDIS_SECONDS = Histogram("sharemyshows_redis_seconds", "Redis round trips", ["operation"],
-                          buckets=LATENCY_BUCKETS)
+HANDLER_SECONDS = Histogram(
+    "sharemyshows_handler_seconds",
+    "Time to handle a client event",
+    ["event"],
+    buckets=LATENCY_BUCKETS,
+)
+RATE_LIMITED = Counter(
+    "sharemyshows_rate_limited_total", "Requests refused or dropped by limits", ["limit"]
+)
+DB_SECONDS = Histogram(
+    "sharemyshows_db_seconds", "Database round trips", ["operation"], buckets=LATENCY_BUCKETS
+)
+PUSHES = Counter(
+    "sharemyshows_push_total",
+    "Web Push outcomes: sent, failed, dropped, subscription_removed, deferred",
+    ["outcome"],
+)
+REDIS_SECONDS = Histogram(
+    "sharemyshows_redis_seconds", "Redis round trips", ["operation"], buckets=LATENCY_BUCKETS
+)
 
 
 @functools.cache
@@ -80,9 +107,11 @@ class ShowMembers(Collector):
         self._room_sizes = room_sizes
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        family = GaugeMetricFamily("sharemyshows_show_connections",
-                                   f"Connections in a show's room on this process (top {TOP_SHOWS})",
-                                   labels=["show_id"])
+        family = GaugeMetricFamily(
+            "sharemyshows_show_connections",
+            f"Connections in a show's room on this process (top {TOP_SHOWS})",
+            labels=["show_id"],
+        )
         sizes = sorted(self._room_sizes().items(), key=lambda item: item[1], reverse=True)
         for show_id, size in sizes[:TOP_SHOWS]:
             family.add_metric([str(show_id)], size)
@@ -107,8 +136,9 @@ def authorized(authorization: str, token: str | None) -> bool:
     if token is None:
         return True
     scheme, _, presented = authorization.partition(" ")
-    return scheme.lower() == "bearer" and hmac.compare_digest(presented.strip().encode(),
-                                                              token.encode())
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        presented.strip().encode(), token.encode()
+    )
 
 
 def exposition() -> tuple[bytes, str]:

@@ -55,23 +55,34 @@ class GracefulServer(uvicorn.Server):
             self.should_exit = True
 
 
-def uvicorn_config(app: Any, settings: Settings, host: str, port: int, workers: int = 1
-                   ) -> uvicorn.Config:
+def uvicorn_config(
+    app: Any, settings: Settings, host: str, port: int, workers: int = 1
+) -> uvicorn.Config:
     return uvicorn.Config(
-        app, host=host, port=port, workers=workers, log_config=None, lifespan="on",
-        ws_max_size=settings.max_frame_bytes + 1024, proxy_headers=True,
+        app,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        lifespan="on",
+        ws_max_size=settings.max_frame_bytes + 1024,
+        proxy_headers=True,
         # Compression is per connection: a broadcast would be deflated once per recipient
         # (and could not share one frame). Chat frames are small; not worth it.
         ws_per_message_deflate=False,
         # Engine.IO's sockets write frames to this implementation's transport themselves
         # (websocket.py), and Engine.IO's heartbeat already checks every peer: no second
         # ping timer and ping/pong per connection.
-        ws="websockets-sansio", ws_ping_interval=None, http=UpgradingHttpProtocol,
-        timeout_graceful_shutdown=int(settings.shutdown_grace), server_header=False,
+        ws="websockets-sansio",
+        ws_ping_interval=None,
+        http=UpgradingHttpProtocol,
+        timeout_graceful_shutdown=int(settings.shutdown_grace),
+        server_header=False,
         # Connections waiting to be accepted: room for a storm of fans connecting together,
         # whose handshakes the kernel would otherwise drop (their systems retry seconds
         # later). The kernel caps it at net.core.somaxconn.
-        backlog=65535)
+        backlog=65535,
+    )
 
 
 def graceful_server(settings: Settings, host: str, port: int) -> GracefulServer:
@@ -123,8 +134,11 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> int:
         # A polling session lives in one worker, but the workers share one socket: the
         # session's next request may land on another. Each worker reads this at start.
         os.environ["SOCKETIO_TRANSPORTS"] = "websocket"
-        log.warning("--workers %d: WebSocket only (long-polling needs one process per port "
-                    "behind a sticky load balancer, see docs/scaling.md)", workers)
+        log.warning(
+            "--workers %d: WebSocket only (long-polling needs one process per port "
+            "behind a sticky load balancer, see docs/scaling.md)",
+            workers,
+        )
     # The parent only holds the socket and supervises; each worker builds its own app.
     config = uvicorn_config("sharemyshows_rt.app:create_app", settings, host, port, workers)
     config.factory = True

@@ -10,11 +10,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 import redis
+from support.fixtures import unavailable
 
 from sharemyshows_rt.backends.base import Backend
 from sharemyshows_rt.backends.memory.backend import MemoryBackend
 from sharemyshows_rt.backends.redis.backend import RedisBackend
-from support.push_rig import unavailable
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL") or "redis://127.0.0.1:6379/0"
 WINDOW = 60.0  # the push coalescing window of the backends under test

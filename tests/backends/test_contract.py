@@ -35,6 +35,7 @@ def limiter_of(backend: Backend, clock: Clock) -> RateLimiter:
 
 # ------------------------------------------------------------------ token buckets
 
+
 async def test_a_bucket_spends_its_burst_then_says_how_long_to_wait(backend):
     limiter = limiter_of(backend, Clock())
     assert [await limiter.take(*BUCKET) for _ in range(3)] == [0.0, 0.0, 0.0]
@@ -80,6 +81,7 @@ async def test_a_token_given_back_can_be_taken_again_but_never_past_the_burst(ba
 
 # ------------------------------------------------------------------ presence
 
+
 async def test_a_second_tab_joining_is_not_a_new_arrival(backend):
     presence = backend.presence
     assert await presence.join(SHOW, ALICE, "alice", "a1") is True
@@ -108,6 +110,7 @@ async def test_only_the_last_tab_leaving_is_a_departure(backend):
 
 # ------------------------------------------------------------------ connection cap
 
+
 async def test_the_cap_counts_connections_and_frees_a_slot_on_release(backend):
     cap = backend.cap
     assert await cap.acquire(ALICE, "a1", 2) is True
@@ -121,6 +124,7 @@ async def test_the_cap_counts_connections_and_frees_a_slot_on_release(backend):
 
 # ------------------------------------------------------------------ push coalescing
 
+
 async def test_the_first_push_goes_at_once_later_ones_are_folded_with_a_count(backend, window):
     coalescer, now = backend.coalescer, 1_000.0
     assert await coalescer.offer(ALICE, SHOW, 1, {"id": 1}, now) is True
@@ -129,6 +133,10 @@ async def test_the_first_push_goes_at_once_later_ones_are_folded_with_a_count(ba
     assert await coalescer.offer(BOB, SHOW, 1, {"id": 4}, now + 2) is True  # another user
     assert await coalescer.due(now + window - 1) == []  # the window has not ended
     [folded] = await coalescer.due(now + window)
-    assert (folded.user_id, folded.show_id, folded.count, folded.last) == \
-        (ALICE, SHOW, 3, {"id": 4})
+    assert (folded.user_id, folded.show_id, folded.count, folded.last) == (
+        ALICE,
+        SHOW,
+        3,
+        {"id": 4},
+    )
     assert await coalescer.due(now + window + 1) == []  # claimed once

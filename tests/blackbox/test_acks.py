@@ -2,7 +2,6 @@
 {"ok": false, "error": {"message", "details"}}."""
 
 import pytest
-
 from support.expect import acked_message, active_user_ids, assert_failed_ack, assert_message
 from support.scenes import fan_in_show
 
@@ -44,12 +43,17 @@ async def test_send_message_ack_carries_the_saved_message(db, connect):
 
 FAILURES = {
     "join_unknown_show": ("join_show", {"show_id": 2_000_000_000}, "Show not found"),
-    "send_outside_the_room": ("send_message", {"show_id": "SHOW", "message": "hi"},
-                              "Not in show chat room"),
-    "typing_outside_the_room": ("typing", {"show_id": "SHOW", "is_typing": True},
-                                "Not in show chat room"),
-    "active_users_unknown_show": ("get_active_users", {"show_id": 2_000_000_000},
-                                  "Show not found"),
+    "send_outside_the_room": (
+        "send_message",
+        {"show_id": "SHOW", "message": "hi"},
+        "Not in show chat room",
+    ),
+    "typing_outside_the_room": (
+        "typing",
+        {"show_id": "SHOW", "is_typing": True},
+        "Not in show chat room",
+    ),
+    "active_users_unknown_show": ("get_active_users", {"show_id": 2_000_000_000}, "Show not found"),
     "non_object_payload": ("join_show", "not an object", None),
     "unknown_event": ("no_such_event", {"show_id": "SHOW"}, None),
 }
@@ -65,10 +69,13 @@ async def test_failed_ack(case, db, connect):
     assert_failed_ack(await client.call(event, payload), message)
 
 
-@pytest.mark.parametrize("text, message", [
-    pytest.param("   ", "Missing show_id or message", id="blank"),
-    pytest.param("z" * 5000, "Message too long", id="too_long"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        pytest.param("   ", "Missing show_id or message", id="blank"),
+        pytest.param("z" * 5000, "Message too long", id="too_long"),
+    ],
+)
 async def test_failed_ack_for_send_message_in_the_room(text, message, db, connect):
     show, fan = await fan_in_show(db, connect)
     ack = await fan.client.call("send_message", {"show_id": show.id, "message": text})

@@ -2,7 +2,6 @@
 connection stays usable."""
 
 import pytest
-
 from support.client import for_show
 from support.expect import active_user_ids, assert_error
 from support.scenes import assert_still_usable, fan_in_show
@@ -64,23 +63,40 @@ async def test_show_id_true_is_not_show_1(db, connect):
     assert fan.client.received("active_users", since=since) == []
 
 
-@pytest.mark.parametrize("show_id", ["abc", True, None, -1, 0, 1.5, 2**70, "12abc", "9" * 30],
-                         ids=["letters", "true", "null", "negative", "zero", "float", "2**70",
-                              "digits_then_letters", "30_digits"])
+@pytest.mark.parametrize(
+    "show_id",
+    ["abc", True, None, -1, 0, 1.5, 2**70, "12abc", "9" * 30],
+    ids=[
+        "letters",
+        "true",
+        "null",
+        "negative",
+        "zero",
+        "float",
+        "2**70",
+        "digits_then_letters",
+        "30_digits",
+    ],
+)
 @pytest.mark.parametrize("event", ["send_message", "typing", "leave_show", "get_active_users"])
 async def test_other_events_with_bad_show_id(event, show_id, db, connect):
     show, fan = await fan_in_show(db, connect)
     since = fan.client.mark()
-    await fan.client.emit(event, {"show_id": show_id, "message": "where to?", "is_typing": True}
-                          if event in ("send_message", "typing") else {"show_id": show_id})
+    await fan.client.emit(
+        event,
+        {"show_id": show_id, "message": "where to?", "is_typing": True}
+        if event in ("send_message", "typing")
+        else {"show_id": show_id},
+    )
     assert_error(await fan.client.wait_for("error", since=since), event=event)
     assert fan.client.received("new_message", since=since) == []
     await assert_still_usable(fan, show)
     assert db.messages(show) == []
 
 
-@pytest.mark.parametrize("message", [42, True, ["a"], {"text": "a"}],
-                         ids=["number", "true", "list", "object"])
+@pytest.mark.parametrize(
+    "message", [42, True, ["a"], {"text": "a"}], ids=["number", "true", "list", "object"]
+)
 async def test_send_message_with_a_non_string_message(message, db, connect):
     show, fan = await fan_in_show(db, connect)
     await fan.client.emit("send_message", {"show_id": show.id, "message": message})
@@ -89,19 +105,25 @@ async def test_send_message_with_a_non_string_message(message, db, connect):
     assert db.messages(show) == []
 
 
-@pytest.mark.parametrize("event, payload", [
-    ("join_show", {"show_id": "OTHER", "color": "red"}),
-    ("send_message", {"show_id": "SHOW", "message": "hi", "color": "red"}),
-    ("typing", {"show_id": "SHOW", "is_typing": True, "color": "red"}),
-    ("get_active_users", {"show_id": "SHOW", "color": "red"}),
-    ("leave_show", {"show_id": "SHOW", "color": "red"}),
-], ids=["join_show", "send_message", "typing", "get_active_users", "leave_show"])
+@pytest.mark.parametrize(
+    "event, payload",
+    [
+        ("join_show", {"show_id": "OTHER", "color": "red"}),
+        ("send_message", {"show_id": "SHOW", "message": "hi", "color": "red"}),
+        ("typing", {"show_id": "SHOW", "is_typing": True, "color": "red"}),
+        ("get_active_users", {"show_id": "SHOW", "color": "red"}),
+        ("leave_show", {"show_id": "SHOW", "color": "red"}),
+    ],
+    ids=["join_show", "send_message", "typing", "get_active_users", "leave_show"],
+)
 async def test_unknown_field_is_refused_and_changes_nothing(event, payload, db, connect):
     show, fan = await fan_in_show(db, connect)
     other = db.add_show()
     ids = {"SHOW": show.id, "OTHER": other.id}
-    payload = {key: ids.get(value, value) if isinstance(value, str) else value
-               for key, value in payload.items()}
+    payload = {
+        key: ids.get(value, value) if isinstance(value, str) else value
+        for key, value in payload.items()
+    }
     since = fan.client.mark()
     await fan.client.emit(event, payload)
     assert_error(await fan.client.wait_for("error", since=since), event=event)
@@ -128,7 +150,9 @@ async def test_one_megabyte_frame_harms_no_one_else(db, connect):
     await fan.client.emit("send_message", {"show_id": show.id, "message": "m" * (1024 * 1024)})
     await fan.client.wait_until(
         lambda: fan.client.received("error") or fan.client.received("disconnect"),
-        timeout=10, what="an error or a disconnect")
+        timeout=10,
+        what="an error or a disconnect",
+    )
     saved = await bystander.say(show.id, "still here")
     assert [row.message for row in db.messages(show)] == [saved["message"]]
 

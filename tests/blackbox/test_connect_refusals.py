@@ -3,7 +3,6 @@
 import time
 
 import pytest
-
 from support.tokens import OMIT
 
 UNKNOWN_USER_ID = 2_000_000_000

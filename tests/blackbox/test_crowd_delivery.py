@@ -50,14 +50,16 @@ async def all_delivered(people: list[Person], show_id: int, count: int) -> None:
     for person in people:
         await person.client.wait_until(
             lambda p=person: len(new_messages(p, show_id)) >= count,
-            what=f"{count} new_message in show {show_id}")
+            what=f"{count} new_message in show {show_id}",
+        )
 
 
 async def test_a_crowd_gets_every_message_once_in_order_after_the_window(rig):
     show, people = await show_with(rig, CROWD + 1)
     started = time.monotonic()
-    saved = await asyncio.gather(*(send(person, show.id, f"from {n}")
-                                   for n, person in enumerate(people)))
+    saved = await asyncio.gather(
+        *(send(person, show.id, f"from {n}") for n, person in enumerate(people))
+    )
     # Each sender's ack was written at its commit, the broadcast waits for the window.
     assert all(new_messages(person, show.id) == [] for person in people)
     await all_delivered(people, show.id, len(saved))

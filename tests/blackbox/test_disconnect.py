@@ -1,7 +1,6 @@
 """Disconnecting, politely or by a dropped transport: like leaving every show."""
 
 import pytest
-
 from support.client import about
 from support.expect import active_user_ids, assert_includes
 
@@ -16,8 +15,15 @@ async def test_disconnect_sends_user_left_to_the_others(transport, db, connect):
     await first.wait_for("user_joined", about(bob))
     await second.close()
     left = await first.wait_for("user_left", about(bob))
-    assert_includes(left, {"show_id": show.id, "user_id": bob.id, "username": bob.username,
-                           "message": f"{bob.username} left the chat"})
+    assert_includes(
+        left,
+        {
+            "show_id": show.id,
+            "user_id": bob.id,
+            "username": bob.username,
+            "message": f"{bob.username} left the chat",
+        },
+    )
     assert [u["user_id"] for u in left["active_users"]] == [alice.id]
 
 

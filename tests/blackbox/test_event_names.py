@@ -2,7 +2,6 @@
 error, and do not disconnect, reconnect or otherwise change anything."""
 
 import pytest
-
 from support.client import about
 from support.expect import active_user_ids, assert_error, assert_failed_ack
 from support.scenes import assert_still_usable, pair_in_show

@@ -12,8 +12,9 @@ async def test_get_active_users_answers_with_the_current_list(db, connect):
     active = await first.active_users(show.id)
     assert_includes(active, {"show_id": show.id, "count": 2})
     assert active_user_ids(active) == [alice.id, bob.id]  # in order of arrival
-    assert_includes(active["active_users"][1],
-                    {"user_id": bob.id, "username": bob.username, "sid": second.sid})
+    assert_includes(
+        active["active_users"][1], {"user_id": bob.id, "username": bob.username, "sid": second.sid}
+    )
 
 
 async def test_get_active_users_needs_no_join(db, connect):
@@ -44,8 +45,7 @@ async def test_get_active_users_with_a_string_show_id(db, connect):
 async def test_get_active_users_of_an_unknown_show_is_show_not_found(db, connect):
     client = await connect(db.add_user())
     await client.emit("get_active_users", {"show_id": 2_000_000_000})
-    assert_error(await client.wait_for("error"), event="get_active_users",
-                 message="Show not found")
+    assert_error(await client.wait_for("error"), event="get_active_users", message="Show not found")
     assert client.received("active_users") == []
 
 
@@ -65,8 +65,7 @@ async def test_get_active_users_pages_with_offset_and_limit(db, connect):
     clients = [await connect(fan) for fan in fans]
     for client in clients:
         await client.join(show.id)
-    ack = await clients[0].call("get_active_users", {"show_id": show.id, "offset": 1,
-                                                     "limit": 1})
+    ack = await clients[0].call("get_active_users", {"show_id": show.id, "offset": 1, "limit": 1})
     assert ack["ok"] is True and ack["count"] == 3 and ack["offset"] == 1
     assert [user["user_id"] for user in ack["active_users"]] == [fans[1].id]
 
@@ -77,6 +76,7 @@ async def test_get_active_users_with_an_offset_past_any_room_is_refused(db, conn
     await client.join(show.id)
     ack = await client.call("get_active_users", {"show_id": show.id, "offset": 2**70})
     assert_failed_ack(ack, "Invalid payload")
-    assert_error(await client.wait_for("error"), event="get_active_users",
-                 message="Invalid payload")
+    assert_error(
+        await client.wait_for("error"), event="get_active_users", message="Invalid payload"
+    )
     assert active_user_ids(await client.active_users(show.id)) == [fan.id]  # still serving

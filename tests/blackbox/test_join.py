@@ -21,8 +21,9 @@ async def test_active_users_lists_the_joiner_with_their_sid(db, connect):
     _, active = await client.join(show.id)
     assert active["show_id"] == show.id
     assert active_user_ids(active) == [fan.id]
-    assert_includes(active["active_users"][0],
-                    {"user_id": fan.id, "username": fan.username, "sid": client.sid})
+    assert_includes(
+        active["active_users"][0], {"user_id": fan.id, "username": fan.username, "sid": client.sid}
+    )
 
 
 async def test_active_users_lists_everyone_present(db, connect):
@@ -41,8 +42,15 @@ async def test_user_joined_goes_to_the_others(db, connect):
     second = await connect(bob)
     await second.join(show.id)
     joined = await first.wait_for("user_joined", about(bob))
-    assert_includes(joined, {"show_id": show.id, "user_id": bob.id, "username": bob.username,
-                             "message": f"{bob.username} joined the chat"})
+    assert_includes(
+        joined,
+        {
+            "show_id": show.id,
+            "user_id": bob.id,
+            "username": bob.username,
+            "message": f"{bob.username} joined the chat",
+        },
+    )
     assert sorted(u["user_id"] for u in joined["active_users"]) == sorted([alice.id, bob.id])
 
 

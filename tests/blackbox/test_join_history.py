@@ -2,7 +2,7 @@
 each as its new_message was, meeting the live messages with no gap and no repeat."""
 
 import asyncio
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from support.client import about, for_show
 from support.expect import assert_message
@@ -29,8 +29,9 @@ async def test_history_is_the_last_50_messages(db, connect):
 
 async def test_history_messages_carry_every_field(db, connect):
     fan, show = db.add_user(), db.add_show()
-    db.add_messages(show, fan, ["hello"], start=datetime(2024, 11, 16, 20, 15, 30, 123456,
-                                                          tzinfo=timezone.utc))
+    db.add_messages(
+        show, fan, ["hello"], start=datetime(2024, 11, 16, 20, 15, 30, 123456, tzinfo=UTC)
+    )
     client = await connect(fan)
     history, _ = await client.join(show.id)
     [message] = history["messages"]

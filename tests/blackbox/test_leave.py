@@ -9,9 +9,15 @@ async def test_leave_sends_user_left_to_the_others(db, connect):
     show, alice, bob = await pair_in_show(db, connect)
     await bob.client.leave(show.id)
     left = await alice.client.wait_for("user_left", about(bob.user))
-    assert_includes(left, {"show_id": show.id, "user_id": bob.user.id,
-                           "username": bob.user.username,
-                           "message": f"{bob.user.username} left the chat"})
+    assert_includes(
+        left,
+        {
+            "show_id": show.id,
+            "user_id": bob.user.id,
+            "username": bob.user.username,
+            "message": f"{bob.user.username} left the chat",
+        },
+    )
     assert [u["user_id"] for u in left["active_users"]] == [alice.user.id]
 
 

@@ -5,7 +5,6 @@ import json
 import uuid
 
 import pytest
-
 from support.rest import bearer, cookie
 from support.settings import TIMEOUT
 
@@ -23,8 +22,9 @@ async def log_reaches(deployment, marker: str) -> str:
 def assert_not_logged(secret: str, log: str) -> None:
     lines = [line for line in log.splitlines() if secret in line]
     if lines:
-        raise AssertionError(f"a token is in {len(lines)} line(s) of the server's log, e.g.:\n"
-                             f"{lines[0][:300]}")
+        raise AssertionError(
+            f"a token is in {len(lines)} line(s) of the server's log, e.g.:\n{lines[0][:300]}"
+        )
 
 
 async def mark_log(http, deployment) -> str:

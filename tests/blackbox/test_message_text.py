@@ -3,7 +3,6 @@
 import asyncio
 
 import pytest
-
 from support.client import for_show
 from support.expect import acked_message, assert_error, assert_message
 from support.scenes import assert_still_usable, pair_in_show
@@ -11,8 +10,10 @@ from support.scenes import assert_still_usable, pair_in_show
 VERBATIM = [
     pytest.param("Ça va? ¿Qué tal? Grüße, 你好, こんにちは, مرحبا", id="accents_cjk_rtl"),
     pytest.param("🎸🔥🤘🏽 👨‍👩‍👧‍👦 🏳️‍🌈", id="emoji_zwj_skin_tones"),
-    pytest.param("e\u0301 combining, \u200b zero width, \u202e right-to-left override",
-                 id="combining_and_invisible"),
+    pytest.param(
+        "e\u0301 combining, \u200b zero width, \u202e right-to-left override",
+        id="combining_and_invisible",
+    ),
     pytest.param("<script>alert('hi')</script> & <b>bold</b> &amp; &lt;", id="html"),
     pytest.param('{"show_id": 1} \\n \\u0000 "quotes" \'single\' `tick`', id="json_and_escapes"),
     pytest.param("Robert'); DROP TABLE chat_messages;--", id="sql"),
@@ -26,8 +27,10 @@ async def test_text_is_kept_verbatim(text, db, connect, http, tokens):
     assert_message(echo, show=show, user=alice.user, text=text)
     assert (await bob.client.wait_for("new_message", for_show(show.id)))["message"] == text
     assert db.messages(show)[-1].message == text
-    response = await http.get(f"/api/shows/{show.id}/messages",
-                              headers={"Authorization": f"Bearer {tokens.access(alice.user.id)}"})
+    response = await http.get(
+        f"/api/shows/{show.id}/messages",
+        headers={"Authorization": f"Bearer {tokens.access(alice.user.id)}"},
+    )
     assert [m["message"] for m in response.json()["messages"]] == [text]
 
 
@@ -88,8 +91,12 @@ async def test_a_message_that_cannot_be_stored_does_not_fail_other_senders(db, c
         await client.join(show.id)
         senders.append(client)
     texts = [f"fine {n}" for n in range(len(senders) - 1)] + ["broken \ud800"]
-    acks = await asyncio.gather(*(client.call("send_message", {"show_id": show.id, "message": text})
-                                  for client, text in zip(senders, texts)))
+    acks = await asyncio.gather(
+        *(
+            client.call("send_message", {"show_id": show.id, "message": text})
+            for client, text in zip(senders, texts)
+        )
+    )
     refused = [text for text, ack in zip(texts, acks) if ack.get("ok") is not True]
     assert refused == ["broken \ud800"], f"refused: {refused}"
     assert sorted(row.message for row in db.messages(show)) == sorted(texts[:-1])

@@ -21,12 +21,18 @@ async def test_metrics_count_events_messages_errors_and_connections(db, connect,
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     after = response.text
-    assert sample(after, "sharemyshows_messages_stored_total") >= \
-        sample(before, "sharemyshows_messages_stored_total") + 1
-    assert sample(after, "sharemyshows_events_received_total", 'event="join_show"') >= \
-        sample(before, "sharemyshows_events_received_total", 'event="join_show"') + 2
-    assert sample(after, "sharemyshows_errors_total", 'message="Show not found"') >= \
-        sample(before, "sharemyshows_errors_total", 'message="Show not found"') + 1
+    assert (
+        sample(after, "sharemyshows_messages_stored_total")
+        >= sample(before, "sharemyshows_messages_stored_total") + 1
+    )
+    assert (
+        sample(after, "sharemyshows_events_received_total", 'event="join_show"')
+        >= sample(before, "sharemyshows_events_received_total", 'event="join_show"') + 2
+    )
+    assert (
+        sample(after, "sharemyshows_errors_total", 'message="Show not found"')
+        >= sample(before, "sharemyshows_errors_total", 'message="Show not found"') + 1
+    )
     assert sample(after, "sharemyshows_connections") >= 1
     assert f'sharemyshows_show_connections{{show_id="{show.id}"}}' in after
     assert "sharemyshows_handler_seconds_bucket" in after

@@ -3,11 +3,19 @@ requests (valid and not) never get a 5xx, and every response matches the schema.
 
 import schemathesis
 from hypothesis import HealthCheck, given, settings
-from schemathesis.checks import (content_type_conformance, not_a_server_error,
-                                 response_schema_conformance, status_code_conformance)
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_schema_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
 
 
 def test_rest_routes_match_their_openapi_document(deployment, db, tokens):
@@ -19,9 +27,11 @@ def test_rest_routes_match_their_openapi_document(deployment, db, tokens):
     assert len(operations) >= 4
 
     for operation in operations:
+
         @given(case=operation.as_strategy())
-        @settings(max_examples=25, deadline=None, database=None,
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=25, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+        )
         def conforms(case):
             case.call_and_validate(headers=headers, checks=CHECKS)
 
@@ -33,5 +43,9 @@ async def test_openapi_document_is_served(http):
     assert response.status_code == 200
     document = response.json()
     assert document["openapi"].startswith("3.")
-    assert {"/healthz", "/readyz", "/api/shows/{show_id}/messages",
-            "/api/shows/{show_id}/active_users"} <= document["paths"].keys()
+    assert {
+        "/healthz",
+        "/readyz",
+        "/api/shows/{show_id}/messages",
+        "/api/shows/{show_id}/active_users",
+    } <= document["paths"].keys()

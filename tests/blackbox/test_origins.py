@@ -3,7 +3,6 @@ may open a socket from a browser; clients without Origin are let in."""
 
 import pytest
 import socketio
-
 from support.expect import assert_includes
 from support.settings import ALLOWED_ORIGIN, FOREIGN_ORIGIN
 
@@ -29,8 +28,15 @@ async def test_foreign_origin_with_the_cookie_is_refused(transport, db, tokens, 
     assert client.received("connected") == []
 
 
-@pytest.mark.parametrize("origin", ["http://localhost:3000.evil.example", "http://localhost:3001",
-                                    "https://localhost:3000", "null"])
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "http://localhost:3000.evil.example",
+        "http://localhost:3001",
+        "https://localhost:3000",
+        "null",
+    ],
+)
 async def test_lookalike_origin_is_refused(origin, db, tokens, clients):
     fan = db.add_user()
     client = clients()

@@ -3,7 +3,6 @@ whole conversation validates against its documented payload schema, and carries 
 schema does not name."""
 
 import jsonschema_rs
-
 from support.client import for_show
 
 
@@ -21,6 +20,7 @@ def checker(document):
         assert errors == [], f"{name}: {data}: {errors}"
         refs = [branch["$ref"] for branch in payload.get("oneOf", [payload])]
         assert any(set(data) <= fields(ref) for ref in refs), f"{name}: undocumented {data}"
+
     return check
 
 
@@ -33,13 +33,16 @@ async def test_a_conversation_matches_the_asyncapi_document(db, connect, http):
     await first.wait_for("active_users", for_show(show.id))
     acks["join_show"].append(await second.call("join_show", {"show_id": show.id}))
     await first.wait_for("user_joined", for_show(show.id))
-    calls = [("typing", {"show_id": show.id, "is_typing": True}),
-             ("send_message", {"show_id": show.id, "message": "hi", "client_msg_id": "c-1"}),
-             ("send_message", {"show_id": show.id + 10**6, "message": "nowhere"}),
-             ("get_message_history", {"show_id": show.id, "limit": 1}),
-             ("get_active_users", {"show_id": show.id, "limit": 1}),
-             ("mute_show", {"show_id": show.id}), ("unmute_show", {"show_id": show.id}),
-             ("leave_show", {"show_id": show.id})]
+    calls = [
+        ("typing", {"show_id": show.id, "is_typing": True}),
+        ("send_message", {"show_id": show.id, "message": "hi", "client_msg_id": "c-1"}),
+        ("send_message", {"show_id": show.id + 10**6, "message": "nowhere"}),
+        ("get_message_history", {"show_id": show.id, "limit": 1}),
+        ("get_active_users", {"show_id": show.id, "limit": 1}),
+        ("mute_show", {"show_id": show.id}),
+        ("unmute_show", {"show_id": show.id}),
+        ("leave_show", {"show_id": show.id}),
+    ]
     for event, payload in calls:
         acks.setdefault(event, []).append(await second.call(event, payload))
     await first.wait_for("user_left", for_show(show.id))
@@ -56,5 +59,13 @@ async def test_a_conversation_matches_the_asyncapi_document(db, connect, http):
                 continue
             check(event, data)
             seen.add(event)
-    assert {"connected", "message_history", "active_users", "user_joined", "user_typing",
-            "new_message", "error", "user_left"} <= seen
+    assert {
+        "connected",
+        "message_history",
+        "active_users",
+        "user_joined",
+        "user_typing",
+        "new_message",
+        "error",
+        "user_left",
+    } <= seen

@@ -36,23 +36,26 @@ def listed(payload) -> list[int]:
     """The user ids of an `active_users` list (which, capped, may be shorter than `count`)."""
     assert isinstance(payload, dict) and isinstance(payload.get("active_users"), list), payload
     for entry in payload["active_users"]:
-        assert isinstance(entry, dict) and {"user_id", "username", "sid"} <= entry.keys(), \
+        assert isinstance(entry, dict) and {"user_id", "username", "sid"} <= entry.keys(), (
             f"an active user has user_id, username and sid: {entry!r}"
+        )
     return [entry["user_id"] for entry in payload["active_users"]]
 
 
-def assert_list(payload, present: list[User], *, offset: int = 0,
-                limit: int = LIMIT) -> None:
+def assert_list(payload, present: list[User], *, offset: int = 0, limit: int = LIMIT) -> None:
     """`payload` lists the page of `present` (in order of arrival) from `offset`, at most
     `limit` long, with the exact count and `truncated` when users are left out after it."""
-    page = present[offset:offset + limit]
-    assert listed(payload) == [user.id for user in page], \
+    page = present[offset : offset + limit]
+    assert listed(payload) == [user.id for user in page], (
         f"expected users {[user.id for user in page]} listed: {payload!r}"
-    assert [entry["username"] for entry in payload["active_users"]] == \
-        [user.username for user in page], payload
+    )
+    assert [entry["username"] for entry in payload["active_users"]] == [
+        user.username for user in page
+    ], payload
     assert payload.get("count") == len(present), f"count should be {len(present)}: {payload!r}"
-    assert payload.get("truncated") is (offset + len(page) < len(present)), \
+    assert payload.get("truncated") is (offset + len(page) < len(present)), (
         f"truncated should be {offset + len(page) < len(present)}: {payload!r}"
+    )
 
 
 def refs(users: list[User]) -> list[dict]:
@@ -93,8 +96,9 @@ async def room(rig: Rig, size: int) -> tuple[Show, list[Person]]:
 
 
 def presence_changes(client: ChatClient, since: int) -> list[tuple[str, dict]]:
-    return [(name, data) for name, data in client.events[since:]
-            if name in ("user_joined", "user_left")]
+    return [
+        (name, data) for name, data in client.events[since:] if name in ("user_joined", "user_left")
+    ]
 
 
 # ---------------------------------------------------------------------------- lists
@@ -134,11 +138,11 @@ async def test_get_active_users_pages_with_offset_and_limit(rig):
     show, people = await room(rig, LIMIT + 2)
     present = [p.user for p in people]
     asker = people[0].client
-    for offset, limit in [(0, LIMIT), (LIMIT, LIMIT), (1, 2), (2, 2), (4, 1), (5, LIMIT),
-                          (9, 2)]:
+    for offset, limit in [(0, LIMIT), (LIMIT, LIMIT), (1, 2), (2, 2), (4, 1), (5, LIMIT), (9, 2)]:
         since = asker.mark()
-        ack = await asker.call("get_active_users", {"show_id": show.id, "offset": offset,
-                                                    "limit": limit})
+        ack = await asker.call(
+            "get_active_users", {"show_id": show.id, "offset": offset, "limit": limit}
+        )
         assert ack.get("ok") is True and ack.get("offset") == offset, ack
         assert_list(ack, present, offset=offset, limit=limit)
         answer = await asker.wait_for("active_users", for_show(show.id), since=since)
@@ -168,7 +172,7 @@ async def test_in_a_small_room_each_first_join_is_announced_at_once(rig):
     for arrived, joiner in enumerate(people, start=1):
         await joiner.client.join(show.id)
         present = [p.user for p in people[:arrived]]
-        for earlier in people[:arrived - 1]:
+        for earlier in people[: arrived - 1]:
             # At once: sent before the joiner's ack, so before this barrier's answer.
             await earlier.client.active_users(show.id)
             announced = earlier.client.received("user_joined", about(joiner.user))
@@ -180,9 +184,9 @@ async def test_in_a_small_room_each_first_join_is_announced_at_once(rig):
     for position, person in enumerate(people):
         await person.client.active_users(show.id)  # barrier
         # One per user who came later; never about oneself.
-        assert [data["user_id"] for name, data in presence_changes(person.client,
-                                                                   marks[position])] == \
-            [p.user.id for p in people[position + 1:]]
+        assert [
+            data["user_id"] for name, data in presence_changes(person.client, marks[position])
+        ] == [p.user.id for p in people[position + 1 :]]
 
 
 async def test_in_a_small_room_a_last_leave_is_announced_at_once(rig):
@@ -214,8 +218,9 @@ async def test_joins_of_a_window_in_a_large_room_are_folded_into_one_user_joined
         await member.client.wait_for("user_joined", announcing(last), since=since)
         await member.client.active_users(show.id)  # barrier: nothing else is on its way
         changes = presence_changes(member.client, since)
-        assert [name for name, _ in changes] == ["user_joined"], \
+        assert [name for name, _ in changes] == ["user_joined"], (
             f"the {len(newcomers)} joins should make one broadcast: {changes}"
+        )
         change = changes[0][1]
         assert change["show_id"] == show.id
         assert change["user_id"] == last.id and change["username"] == last.username, change
@@ -224,8 +229,9 @@ async def test_joins_of_a_window_in_a_large_room_are_folded_into_one_user_joined
         assert_list(change, everyone)
     for newcomer in newcomers:
         await newcomer.client.active_users(show.id)  # barrier
-        assert newcomer.client.received("user_joined") == [], \
+        assert newcomer.client.received("user_joined") == [], (
             "a joiner is not sent the broadcast announcing its own join"
+        )
 
 
 async def test_a_folded_user_joined_lists_all_joiners_when_they_fit(rig):
@@ -233,8 +239,9 @@ async def test_a_folded_user_joined_lists_all_joiners_when_they_fit(rig):
     newcomers = await connected(rig, 2)
     since = members[0].client.mark()
     await join_in_turn(newcomers, show)
-    change = await members[0].client.wait_for("user_joined", announcing(newcomers[-1].user),
-                                              since=since)
+    change = await members[0].client.wait_for(
+        "user_joined", announcing(newcomers[-1].user), since=since
+    )
     assert change["joined"] == refs([p.user for p in newcomers]), change
     assert change["joined_count"] == 2
     assert_list(change, [p.user for p in members + newcomers])
@@ -244,7 +251,7 @@ async def test_a_folded_user_joined_lists_all_joiners_when_they_fit(rig):
 
 async def test_leaves_of_a_window_in_a_large_room_are_folded_into_one_user_left(rig):
     show, people = await room(rig, LIMIT * 2 + 2)
-    stayers, leavers = people[:-(LIMIT + 1)], people[-(LIMIT + 1):]
+    stayers, leavers = people[: -(LIMIT + 1)], people[-(LIMIT + 1) :]
     marks = [p.client.mark() for p in stayers]
     for leaver in leavers:
         await leaver.client.leave(show.id)
@@ -253,8 +260,9 @@ async def test_leaves_of_a_window_in_a_large_room_are_folded_into_one_user_left(
         await stayer.client.wait_for("user_left", announcing(last), since=since)
         await stayer.client.active_users(show.id)  # barrier
         changes = presence_changes(stayer.client, since)
-        assert [name for name, _ in changes] == ["user_left"], \
+        assert [name for name, _ in changes] == ["user_left"], (
             f"the {len(leavers)} leaves should make one broadcast: {changes}"
+        )
         change = changes[0][1]
         assert change["show_id"] == show.id
         assert change["user_id"] == last.id and change["username"] == last.username, change
@@ -301,6 +309,8 @@ async def test_in_a_large_room_a_user_who_left_is_no_longer_listed(rig):
     problems = []
     for what, payload in (("get_active_users", answer), ("user_left", left)):
         if listed(payload) != [user.id for user in remaining[:LIMIT]]:
-            problems.append(f"{what} lists {listed(payload)} (count {payload['count']}) after "
-                            f"user {leaver.user.id} left")
+            problems.append(
+                f"{what} lists {listed(payload)} (count {payload['count']}) after "
+                f"user {leaver.user.id} left"
+            )
     assert not problems, "; ".join(problems)

@@ -1,7 +1,6 @@
 """The REST API takes the token as `Authorization: Bearer` or the cookie; 401 JSON otherwise."""
 
 import pytest
-
 from support.rest import assert_json_error, bearer, cookie
 
 ROUTES = ["messages", "active_users"]
@@ -10,14 +9,18 @@ ROUTES = ["messages", "active_users"]
 @pytest.mark.parametrize("route", ROUTES)
 async def test_bearer_token_is_accepted(route, db, tokens, http):
     fan, show = db.add_user(), db.add_show()
-    response = await http.get(f"/api/shows/{show.id}/{route}", headers=bearer(tokens.access(fan.id)))
+    response = await http.get(
+        f"/api/shows/{show.id}/{route}", headers=bearer(tokens.access(fan.id))
+    )
     assert response.status_code == 200 and response.json()["show_id"] == show.id
 
 
 @pytest.mark.parametrize("route", ROUTES)
 async def test_cookie_is_accepted(route, db, tokens, http):
     fan, show = db.add_user(), db.add_show()
-    response = await http.get(f"/api/shows/{show.id}/{route}", headers=cookie(tokens.access(fan.id)))
+    response = await http.get(
+        f"/api/shows/{show.id}/{route}", headers=cookie(tokens.access(fan.id))
+    )
     assert response.status_code == 200 and response.json()["show_id"] == show.id
 
 
@@ -56,15 +59,17 @@ async def test_with_a_bad_token_is_401_json(route, case, db, tokens, http):
 @pytest.mark.parametrize("authorization", ["Basic dXNlcjpwYXNz", "Bearer", "Token abc"])
 async def test_other_authorization_schemes_are_401(authorization, db, http):
     show = db.add_show()
-    response = await http.get(f"/api/shows/{show.id}/messages",
-                              headers={"Authorization": authorization})
+    response = await http.get(
+        f"/api/shows/{show.id}/messages", headers={"Authorization": authorization}
+    )
     assert_json_error(response, 401)
 
 
 async def test_token_in_the_query_string_is_not_rest_auth(db, tokens, http):
     fan, show = db.add_user(), db.add_show()
-    response = await http.get(f"/api/shows/{show.id}/messages",
-                              params={"token": tokens.access(fan.id)})
+    response = await http.get(
+        f"/api/shows/{show.id}/messages", params={"token": tokens.access(fan.id)}
+    )
     assert_json_error(response, 401)
 
 

@@ -1,7 +1,6 @@
 """/healthz, /readyz and what the REST app answers for routes it does not have."""
 
 import pytest
-
 from support.rest import assert_json_error
 
 

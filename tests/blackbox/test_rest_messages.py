@@ -1,7 +1,6 @@
 """GET /api/shows/{show_id}/messages: a page of messages, oldest first, paging backwards."""
 
 import pytest
-
 from support.expect import assert_message
 from support.rest import assert_json_error, bearer
 from support.settings import REST_LIMIT_MAX
@@ -48,8 +47,9 @@ async def test_messages_are_as_their_new_message_was(db, tokens, connect, http):
     client = await connect(fan)
     await client.join(show.id)
     sent = [await client.say(show.id, f"line {n}") for n in range(2)]
-    body = (await http.get(f"/api/shows/{show.id}/messages",
-                           headers=bearer(tokens.access(fan.id)))).json()
+    body = (
+        await http.get(f"/api/shows/{show.id}/messages", headers=bearer(tokens.access(fan.id)))
+    ).json()
     assert body["messages"] == sent
 
 
@@ -62,10 +62,14 @@ async def test_messages_page_backwards_with_before_id(db, reader, http):
     newest = (await http.get(url, params={"limit": 10}, headers=headers)).json()
     assert [m["id"] for m in newest["messages"]] == ids[15:] and newest["has_more"] is True
 
-    middle = (await http.get(url, params={"limit": 10, "before_id": ids[15]}, headers=headers)).json()
+    middle = (
+        await http.get(url, params={"limit": 10, "before_id": ids[15]}, headers=headers)
+    ).json()
     assert [m["id"] for m in middle["messages"]] == ids[5:15] and middle["has_more"] is True
 
-    oldest = (await http.get(url, params={"limit": 10, "before_id": ids[5]}, headers=headers)).json()
+    oldest = (
+        await http.get(url, params={"limit": 10, "before_id": ids[5]}, headers=headers)
+    ).json()
     assert [m["id"] for m in oldest["messages"]] == ids[:5] and oldest["has_more"] is False
 
 
@@ -73,8 +77,9 @@ async def test_has_more_is_false_when_exactly_limit_remain(db, reader, http):
     fan, headers = reader
     show = db.add_show()
     ids = db.add_messages(show, fan, [f"m{n}" for n in range(5)])
-    body = (await http.get(f"/api/shows/{show.id}/messages", params={"limit": 5},
-                           headers=headers)).json()
+    body = (
+        await http.get(f"/api/shows/{show.id}/messages", params={"limit": 5}, headers=headers)
+    ).json()
     assert [m["id"] for m in body["messages"]] == ids and body["has_more"] is False
 
 
@@ -82,8 +87,11 @@ async def test_before_the_first_message_is_empty(db, reader, http):
     fan, headers = reader
     show = db.add_show()
     ids = db.add_messages(show, fan, ["only"])
-    body = (await http.get(f"/api/shows/{show.id}/messages", params={"before_id": ids[0]},
-                           headers=headers)).json()
+    body = (
+        await http.get(
+            f"/api/shows/{show.id}/messages", params={"before_id": ids[0]}, headers=headers
+        )
+    ).json()
     assert body["messages"] == [] and body["has_more"] is False
 
 
@@ -99,24 +107,30 @@ async def test_limit_100_is_allowed(db, reader, http):
     fan, headers = reader
     show = db.add_show()
     ids = db.add_messages(show, fan, [f"m{n}" for n in range(REST_LIMIT_MAX + 5)])
-    body = (await http.get(f"/api/shows/{show.id}/messages", params={"limit": REST_LIMIT_MAX},
-                           headers=headers)).json()
+    body = (
+        await http.get(
+            f"/api/shows/{show.id}/messages", params={"limit": REST_LIMIT_MAX}, headers=headers
+        )
+    ).json()
     assert [m["id"] for m in body["messages"]] == ids[-REST_LIMIT_MAX:] and body["has_more"] is True
 
 
-@pytest.mark.parametrize("params", [
-    pytest.param({"limit": REST_LIMIT_MAX + 1}, id="limit_101"),
-    pytest.param({"limit": 500}, id="limit_500"),
-    pytest.param({"limit": 0}, id="limit_0"),
-    pytest.param({"limit": -1}, id="limit_negative"),
-    pytest.param({"limit": "ten"}, id="limit_letters"),
-    pytest.param({"limit": "1.5"}, id="limit_fraction"),
-    pytest.param({"limit": ""}, id="limit_empty"),
-    pytest.param({"before_id": "abc"}, id="before_id_letters"),
-    pytest.param({"before_id": 0}, id="before_id_0"),
-    pytest.param({"before_id": -5}, id="before_id_negative"),
-    pytest.param({"before_id": str(2**70)}, id="before_id_2**70"),
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        pytest.param({"limit": REST_LIMIT_MAX + 1}, id="limit_101"),
+        pytest.param({"limit": 500}, id="limit_500"),
+        pytest.param({"limit": 0}, id="limit_0"),
+        pytest.param({"limit": -1}, id="limit_negative"),
+        pytest.param({"limit": "ten"}, id="limit_letters"),
+        pytest.param({"limit": "1.5"}, id="limit_fraction"),
+        pytest.param({"limit": ""}, id="limit_empty"),
+        pytest.param({"before_id": "abc"}, id="before_id_letters"),
+        pytest.param({"before_id": 0}, id="before_id_0"),
+        pytest.param({"before_id": -5}, id="before_id_negative"),
+        pytest.param({"before_id": str(2**70)}, id="before_id_2**70"),
+    ],
+)
 async def test_bad_paging_parameters_are_422_json(params, db, reader, http):
     _, headers = reader
     show = db.add_show()

@@ -1,7 +1,7 @@
 """send_message: delivered to the whole room, sender included, after it is saved."""
 
 import asyncio
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from support.client import for_show
 from support.expect import acked_message, assert_message
@@ -37,8 +37,9 @@ async def test_message_is_saved_in_chat_messages(db, connect):
     show, alice, _ = await pair_in_show(db, connect)
     echo = await alice.client.say(show.id, "saved?")
     rows = db.messages(show)
-    assert [(r.id, r.show_id, r.user_id, r.message) for r in rows] == \
-        [(echo["id"], show.id, alice.user.id, "saved?")]
+    assert [(r.id, r.show_id, r.user_id, r.message) for r in rows] == [
+        (echo["id"], show.id, alice.user.id, "saved?")
+    ]
 
 
 async def test_message_is_saved_before_the_ack(db, connect):
@@ -68,9 +69,9 @@ async def test_ack_carries_the_saved_message(db, connect):
 
 async def test_created_at_is_now_in_utc(db, connect):
     show, alice, _ = await pair_in_show(db, connect)
-    before = datetime.now(timezone.utc) - timedelta(seconds=2)
+    before = datetime.now(UTC) - timedelta(seconds=2)
     echo = await alice.client.say(show.id, "what time is it?")
-    after = datetime.now(timezone.utc) + timedelta(seconds=2)
+    after = datetime.now(UTC) + timedelta(seconds=2)
     created = datetime.fromisoformat(echo["created_at"].replace("Z", "+00:00"))
     assert before <= created <= after
 
@@ -88,8 +89,9 @@ async def test_everyone_sees_the_messages_in_the_same_order(db, connect):
         await alice.client.emit("send_message", {"show_id": show.id, "message": f"a{n}"})
         await bob.client.emit("send_message", {"show_id": show.id, "message": f"b{n}"})
     for person in (alice, bob):
-        await person.client.wait_until(lambda p=person: len(p.client.received("new_message")) == 6,
-                                       what="six new_message")
+        await person.client.wait_until(
+            lambda p=person: len(p.client.received("new_message")) == 6, what="six new_message"
+        )
     seen = [[m["id"] for m in person.client.received("new_message")] for person in (alice, bob)]
     assert seen[0] == seen[1] == sorted(seen[0])
 
@@ -119,8 +121,9 @@ async def test_concurrent_senders_each_get_the_id_of_their_own_row(db, connect):
         ack = await client.call("send_message", {"show_id": show.id, "message": text})
         return show, user, text, acked_message(ack)
 
-    sent = await asyncio.gather(*(send(show, user, client, n) for show, user, client in people
-                                  for n in range(4)))
+    sent = await asyncio.gather(
+        *(send(show, user, client, n) for show, user, client in people for n in range(4))
+    )
     for show, user, text, saved in sent:
         row = db.message(saved["id"])
         assert (row.show_id, row.user_id, row.message) == (show.id, user.id, text)
@@ -130,5 +133,6 @@ async def test_concurrent_senders_each_get_the_id_of_their_own_row(db, connect):
         count = len(expected)
         await client.wait_until(
             lambda c=client, n=count: len(c.received("new_message")) >= n,
-            what="every message of the show")
+            what="every message of the show",
+        )
         assert [m["id"] for m in client.received("new_message")] == expected

@@ -1,7 +1,6 @@
 """send_message's rules: trimming, the length limit, the product document's error messages."""
 
 import pytest
-
 from support.expect import assert_error, assert_message
 from support.scenes import pair_in_show
 from support.settings import MESSAGE_MAX_LENGTH
@@ -41,28 +40,36 @@ async def test_max_length_counts_characters_not_bytes(db, connect):
 
 async def test_one_over_the_limit_is_message_too_long(db, connect):
     show, alice, bob = await pair_in_show(db, connect)
-    await alice.client.emit("send_message",
-                            {"show_id": show.id, "message": "x" * (MESSAGE_MAX_LENGTH + 1)})
-    assert_error(await alice.client.wait_for("error"), event="send_message",
-                 message="Message too long")
+    await alice.client.emit(
+        "send_message", {"show_id": show.id, "message": "x" * (MESSAGE_MAX_LENGTH + 1)}
+    )
+    assert_error(
+        await alice.client.wait_for("error"), event="send_message", message="Message too long"
+    )
     await bob.client.active_users(show.id)  # barrier
     assert bob.client.received("new_message") == [] and db.messages(show) == []
 
 
-@pytest.mark.parametrize("payload", [
-    pytest.param({"message": "no show"}, id="no_show_id"),
-    pytest.param({"show_id": "SHOW"}, id="no_message"),
-    pytest.param({"show_id": "SHOW", "message": ""}, id="empty_message"),
-    pytest.param({"show_id": "SHOW", "message": " \n\t "}, id="blank_message"),
-    pytest.param({"show_id": "SHOW", "message": None}, id="null_message"),
-    pytest.param({"show_id": None, "message": "hi"}, id="null_show_id"),
-])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        pytest.param({"message": "no show"}, id="no_show_id"),
+        pytest.param({"show_id": "SHOW"}, id="no_message"),
+        pytest.param({"show_id": "SHOW", "message": ""}, id="empty_message"),
+        pytest.param({"show_id": "SHOW", "message": " \n\t "}, id="blank_message"),
+        pytest.param({"show_id": "SHOW", "message": None}, id="null_message"),
+        pytest.param({"show_id": None, "message": "hi"}, id="null_show_id"),
+    ],
+)
 async def test_missing_parts_are_missing_show_id_or_message(payload, db, connect):
     show, alice, _ = await pair_in_show(db, connect)
     payload = {key: show.id if value == "SHOW" else value for key, value in payload.items()}
     await alice.client.emit("send_message", payload)
-    assert_error(await alice.client.wait_for("error"), event="send_message",
-                 message="Missing show_id or message")
+    assert_error(
+        await alice.client.wait_for("error"),
+        event="send_message",
+        message="Missing show_id or message",
+    )
     assert db.messages(show) == []
 
 
@@ -70,8 +77,9 @@ async def test_sending_before_joining_is_not_in_show_chat_room(db, connect):
     fan, show = db.add_user(), db.add_show()
     client = await connect(fan)
     await client.emit("send_message", {"show_id": show.id, "message": "hello?"})
-    assert_error(await client.wait_for("error"), event="send_message",
-                 message="Not in show chat room")
+    assert_error(
+        await client.wait_for("error"), event="send_message", message="Not in show chat room"
+    )
     assert db.messages(show) == []
 
 
@@ -79,8 +87,9 @@ async def test_sending_after_leaving_is_not_in_show_chat_room(db, connect):
     show, alice, bob = await pair_in_show(db, connect)
     await alice.client.leave(show.id)
     await alice.client.emit("send_message", {"show_id": show.id, "message": "still here?"})
-    assert_error(await alice.client.wait_for("error"), event="send_message",
-                 message="Not in show chat room")
+    assert_error(
+        await alice.client.wait_for("error"), event="send_message", message="Not in show chat room"
+    )
     await bob.client.active_users(show.id)  # barrier
     assert bob.client.received("new_message") == [] and db.messages(show) == []
 
@@ -89,8 +98,9 @@ async def test_sending_to_another_show_than_the_joined_one_is_refused(db, connec
     show, alice, _ = await pair_in_show(db, connect)
     elsewhere = db.add_show()
     await alice.client.emit("send_message", {"show_id": elsewhere.id, "message": "wrong room"})
-    assert_error(await alice.client.wait_for("error"), event="send_message",
-                 message="Not in show chat room")
+    assert_error(
+        await alice.client.wait_for("error"), event="send_message", message="Not in show chat room"
+    )
     assert db.messages(elsewhere) == []
 
 
@@ -98,5 +108,6 @@ async def test_another_tab_of_a_member_must_join_too(db, connect):
     show, alice, _ = await pair_in_show(db, connect)
     other_tab = await connect(alice.user)
     await other_tab.emit("send_message", {"show_id": show.id, "message": "from a new tab"})
-    assert_error(await other_tab.wait_for("error"), event="send_message",
-                 message="Not in show chat room")
+    assert_error(
+        await other_tab.wait_for("error"), event="send_message", message="Not in show chat room"
+    )

@@ -1,7 +1,6 @@
 """typing: the others in the room see user_typing; the sender never does."""
 
 import pytest
-
 from support.client import about, for_show
 from support.expect import assert_error, assert_includes
 from support.scenes import pair_in_show
@@ -12,8 +11,15 @@ async def test_typing_reaches_the_others(is_typing, db, connect):
     show, alice, bob = await pair_in_show(db, connect)
     await alice.client.emit("typing", {"show_id": show.id, "is_typing": is_typing})
     typing = await bob.client.wait_for("user_typing", for_show(show.id))
-    assert_includes(typing, {"show_id": show.id, "user_id": alice.user.id,
-                             "username": alice.user.username, "is_typing": is_typing})
+    assert_includes(
+        typing,
+        {
+            "show_id": show.id,
+            "user_id": alice.user.id,
+            "username": alice.user.username,
+            "is_typing": is_typing,
+        },
+    )
 
 
 async def test_typing_is_never_sent_back_to_the_sender(db, connect):
@@ -59,7 +65,9 @@ async def test_typing_after_leaving_is_not_in_show_chat_room(db, connect):
     show, alice, bob = await pair_in_show(db, connect)
     await bob.client.leave(show.id)
     await bob.client.emit("typing", {"show_id": show.id, "is_typing": True})
-    assert_error(await bob.client.wait_for("error"), event="typing", message="Not in show chat room")
+    assert_error(
+        await bob.client.wait_for("error"), event="typing", message="Not in show chat room"
+    )
     await alice.client.active_users(show.id)  # barrier
     assert alice.client.received("user_typing") == []
 

@@ -21,7 +21,6 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-
 from support.database import Database, sqlite_urls
 from support.fixtures import unavailable
 from support.server import ServerProcess, tail
@@ -57,8 +56,14 @@ def js_packages(node) -> Path:
     if shutil.which("npm") is None:
         unavailable("npm is not installed: the JavaScript client tests need it")
     try:
-        built = subprocess.run([str(BUILD_DEMO)], cwd=ROOT, capture_output=True, text=True,
-                               timeout=INSTALL_TIMEOUT, stdin=subprocess.DEVNULL)
+        built = subprocess.run(
+            [str(BUILD_DEMO)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=INSTALL_TIMEOUT,
+            stdin=subprocess.DEVNULL,
+        )
     except subprocess.TimeoutExpired:
         unavailable(f"scripts/build-demo (npm ci) did not finish within {INSTALL_TIMEOUT}s")
     if built.returncode != 0:
@@ -72,8 +77,9 @@ def chromium() -> str:
     """Debian's Chromium (CHROMIUM, default /usr/bin/chromium)."""
     path = os.environ.get("CHROMIUM", "/usr/bin/chromium")
     if not os.access(path, os.X_OK):
-        unavailable(f"{path} is missing: run scripts/install-browser (as root) to install "
-                    "Debian's chromium")
+        unavailable(
+            f"{path} is missing: run scripts/install-browser (as root) to install Debian's chromium"
+        )
     return path
 
 
@@ -89,6 +95,7 @@ class QuietHandler(SimpleHTTPRequestHandler):
 @dataclass
 class PageServer:
     """A plain static HTTP server for the demo directory, on an origin of its own."""
+
     port: int
 
     @property
@@ -98,8 +105,7 @@ class PageServer:
 
 @pytest.fixture(scope="session")
 def page_server() -> Iterator[PageServer]:
-    httpd = ThreadingHTTPServer((HOST, 0), functools.partial(QuietHandler,
-                                                              directory=str(DEMO_DIR)))
+    httpd = ThreadingHTTPServer((HOST, 0), functools.partial(QuietHandler, directory=str(DEMO_DIR)))
     httpd.daemon_threads = True
     thread = threading.Thread(target=httpd.serve_forever, name="demo-page-server", daemon=True)
     thread.start()
@@ -114,6 +120,7 @@ def page_server() -> Iterator[PageServer]:
 @dataclass
 class DevServer:
     """`serve` in development mode: SQLite, no JWT_SECRET_KEY, /api/dev/login and /demo/."""
+
     server: ServerProcess
     db: Database
 
@@ -131,8 +138,9 @@ class DevServer:
 def dev_server(page_server, tmp_path_factory) -> Iterator[DevServer]:
     workdir = tmp_path_factory.mktemp("dev-server")
     urls = sqlite_urls(workdir / "dev.db")
-    env = clean_environment(DATABASE_URL=urls.server,
-                            CORS_ALLOWED_ORIGINS=f"{page_server.origin},http://localhost:3000")
+    env = clean_environment(
+        DATABASE_URL=urls.server, CORS_ALLOWED_ORIGINS=f"{page_server.origin},http://localhost:3000"
+    )
     server = ServerProcess(env, workdir / "server.log").start()
     db = Database(urls.tests)
     try:
@@ -145,6 +153,7 @@ def dev_server(page_server, tmp_path_factory) -> Iterator[DevServer]:
 @dataclass
 class ScriptRun:
     """A Node script's JSON summary of checks, and its output."""
+
     returncode: int
     summary: dict
     stderr: str
@@ -154,27 +163,46 @@ class ScriptRun:
 
     def report(self, checks: list[dict] | None = None) -> str:
         checks = self.summary["checks"] if checks is None else checks
-        return "\n".join(f"{'ok  ' if c['ok'] else 'FAIL'} {c['name']}"
-                         + ("" if c["ok"] else f"\n       {c['error']}") for c in checks)
+        return "\n".join(
+            f"{'ok  ' if c['ok'] else 'FAIL'} {c['name']}"
+            + ("" if c["ok"] else f"\n       {c['error']}")
+            for c in checks
+        )
 
 
-def run_node_script(node: str, script: str, *args: str, server: ServerProcess | None = None,
-                    timeout: float = SCRIPT_TIMEOUT) -> ScriptRun:
+def run_node_script(
+    node: str,
+    script: str,
+    *args: str,
+    server: ServerProcess | None = None,
+    timeout: float = SCRIPT_TIMEOUT,
+) -> ScriptRun:
     """Run tests/js/SCRIPT with ARGS (bounded); its parsed summary, or a failure that shows
     what it printed (and the end of the server's log)."""
     command = [node, str(JS_DIR / script), *args]
     try:
-        done = subprocess.run(command, cwd=JS_DIR, capture_output=True, text=True,
-                              timeout=timeout, stdin=subprocess.DEVNULL,
-                              env={**os.environ, "NO_COLOR": "1"})
+        done = subprocess.run(
+            command,
+            cwd=JS_DIR,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, "NO_COLOR": "1"},
+        )
     except subprocess.TimeoutExpired as exc:
-        pytest.fail(f"{script} did not finish within {timeout}s:\n{exc.stderr or ''}", pytrace=False)
+        pytest.fail(
+            f"{script} did not finish within {timeout}s:\n{exc.stderr or ''}", pytrace=False
+        )
     try:
         summary = json.loads(done.stdout)
     except json.JSONDecodeError:
         log = f"\nserver log:\n{tail(server.log_path, 30)}" if server else ""
-        pytest.fail(f"{script} exited {done.returncode} without a JSON summary.\nstdout:\n"
-                    f"{done.stdout[-2000:]}\nstderr:\n{done.stderr[-4000:]}{log}", pytrace=False)
+        pytest.fail(
+            f"{script} exited {done.returncode} without a JSON summary.\nstdout:\n"
+            f"{done.stdout[-2000:]}\nstderr:\n{done.stderr[-4000:]}{log}",
+            pytrace=False,
+        )
     return ScriptRun(done.returncode, summary, done.stderr)
 
 

@@ -13,7 +13,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from support.database import sqlite_urls
 from support.server import ServerProcess
 from support.settings import clean_environment
@@ -28,11 +27,15 @@ DUMP_TIMEOUT = 60.0
 def bare_server(tmp_path_factory):
     """`serve` in development mode from a copy of the package without the bundle."""
     workdir = tmp_path_factory.mktemp("no-bundle")
-    shutil.copytree(PACKAGE, workdir / "src" / "sharemyshows_rt",
-                    ignore=shutil.ignore_patterns("vendor", "__pycache__"))
+    shutil.copytree(
+        PACKAGE,
+        workdir / "src" / "sharemyshows_rt",
+        ignore=shutil.ignore_patterns("vendor", "__pycache__"),
+    )
     (workdir / "alembic").symlink_to(ROOT / "alembic")  # where a checkout has its migrations
-    env = clean_environment(DATABASE_URL=sqlite_urls(workdir / "dev.db").server,
-                            PYTHONPATH=str(workdir / "src"))
+    env = clean_environment(
+        DATABASE_URL=sqlite_urls(workdir / "dev.db").server, PYTHONPATH=str(workdir / "src")
+    )
     server = ServerProcess(env, workdir / "server.log", cwd=workdir).start()
     try:
         yield server
@@ -49,9 +52,13 @@ def get(url: str) -> tuple[int, str]:
 
 
 def test_the_server_runs_the_copy_without_the_bundle(bare_server):
-    probe = subprocess.run([sys.executable, "-c",
-                            "import sharemyshows_rt; print(sharemyshows_rt.__file__)"],
-                           env=bare_server.env, capture_output=True, text=True, timeout=30)
+    probe = subprocess.run(
+        [sys.executable, "-c", "import sharemyshows_rt; print(sharemyshows_rt.__file__)"],
+        env=bare_server.env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert probe.stdout.startswith(bare_server.env["PYTHONPATH"]), probe
 
 
@@ -67,12 +74,26 @@ def test_the_page_says_what_to_run_before_anyone_logs_in(bare_server, chromium):
     """Chromium's DOM after the page's scripts ran: the status and the login form say it."""
     page = f"http://localhost:{bare_server.port}/demo/"
     dumped = subprocess.run(
-        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-         "--disable-background-networking", "--virtual-time-budget=5000", "--dump-dom", page],
-        capture_output=True, text=True, timeout=DUMP_TIMEOUT, stdin=subprocess.DEVNULL)
+        [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--virtual-time-budget=5000",
+            "--dump-dom",
+            page,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=DUMP_TIMEOUT,
+        stdin=subprocess.DEVNULL,
+    )
     dom = dumped.stdout
-    assert "<body" in dom, \
+    assert "<body" in dom, (
         f"chromium dumped no page ({dumped.returncode}):\n{dumped.stderr[-2000:]}"
+    )
     assert 'data-state="error"' in dom and "Socket.IO client missing" in dom, dom[:3000]
     assert "run ./scripts/build-demo (needs Node.js 20+), then reload this page." in dom, dom
     assert 'id="login-button" type="submit" disabled' in dom, dom

@@ -26,8 +26,10 @@ def flows(run_js, dev_server):
     seeded = {}
     for show in (shows[0], shows[2]):
         ids = db.add_messages(show, host, SEEDED_TEXTS)
-        seeded[str(show.id)] = [{"id": message_id, "user_id": host.id, "username": host.username,
-                                 "message": text} for message_id, text in zip(ids, SEEDED_TEXTS)]
+        seeded[str(show.id)] = [
+            {"id": message_id, "user_id": host.id, "username": host.username, "message": text}
+            for message_id, text in zip(ids, SEEDED_TEXTS)
+        ]
     args = ["--api", dev_server.base_url, "--seeded", json.dumps(seeded)]
     for show in shows:
         args += ["--show", str(show.id)]
@@ -39,16 +41,20 @@ def flows(run_js, dev_server):
 def assert_flow_passed(flows, group: str) -> None:
     checks = flows.checks(group)
     assert checks, f"chat-flows.mjs ran no {group!r} checks:\n{flows.report()}"
-    covered = {label for label in TRANSPORT_SETS
-               if any(check["scenario"].startswith(f"{label} ") for check in checks)}
+    covered = {
+        label
+        for label in TRANSPORT_SETS
+        if any(check["scenario"].startswith(f"{label} ") for check in checks)
+    }
     assert covered == set(TRANSPORT_SETS), f"{group!r} checks ran on {covered} only"
     failed = [check for check in checks if not check["ok"]]
     assert not failed, f"{len(failed)} {group!r} check(s) failed:\n{flows.report(checks)}"
 
 
 def test_the_script_passes_every_check(flows):
-    assert flows.summary["ok"] and flows.returncode == 0, \
+    assert flows.summary["ok"] and flows.returncode == 0, (
         f"exit {flows.returncode}; {flows.summary['failed']} failed:\n{flows.report()}"
+    )
     assert flows.summary["passed"] >= 40, flows.report()
 
 
@@ -94,11 +100,15 @@ def test_a_dropped_connection_reconnects_and_resumes_without_loss_or_duplicates(
 def test_messages_the_js_client_sent_are_stored(flows, dev_server):
     chat_show = flows.shows[0]
     stored = [row.message for row in dev_server.db.messages(chat_show)]
-    assert stored[:len(SEEDED_TEXTS)] == SEEDED_TEXTS
-    for text in ("Doors just opened (websocket+polling)", "Great set (websocket+polling)",
-                 "Encore! (websocket+polling)"):
+    assert stored[: len(SEEDED_TEXTS)] == SEEDED_TEXTS
+    for text in (
+        "Doors just opened (websocket+polling)",
+        "Great set (websocket+polling)",
+        "Encore! (websocket+polling)",
+    ):
         assert stored.count(text) == 1, (text, stored)
     resumed = [row.message for row in dev_server.db.messages(flows.shows[1])]
-    sent = next(r["sent"] for r in flows.summary["reconnects"]
-                if r["transports"] == "websocket+polling")
+    sent = next(
+        r["sent"] for r in flows.summary["reconnects"] if r["transports"] == "websocket+polling"
+    )
     assert resumed == [f"resume websocket+polling #{n}" for n in range(sent)]

@@ -16,7 +16,12 @@ TSC_TIMEOUT = 120.0
 
 def test_typed_client_compiles_with_the_generated_types(js_packages):
     tsc = js_packages / ".bin" / "tsc"
-    checked = subprocess.run([str(tsc), "--noEmit", "-p", str(JS_DIR / "tsconfig.json")],
-                             cwd=JS_DIR, capture_output=True, text=True, timeout=TSC_TIMEOUT,
-                             stdin=subprocess.DEVNULL)
+    checked = subprocess.run(
+        [str(tsc), "--noEmit", "-p", str(JS_DIR / "tsconfig.json")],
+        cwd=JS_DIR,
+        capture_output=True,
+        text=True,
+        timeout=TSC_TIMEOUT,
+        stdin=subprocess.DEVNULL,
+    )
     assert checked.returncode == 0, checked.stdout + checked.stderr

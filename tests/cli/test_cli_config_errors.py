@@ -5,23 +5,30 @@ import secrets
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-
 from support.server import free_port, run_cli
 from support.settings import HOST, clean_environment
 
 SECRET = secrets.token_urlsafe(32)
 CONFIGS = {
     "history_limit_negative": ({"HISTORY_LIMIT": "-3", "JWT_SECRET_KEY": SECRET}, "HISTORY_LIMIT"),
-    "database_url_unparseable": ({"DATABASE_URL": "::not a url::", "JWT_SECRET_KEY": SECRET},
-                                 "DATABASE_URL"),
-    "database_url_mysql": ({"DATABASE_URL": "mysql://user@127.0.0.1/shows",
-                            "JWT_SECRET_KEY": SECRET}, "DATABASE_URL"),
+    "database_url_unparseable": (
+        {"DATABASE_URL": "::not a url::", "JWT_SECRET_KEY": SECRET},
+        "DATABASE_URL",
+    ),
+    "database_url_mysql": (
+        {"DATABASE_URL": "mysql://user@127.0.0.1/shows", "JWT_SECRET_KEY": SECRET},
+        "DATABASE_URL",
+    ),
     "production_without_secret": ({"SHAREMYSHOWS_ENV": "production"}, "JWT_SECRET_KEY"),
-    "postgres_without_secret": ({"DATABASE_URL": "postgresql://postgres@127.0.0.1:1/shows"},
-                                "JWT_SECRET_KEY"),
+    "postgres_without_secret": (
+        {"DATABASE_URL": "postgresql://postgres@127.0.0.1:1/shows"},
+        "JWT_SECRET_KEY",
+    ),
     # Engine.IO would announce 0.3 s as 0 ms (int(seconds) * 1000) and ping every 0.3 s.
-    "ping_interval_fraction": ({"PING_INTERVAL": "0.3", "JWT_SECRET_KEY": SECRET},
-                               "PING_INTERVAL: must be a whole number of seconds"),
+    "ping_interval_fraction": (
+        {"PING_INTERVAL": "0.3", "JWT_SECRET_KEY": SECRET},
+        "PING_INTERVAL: must be a whole number of seconds",
+    ),
 }
 COMMANDS = {
     "serve": ["serve", "--host", HOST, "--port", "PORT"],
@@ -62,10 +69,12 @@ def test_bad_configuration_is_one_line(config, command, outcomes):
 
 
 def test_unreachable_postgres_is_one_line(tmp_path):
-    env = clean_environment(DATABASE_URL="postgresql://postgres@127.0.0.1:1/shows",
-                            JWT_SECRET_KEY=SECRET)
-    result = run_cli("serve", "--host", HOST, "--port", str(free_port()), env=env, cwd=tmp_path,
-                     timeout=30)
+    env = clean_environment(
+        DATABASE_URL="postgresql://postgres@127.0.0.1:1/shows", JWT_SECRET_KEY=SECRET
+    )
+    result = run_cli(
+        "serve", "--host", HOST, "--port", str(free_port()), env=env, cwd=tmp_path, timeout=30
+    )
     assert_one_clear_line(result, "database")
 
 

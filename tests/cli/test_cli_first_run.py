@@ -5,7 +5,6 @@ import re
 
 import pytest
 from sqlalchemy import text
-
 from support.client import ChatClient
 from support.database import Database, fresh_postgres
 from support.server import ServerProcess, run_cli
@@ -21,8 +20,9 @@ def first_run(tmp_path_factory):
     server = ServerProcess(clean_environment(), home.parent / "first-run.log", cwd=home)
     server.start()
     try:
-        printed = {name: (int(user_id), token)
-                   for name, user_id, token in TOKEN_LINE.findall(server.log())}
+        printed = {
+            name: (int(user_id), token) for name, user_id, token in TOKEN_LINE.findall(server.log())
+        }
         yield server, home, printed
     finally:
         server.stop()
@@ -69,7 +69,8 @@ def test_a_show_inserted_after_the_seed_gets_the_next_id(first_run):
 
 
 def test_development_mode_on_postgresql_seeds_show_1_and_leaves_the_sequence_right(
-        postgres_admin_url, tmp_path):
+    postgres_admin_url, tmp_path
+):
     """The demo show gets its id from the database: the next show inserted (without an
     id, as anyone would) does not collide with it on `pk_shows`."""
     with fresh_postgres(postgres_admin_url) as urls:

@@ -4,7 +4,6 @@ import secrets
 
 import pytest
 from sqlalchemy import inspect
-
 from support.database import Database, fresh_postgres, sqlite_urls
 from support.server import run_cli
 from support.settings import clean_environment
@@ -22,8 +21,9 @@ def fresh_database(request, tmp_path):
 
 
 def test_migrate_twice_is_idempotent(fresh_database, tmp_path):
-    env = clean_environment(DATABASE_URL=fresh_database.server,
-                            JWT_SECRET_KEY=secrets.token_urlsafe(32))
+    env = clean_environment(
+        DATABASE_URL=fresh_database.server, JWT_SECRET_KEY=secrets.token_urlsafe(32)
+    )
     for attempt in ("first", "second"):
         result = run_cli("migrate", env=env, cwd=tmp_path)
         assert result.returncode == 0, f"{attempt} migrate failed:\n{result.stderr}"
@@ -39,8 +39,9 @@ def test_migrate_twice_is_idempotent(fresh_database, tmp_path):
 
 
 def test_migrate_keeps_existing_rows(fresh_database, tmp_path):
-    env = clean_environment(DATABASE_URL=fresh_database.server,
-                            JWT_SECRET_KEY=secrets.token_urlsafe(32))
+    env = clean_environment(
+        DATABASE_URL=fresh_database.server, JWT_SECRET_KEY=secrets.token_urlsafe(32)
+    )
     assert run_cli("migrate", env=env, cwd=tmp_path).returncode == 0
     db = Database(fresh_database.tests)
     try:

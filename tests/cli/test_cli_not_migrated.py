@@ -10,8 +10,9 @@ from support.settings import HOST, clean_environment
 def test_serve_refuses_a_database_that_is_not_migrated(postgres_admin_url, tmp_path):
     with fresh_postgres(postgres_admin_url) as urls:
         env = clean_environment(DATABASE_URL=urls.server, JWT_SECRET_KEY=secrets.token_urlsafe(32))
-        result = run_cli("serve", "--host", HOST, "--port", str(free_port()), env=env,
-                         cwd=tmp_path, timeout=30)
+        result = run_cli(
+            "serve", "--host", HOST, "--port", str(free_port()), env=env, cwd=tmp_path, timeout=30
+        )
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()

@@ -4,7 +4,6 @@ import secrets
 
 import jwt
 import pytest
-
 from support.server import run_cli
 from support.settings import clean_environment
 
@@ -56,8 +55,11 @@ def test_token_is_signed_with_the_configured_secret():
         jwt.decode(token, SECRET + "x", algorithms=["HS256"])
 
 
-@pytest.mark.parametrize("args", [["abc"], ["0"], ["1", "--expires-in", "-5"], []],
-                         ids=["letters", "zero", "negative_lifetime", "no_user"])
+@pytest.mark.parametrize(
+    "args",
+    [["abc"], ["0"], ["1", "--expires-in", "-5"], []],
+    ids=["letters", "zero", "negative_lifetime", "no_user"],
+)
 def test_bad_arguments_exit_non_zero_without_a_traceback(args):
     result = run_cli("token", *args, env=clean_environment(JWT_SECRET_KEY=SECRET))
     assert result.returncode != 0 and result.stdout == ""

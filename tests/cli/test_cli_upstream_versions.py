@@ -5,7 +5,6 @@ importlib.metadata sees an installed one: a dist-info directory first on PYTHONP
 code imported stays the real one)."""
 
 import pytest
-
 from support.server import ServerProcess, free_port, run_cli
 from support.settings import HOST, clean_environment
 
@@ -20,7 +19,8 @@ def installed_as(directory, package: str, release: str) -> str:
     dist_info = directory / f"{package.replace('-', '_')}-{release}.dist-info"
     dist_info.mkdir(parents=True)
     (dist_info / "METADATA").write_text(
-        f"Metadata-Version: 2.1\nName: {package}\nVersion: {release}\n")
+        f"Metadata-Version: 2.1\nName: {package}\nVersion: {release}\n"
+    )
     return str(directory)
 
 
@@ -28,8 +28,9 @@ def installed_as(directory, package: str, release: str) -> str:
 def test_serve_refuses_a_release_outside_the_tested_range(fake, tmp_path):
     package, release, tested = FAKES[fake]
     env = clean_environment(PYTHONPATH=installed_as(tmp_path / "site", package, release))
-    result = run_cli("serve", "--host", HOST, "--port", str(free_port()), env=env, cwd=tmp_path,
-                     timeout=30)
+    result = run_cli(
+        "serve", "--host", HOST, "--port", str(free_port()), env=env, cwd=tmp_path, timeout=30
+    )
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
@@ -39,8 +40,9 @@ def test_serve_refuses_a_release_outside_the_tested_range(fake, tmp_path):
 
 def test_warn_setting_serves_and_says_so(tmp_path):
     package, release, tested = FAKES["newer uvicorn"]
-    env = clean_environment(PYTHONPATH=installed_as(tmp_path / "site", package, release),
-                            UPSTREAM_VERSION_CHECK="warn")
+    env = clean_environment(
+        PYTHONPATH=installed_as(tmp_path / "site", package, release), UPSTREAM_VERSION_CHECK="warn"
+    )
     home = tmp_path / "home"
     home.mkdir()
     server = ServerProcess(env, tmp_path / "serve.log", cwd=home).start()
@@ -53,7 +55,8 @@ def test_warn_setting_serves_and_says_so(tmp_path):
 
 def test_a_bad_setting_is_one_line(tmp_path):
     env = clean_environment(UPSTREAM_VERSION_CHECK="sometimes")
-    result = run_cli("serve", "--host", HOST, "--port", str(free_port()), env=env, cwd=tmp_path,
-                     timeout=30)
+    result = run_cli(
+        "serve", "--host", HOST, "--port", str(free_port()), env=env, cwd=tmp_path, timeout=30
+    )
     assert result.returncode == 2
     assert "UPSTREAM_VERSION_CHECK" in result.stderr.strip(), result.stderr

@@ -8,7 +8,6 @@ import secrets
 import httpx
 import pytest
 from sqlalchemy.engine import make_url
-
 from support.client import ChatClient
 from support.database import Database
 from support.expect import assert_error
@@ -33,8 +32,11 @@ class Relay:
     async def _relay(self, reader, writer) -> None:
         upstream_reader, upstream_writer = await asyncio.open_connection(*self.target)
         self.writers += [writer, upstream_writer]
-        await asyncio.gather(self._pipe(reader, upstream_writer),
-                             self._pipe(upstream_reader, writer), return_exceptions=True)
+        await asyncio.gather(
+            self._pipe(reader, upstream_writer),
+            self._pipe(upstream_reader, writer),
+            return_exceptions=True,
+        )
 
     @staticmethod
     async def _pipe(reader, writer) -> None:
@@ -59,8 +61,12 @@ async def relayed_server(postgres_admin_url, tmp_path):
         direct = make_url(urls.server)
         relay = Relay(direct.host or HOST, direct.port or 5432)
         relayed = direct.set(host=HOST, port=await relay.start())
-        env = clean_environment(DATABASE_URL=relayed.render_as_string(hide_password=False),
-                                JWT_SECRET_KEY=secret, DB_TIMEOUT="2", SHUTDOWN_GRACE="1")
+        env = clean_environment(
+            DATABASE_URL=relayed.render_as_string(hide_password=False),
+            JWT_SECRET_KEY=secret,
+            DB_TIMEOUT="2",
+            SHUTDOWN_GRACE="1",
+        )
         server = ServerProcess(env, tmp_path / "server.log")
         db = Database(urls.tests)
         try:
@@ -87,11 +93,13 @@ async def test_readyz_and_events_when_the_database_stops_answering(relayed_serve
             assert readyz.headers["content-type"].startswith("application/json")
             assert (await http.get("/healthz")).status_code == 200
 
-        ack = await client.call("send_message", {"show_id": show.id, "message": "anyone?"},
-                                timeout=3 * TIMEOUT)
+        ack = await client.call(
+            "send_message", {"show_id": show.id, "message": "anyone?"}, timeout=3 * TIMEOUT
+        )
         assert ack["ok"] is False and ack["error"]["message"] == "Service unavailable", ack
-        assert_error(await client.wait_for("error"), event="send_message",
-                     message="Service unavailable")
+        assert_error(
+            await client.wait_for("error"), event="send_message", message="Service unavailable"
+        )
         assert (await client.call("typing", {"show_id": show.id, "is_typing": True}))["ok"] is True
         assert client.connected and server.alive()
     finally:

@@ -10,10 +10,17 @@ import secrets
 
 import httpx
 import pytest
-
 from support.database import Database, DatabaseUrls
-from support.push_rig import (PushDeployment, PushScene, VapidPair, parse_vapid_keys,
-                              push_environment, push_settings, start_servers, stop_servers)
+from support.push_rig import (
+    PushDeployment,
+    PushScene,
+    VapidPair,
+    parse_vapid_keys,
+    push_environment,
+    push_settings,
+    start_servers,
+    stop_servers,
+)
 from support.push_service import PushPeer
 from support.rigs import migrated_postgres
 from support.server import ServerProcess, run_cli

@@ -13,8 +13,10 @@ async def test_a_checked_in_fan_away_from_the_chat_is_notified(push):
     await push.send(client, show, ["the band is on"])
     [notification] = await push.peer.wait_for(fan.device)
     assert notification.payload["show_id"] == show.id
-    assert notification.payload["last"] == {"username": sender.username,
-                                            "message": "the band is on"}
+    assert notification.payload["last"] == {
+        "username": sender.username,
+        "message": "the band is on",
+    }
 
 
 async def test_a_fan_who_left_the_room_is_notified(push):

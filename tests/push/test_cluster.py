@@ -10,11 +10,17 @@ import secrets
 import httpx
 import pytest
 import redis
-
 from support.database import Database
 from support.fixtures import unavailable
-from support.push_rig import (FOLD_TIMEOUT, PushDeployment, PushScene, push_environment,
-                              push_settings, start_servers, stop_servers)
+from support.push_rig import (
+    FOLD_TIMEOUT,
+    PushDeployment,
+    PushScene,
+    push_environment,
+    push_settings,
+    start_servers,
+    stop_servers,
+)
 from support.rigs import migrated_postgres
 from support.server import ServerProcess
 from support.settings import TIMEOUT
@@ -44,8 +50,13 @@ async def pair(postgres_admin_url, redis_url, peer, vapid_pair, tmp_path_factory
     prefix = f"smsrt-push-test-{secrets.token_hex(6)}"
     secret = secrets.token_urlsafe(48)
     with migrated_postgres(postgres_admin_url) as urls:
-        env = push_environment(urls.server, secret, REDIS_URL=redis_url, REDIS_PREFIX=prefix,
-                               **push_settings(peer, vapid_pair))
+        env = push_environment(
+            urls.server,
+            secret,
+            REDIS_URL=redis_url,
+            REDIS_PREFIX=prefix,
+            **push_settings(peer, vapid_pair),
+        )
         servers = [ServerProcess(env, workdir / f"server-{n}.log") for n in range(2)]
         await start_servers(servers)
         db = Database(urls.tests)

@@ -5,8 +5,14 @@ with aes128gcm, with TTL, Urgency and a per-show Topic, signed with the server's
 
 import time
 
-from support.push_rig import (FOLD_TIMEOUT, PREVIEW, PUSH_COALESCE_SECONDS, PUSH_TTL,
-                              PUSH_URL_TEMPLATE, VAPID_SUBJECT)
+from support.push_rig import (
+    FOLD_TIMEOUT,
+    PREVIEW,
+    PUSH_COALESCE_SECONDS,
+    PUSH_TTL,
+    PUSH_URL_TEMPLATE,
+    VAPID_SUBJECT,
+)
 from support.push_service import vapid_claims
 
 URGENCIES = {"very-low", "low", "normal", "high"}
@@ -15,9 +21,14 @@ DAY = 24 * 3600
 
 
 def expected_payload(show, count: int, username: str, message: str) -> dict:
-    return {"type": "chat", "show_id": show.id, "show_title": show.title, "count": count,
-            "last": {"username": username, "message": message},
-            "url": PUSH_URL_TEMPLATE.format(show_id=show.id)}
+    return {
+        "type": "chat",
+        "show_id": show.id,
+        "show_title": show.title,
+        "count": count,
+        "last": {"username": username, "message": message},
+        "url": PUSH_URL_TEMPLATE.format(show_id=show.id),
+    }
 
 
 async def test_a_burst_is_one_immediate_and_one_folded_notification(push):
@@ -30,16 +41,19 @@ async def test_a_burst_is_one_immediate_and_one_folded_notification(push):
 
     immediate, folded = await push.peer.wait_for(fan.device, 2, timeout=FOLD_TIMEOUT)
     assert immediate.payload == expected_payload(show, 1, sender.username, "first!")
-    assert folded.payload == expected_payload(show, len(texts) - 1, sender.username,
-                                              texts[-1][:PREVIEW])
+    assert folded.payload == expected_payload(
+        show, len(texts) - 1, sender.username, texts[-1][:PREVIEW]
+    )
     gap = folded.at - immediate.at
-    assert PUSH_COALESCE_SECONDS * 0.75 <= gap <= FOLD_TIMEOUT, \
+    assert PUSH_COALESCE_SECONDS * 0.75 <= gap <= FOLD_TIMEOUT, (
         f"the fold came {gap:.2f}s after the first push (window {PUSH_COALESCE_SECONDS}s)"
+    )
     assert immediate.headers["topic"] == folded.headers["topic"], "one topic per show"
 
     await push.fold_barrier()
-    assert len(push.peer.received(fan.device)) == 2, \
-        [n.payload for n in push.peer.notifications(fan.device)]
+    assert len(push.peer.received(fan.device)) == 2, [
+        n.payload for n in push.peer.notifications(fan.device)
+    ]
 
 
 async def test_a_lone_message_is_not_followed_by_a_fold(push):
@@ -94,12 +108,14 @@ async def test_push_requests_carry_ttl_urgency_topic_encoding_and_vapid(push):
         assert int(headers.get("ttl", "0")) == PUSH_TTL, headers
         assert headers.get("urgency") in URGENCIES, headers
         topic = headers.get("topic", "")
-        assert 0 < len(topic) <= 32 and set(topic) <= TOPIC_ALPHABET, \
+        assert 0 < len(topic) <= 32 and set(topic) <= TOPIC_ALPHABET, (
             f"Topic must be at most 32 base64url characters (RFC 8030): {topic!r}"
+        )
         claims = vapid_claims(headers.get("authorization", ""), public_key, push.peer.origin)
         now = time.time()
         assert claims["sub"] == VAPID_SUBJECT, claims
         assert now < claims["exp"] <= now + DAY, f"exp must be within 24 h: {claims}"
-    assert notifications[0].headers["topic"] != notifications[1].headers["topic"], \
+    assert notifications[0].headers["topic"] != notifications[1].headers["topic"], (
         "each show has its own Topic"
+    )
     assert {n.payload["show_id"] for n in notifications} == {first.id, second.id}

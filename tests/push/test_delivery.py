@@ -3,11 +3,10 @@ service that never answers does not slow `new_message`; 404 and 410 forget the s
 429 is retried after Retry-After; 5xx is retried."""
 
 import asyncio
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import insert
-
 from support.client import for_show
 from support.push_rig import push_subscriptions
 from support.push_service import HANG, Device, Reply, b64url
@@ -27,19 +26,28 @@ async def test_a_hanging_push_service_does_not_slow_the_chat(push):
 
     # The push service's whole share of the server's senders is now waiting on it.
     await push.send(sender, show, ["wake the push service"])
-    await push.peer.wait_until(lambda: push.peer.held >= SENDER_WORKERS, timeout=TIMEOUT,
-                               what=f"{SENDER_WORKERS} requests held open")
+    await push.peer.wait_until(
+        lambda: push.peer.held >= SENDER_WORKERS,
+        timeout=TIMEOUT,
+        what=f"{SENDER_WORKERS} requests held open",
+    )
 
     loop = asyncio.get_running_loop()
     marks = [listener.mark() for listener in listeners]
     started = loop.time()
-    await asyncio.gather(*(sender.emit("send_message", {"show_id": show.id,
-                                                        "message": f"while stuck {n}"})
-                           for n in range(20)))
+    await asyncio.gather(
+        *(
+            sender.emit("send_message", {"show_id": show.id, "message": f"while stuck {n}"})
+            for n in range(20)
+        )
+    )
     for listener, since in zip(listeners, marks):
         await listener.wait_until(
             lambda: len(listener.received("new_message", for_show(show.id), since)) >= 20,
-            timeout=CHAT_BOUND, what="20 new_message events", since=since)
+            timeout=CHAT_BOUND,
+            what="20 new_message events",
+            since=since,
+        )
     elapsed = loop.time() - started
     assert elapsed < CHAT_BOUND, f"20 messages took {elapsed:.2f}s to reach the room"
     assert push.peer.held >= SENDER_WORKERS, "the push service was released too early"
@@ -76,8 +84,9 @@ async def test_429_is_retried_after_retry_after(push, retry_after):
     refused, accepted = await push.peer.wait_for(fan.device, 2, timeout=retry_after + TIMEOUT)
     assert (refused.request.status, accepted.request.status) == (429, 201)
     gap = accepted.at - refused.at
-    assert retry_after * 0.9 <= gap <= retry_after + 3, \
+    assert retry_after * 0.9 <= gap <= retry_after + 3, (
         f"retried {gap:.2f}s after a 429 with Retry-After: {retry_after}"
+    )
     assert accepted.payload == refused.payload
     assert push.subscription_rows(endpoint=fan.device.endpoint), "a 429 keeps the subscription"
 
@@ -130,10 +139,16 @@ async def test_a_broken_subscription_does_not_stop_the_users_other_devices(push)
     show, user = push.show(), push.user()
     broken = Device(push.peer)
     with push.db.engine.begin() as conn:
-        conn.execute(insert(push_subscriptions).values(
-            user_id=user.id, endpoint=broken.endpoint, p256dh=b64url(b"\x04" + bytes(64)),
-            auth=broken.auth, created_at=datetime.now(timezone.utc),
-            updated_at=datetime.now(timezone.utc)))
+        conn.execute(
+            insert(push_subscriptions).values(
+                user_id=user.id,
+                endpoint=broken.endpoint,
+                p256dh=b64url(b"\x04" + bytes(64)),
+                auth=broken.auth,
+                created_at=datetime.now(UTC),
+                updated_at=datetime.now(UTC),
+            )
+        )
     good = await push.device(user)
     push.check_in(user, show)
     client = await push.in_room(push.user(), show)

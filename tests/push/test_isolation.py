@@ -9,7 +9,6 @@ import asyncio
 
 import httpx
 import pytest
-
 from support.push_rig import PushScene, own_deployment
 from support.push_service import Device, PushPeer
 from support.settings import TIMEOUT
@@ -35,15 +34,20 @@ backed_off = pytest.fixture(scope="module", name="backed_off")(_peer)
 
 
 @pytest.fixture(scope="module")
-async def isolating(postgres_admin_url, healthy, hanging, backed_off, vapid_pair,
-                    tmp_path_factory):
+async def isolating(postgres_admin_url, healthy, hanging, backed_off, vapid_pair, tmp_path_factory):
     origins = ",".join(peer.origin for peer in (healthy, hanging, backed_off))
-    async with own_deployment(postgres_admin_url, healthy, vapid_pair,
-                              tmp_path_factory.mktemp("isolating"),
-                              PUSH_ENDPOINT_ALLOWLIST=origins, PUSH_CONCURRENCY=8,
-                              PUSH_ORIGIN_CONCURRENCY=ORIGIN_SHARE,
-                              PUSH_READ_TIMEOUT=READ_TIMEOUT, PUSH_ORIGIN_FAILURES=FAILURES,
-                              PUSH_ORIGIN_BACKOFF=60) as made:
+    async with own_deployment(
+        postgres_admin_url,
+        healthy,
+        vapid_pair,
+        tmp_path_factory.mktemp("isolating"),
+        PUSH_ENDPOINT_ALLOWLIST=origins,
+        PUSH_CONCURRENCY=8,
+        PUSH_ORIGIN_CONCURRENCY=ORIGIN_SHARE,
+        PUSH_READ_TIMEOUT=READ_TIMEOUT,
+        PUSH_ORIGIN_FAILURES=FAILURES,
+        PUSH_ORIGIN_BACKOFF=60,
+    ) as made:
         yield made
 
 
@@ -85,8 +89,11 @@ async def test_a_hanging_push_service_does_not_delay_another_ones_pushes(scene, 
     wake = await _stuck_fans(scene, hanging, STUCK_FANS)
     fan, tell = await _healthy_fan(scene)
     await wake
-    await hanging.wait_until(lambda: hanging.held >= ORIGIN_SHARE, timeout=TIMEOUT,
-                             what=f"{ORIGIN_SHARE} requests held open")
+    await hanging.wait_until(
+        lambda: hanging.held >= ORIGIN_SHARE,
+        timeout=TIMEOUT,
+        what=f"{ORIGIN_SHARE} requests held open",
+    )
 
     loop = asyncio.get_running_loop()
     started = loop.time()
@@ -96,8 +103,9 @@ async def test_a_hanging_push_service_does_not_delay_another_ones_pushes(scene, 
     assert notification.payload["last"]["message"] == "for the fan on the healthy push service"
     assert waited < PROMPTLY, f"the healthy push service's notification took {waited:.2f}s"
     assert hanging.held >= ORIGIN_SHARE, "the hanging push service was released too early"
-    assert len(hanging.requests) <= ORIGIN_SHARE, \
+    assert len(hanging.requests) <= ORIGIN_SHARE, (
         f"{len(hanging.requests)} requests at once to one push service (share {ORIGIN_SHARE})"
+    )
 
 
 async def test_a_push_service_that_keeps_timing_out_is_left_alone(scene, backed_off):

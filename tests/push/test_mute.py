@@ -64,8 +64,9 @@ async def test_mute_and_unmute_over_rest(push):
 async def test_a_mention_does_not_break_a_mute(push):
     show = push.show()
     fan = await push.away_fan(show)
-    response = await push.http.post(f"{push.base_url()}/api/shows/{show.id}/mute",
-                                    headers=push.auth(fan.user))
+    response = await push.http.post(
+        f"{push.base_url()}/api/shows/{show.id}/mute", headers=push.auth(fan.user)
+    )
     assert response.status_code == 200, response.text
     await _message(push, show, f"@{fan.user.username} are you there?")
     await push.barrier()
@@ -76,8 +77,9 @@ async def test_muting_an_unknown_show_is_refused(push):
     user = push.user()
     missing = 2_000_000_000
     for method in ("POST", "DELETE"):
-        response = await push.http.request(method, f"{push.base_url()}/api/shows/{missing}/mute",
-                                           headers=push.auth(user))
+        response = await push.http.request(
+            method, f"{push.base_url()}/api/shows/{missing}/mute", headers=push.auth(user)
+        )
         assert assert_json_error(response, 404)["error"]["message"] == "Show not found"
     socket = await push.connect(user)
     for event in ("mute_show", "unmute_show"):

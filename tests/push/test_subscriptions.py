@@ -6,15 +6,15 @@ import secrets
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
-
 from support.push_service import Device, b64url, public_point, unb64url
 from support.rest import assert_json_error, bearer
 
 
 async def test_vapid_public_key_is_the_configured_p256_point_in_base64url(push):
     user = push.user()
-    response = await push.http.get(f"{push.base_url()}/api/push/vapid_public_key",
-                                   headers=push.auth(user))
+    response = await push.http.get(
+        f"{push.base_url()}/api/push/vapid_public_key", headers=push.auth(user)
+    )
     assert response.status_code == 200, response.text
     key = response.json()["public_key"]
     assert "=" not in key and "+" not in key and "/" not in key, f"not base64url: {key!r}"
@@ -24,24 +24,34 @@ async def test_vapid_public_key_is_the_configured_p256_point_in_base64url(push):
     assert key == push.deployment.vapid.public_key, "not the key `vapid-keys` printed"
 
 
-@pytest.mark.parametrize("method, path, body", [
-    ("GET", "/api/push/vapid_public_key", None),
-    ("POST", "/api/push/subscriptions", "subscription"),
-    ("DELETE", "/api/push/subscriptions", "endpoint"),
-    ("POST", "/api/shows/1/mute", None),
-    ("DELETE", "/api/shows/1/mute", None),
-])
+@pytest.mark.parametrize(
+    "method, path, body",
+    [
+        ("GET", "/api/push/vapid_public_key", None),
+        ("POST", "/api/push/subscriptions", "subscription"),
+        ("DELETE", "/api/push/subscriptions", "endpoint"),
+        ("POST", "/api/shows/1/mute", None),
+        ("DELETE", "/api/shows/1/mute", None),
+    ],
+)
 @pytest.mark.parametrize("token", ["none", "expired", "wrong_signature"])
 async def test_push_routes_answer_401_without_a_valid_token(push, method, path, body, token):
     device = Device(push.peer)
     user = push.user()
     tokens = push.deployment.tokens
-    headers = {"none": {}, "expired": bearer(tokens.expired(user.id)),
-               "wrong_signature": bearer(tokens.wrong_signature(user.id))}[token]
-    json = {"subscription": device.subscription(), "endpoint": {"endpoint": device.endpoint},
-            None: None}[body]
-    response = await push.http.request(method, f"{push.base_url()}{path}", json=json,
-                                       headers=headers)
+    headers = {
+        "none": {},
+        "expired": bearer(tokens.expired(user.id)),
+        "wrong_signature": bearer(tokens.wrong_signature(user.id)),
+    }[token]
+    json = {
+        "subscription": device.subscription(),
+        "endpoint": {"endpoint": device.endpoint},
+        None: None,
+    }[body]
+    response = await push.http.request(
+        method, f"{push.base_url()}{path}", json=json, headers=headers
+    )
     assert_json_error(response, 401)
     assert not push.subscription_rows(endpoint=device.endpoint)
 
@@ -52,8 +62,7 @@ async def test_subscribe_stores_the_subscription_for_the_token_user(push):
     response = await push.subscribe(user, device.subscription())
     assert response.status_code == 201, response.text
     rows = push.subscription_rows(endpoint=device.endpoint)
-    assert [(r.user_id, r.p256dh, r.auth) for r in rows] == [(user.id, device.p256dh,
-                                                              device.auth)]
+    assert [(r.user_id, r.p256dh, r.auth) for r in rows] == [(user.id, device.p256dh, device.auth)]
 
 
 async def test_subscribing_the_same_endpoint_again_updates_it(push):
@@ -65,8 +74,7 @@ async def test_subscribing_the_same_endpoint_again_updates_it(push):
 
     rows = push.subscription_rows(endpoint=device.endpoint)
     assert len(rows) == 1, f"the same endpoint is stored {len(rows)} times"
-    assert (rows[0].user_id, rows[0].p256dh, rows[0].auth) == (user.id, device.p256dh,
-                                                               device.auth)
+    assert (rows[0].user_id, rows[0].p256dh, rows[0].auth) == (user.id, device.p256dh, device.auth)
     # And pushes are encrypted for the new keys.
     push.check_in(user, show)
     sender = await push.in_room(push.user(), show)
@@ -90,9 +98,12 @@ async def test_each_device_of_a_user_gets_the_notification(push):
 async def test_unsubscribe_by_endpoint_removes_it_and_its_pushes(push):
     show, user = push.show(), push.user()
     kept, dropped = await push.device(user), await push.device(user)
-    response = await push.http.request("DELETE", f"{push.base_url()}/api/push/subscriptions",
-                                       json={"endpoint": dropped.endpoint},
-                                       headers=push.auth(user))
+    response = await push.http.request(
+        "DELETE",
+        f"{push.base_url()}/api/push/subscriptions",
+        json={"endpoint": dropped.endpoint},
+        headers=push.auth(user),
+    )
     assert response.status_code == 204, response.text
     assert [r.endpoint for r in push.subscription_rows(user=user)] == [kept.endpoint]
 
@@ -107,9 +118,11 @@ async def test_unsubscribe_by_endpoint_removes_it_and_its_pushes(push):
 async def test_unsubscribe_takes_the_endpoint_as_a_query_parameter_too(push):
     user = push.user()
     device = await push.device(user)
-    response = await push.http.delete(f"{push.base_url()}/api/push/subscriptions",
-                                      params={"endpoint": device.endpoint},
-                                      headers=push.auth(user))
+    response = await push.http.delete(
+        f"{push.base_url()}/api/push/subscriptions",
+        params={"endpoint": device.endpoint},
+        headers=push.auth(user),
+    )
     assert response.status_code == 204, response.text
     assert push.subscription_rows(endpoint=device.endpoint) == []
 
@@ -117,19 +130,25 @@ async def test_unsubscribe_takes_the_endpoint_as_a_query_parameter_too(push):
 async def test_unsubscribe_leaves_other_users_subscriptions_alone(push):
     owner, other = push.user(), push.user()
     device = await push.device(owner)
-    response = await push.http.request("DELETE", f"{push.base_url()}/api/push/subscriptions",
-                                       json={"endpoint": device.endpoint},
-                                       headers=push.auth(other))
+    response = await push.http.request(
+        "DELETE",
+        f"{push.base_url()}/api/push/subscriptions",
+        json={"endpoint": device.endpoint},
+        headers=push.auth(other),
+    )
     assert response.status_code == 204, response.text
     assert len(push.subscription_rows(endpoint=device.endpoint)) == 1
 
 
-@pytest.mark.parametrize("service", [
-    "https://fcm.googleapis.com/fcm/send/",  # Chrome, Edge's Chromium forks, Opera
-    "https://updates.push.services.mozilla.com/wpush/v2/",  # Firefox
-    "https://web.push.apple.com/",  # Safari
-    "https://wns2-par02p.notify.windows.com/w/?token=",  # Edge (Windows)
-])
+@pytest.mark.parametrize(
+    "service",
+    [
+        "https://fcm.googleapis.com/fcm/send/",  # Chrome, Edge's Chromium forks, Opera
+        "https://updates.push.services.mozilla.com/wpush/v2/",  # Firefox
+        "https://web.push.apple.com/",  # Safari
+        "https://wns2-par02p.notify.windows.com/w/?token=",  # Edge (Windows)
+    ],
+)
 async def test_https_endpoints_of_the_public_push_services_are_accepted(push, service):
     user = push.user()
     device = Device(push.peer)
@@ -139,13 +158,16 @@ async def test_https_endpoints_of_the_public_push_services_are_accepted(push, se
     assert len(push.subscription_rows(endpoint=subscription["endpoint"])) == 1
 
 
-@pytest.mark.parametrize("endpoint", [
-    "http://push.example.invalid/wpush/{token}",  # plain http, not in the allowlist
-    "http://127.0.0.1:9/push/{token}",  # the peer's host, another port: another origin
-    "ftp://push.example.invalid/{token}",
-    "/push/{token}",  # not absolute
-    "not a url at all {token}",
-])
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "http://push.example.invalid/wpush/{token}",  # plain http, not in the allowlist
+        "http://127.0.0.1:9/push/{token}",  # the peer's host, another port: another origin
+        "ftp://push.example.invalid/{token}",
+        "/push/{token}",  # not absolute
+        "not a url at all {token}",
+    ],
+)
 async def test_endpoints_outside_https_and_the_allowlist_are_refused_with_422(push, endpoint):
     user = push.user()
     endpoint = endpoint.format(token=secrets.token_hex(8))
@@ -172,8 +194,10 @@ def _compressed_point() -> str:
 
 BAD_KEYS = {
     "p256dh_compressed": lambda keys: {**keys, "p256dh": _compressed_point()},
-    "p256dh_wrong_prefix": lambda keys: {**keys, "p256dh": b64url(b"\x05" + unb64url(
-        keys["p256dh"])[1:])},
+    "p256dh_wrong_prefix": lambda keys: {
+        **keys,
+        "p256dh": b64url(b"\x05" + unb64url(keys["p256dh"])[1:]),
+    },
     "p256dh_too_long": lambda keys: {**keys, "p256dh": b64url(unb64url(keys["p256dh"]) + b"\0")},
     "p256dh_off_the_curve": lambda keys: {**keys, "p256dh": _point_off_the_curve()},
     "p256dh_not_base64url": lambda keys: {**keys, "p256dh": "*" * 87},
@@ -197,7 +221,9 @@ async def test_bad_keys_are_refused_with_422(push, case):
 @pytest.mark.parametrize("body", [b"", b"not json", b"[]", b'{"keys": {}}', b'"endpoint"'])
 async def test_a_body_that_is_no_subscription_is_refused_with_422(push, body):
     user = push.user()
-    response = await push.http.post(f"{push.base_url()}/api/push/subscriptions", content=body,
-                                    headers={**push.auth(user),
-                                             "Content-Type": "application/json"})
+    response = await push.http.post(
+        f"{push.base_url()}/api/push/subscriptions",
+        content=body,
+        headers={**push.auth(user), "Content-Type": "application/json"},
+    )
     assert_json_error(response, 422)

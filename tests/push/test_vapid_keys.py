@@ -11,10 +11,14 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-
 from support.database import Database, sqlite_urls
-from support.push_rig import VAPID_SUBJECT, parse_vapid_keys, push_environment, start_servers, \
-    stop_servers
+from support.push_rig import (
+    VAPID_SUBJECT,
+    parse_vapid_keys,
+    push_environment,
+    start_servers,
+    stop_servers,
+)
 from support.push_service import b64url, public_point, unb64url
 from support.rest import assert_json_error, bearer
 from support.server import ServerProcess, free_port, run_cli
@@ -42,16 +46,18 @@ def test_vapid_keys_prints_a_matching_pair():
     assert result.returncode == 0, result.stderr
     pair = parse_vapid_keys(result.stdout)
     assert public_key_of(pair.private_key) == pair.public_key
-    again = parse_vapid_keys(run_cli("vapid-keys", env=push_environment(
-        "sqlite:///unused.db", None)).stdout)
+    again = parse_vapid_keys(
+        run_cli("vapid-keys", env=push_environment("sqlite:///unused.db", None)).stdout
+    )
     assert again.private_key != pair.private_key, "every run makes a new pair"
 
 
 async def test_a_server_started_with_the_printed_key_serves_its_public_key(push):
     """The shared server runs on a pair `vapid-keys` printed; its pushes verify against the
     printed public key (see test_coalescing)."""
-    response = await push.http.get(f"{push.base_url()}/api/push/vapid_public_key",
-                                   headers=push.auth(push.user()))
+    response = await push.http.get(
+        f"{push.base_url()}/api/push/vapid_public_key", headers=push.auth(push.user())
+    )
     assert response.status_code == 200, response.text
     assert response.json() == {"public_key": push.deployment.vapid.public_key}
 
@@ -70,8 +76,9 @@ async def test_development_keeps_one_generated_pair_beside_the_database(tmp_path
         key = response.json()["public_key"]
     finally:
         await stop_servers([first])
-    assert keyfile.is_file(), (f"no {keyfile.name} beside the database: "
-                               f"{sorted(p.name for p in tmp_path.iterdir())}")
+    assert keyfile.is_file(), (
+        f"no {keyfile.name} beside the database: {sorted(p.name for p in tmp_path.iterdir())}"
+    )
     assert keyfile.stat().st_mode & 0o077 == 0, "the private key is readable by others"
     private = serialization.load_pem_private_key(keyfile.read_bytes(), password=None)
     assert b64url(public_point(private.public_key())) == key
@@ -107,27 +114,38 @@ async def test_without_a_key_outside_development_push_is_off_and_says_so(tmp_pat
         await stop_servers([server])
 
 
-GOOD_KEY = b64url(ec.generate_private_key(ec.SECP256R1()).private_numbers()
-                  .private_value.to_bytes(32, "big"))
+GOOD_KEY = b64url(
+    ec.generate_private_key(ec.SECP256R1()).private_numbers().private_value.to_bytes(32, "big")
+)
 # name -> (settings, the variable the one line must name, the secret it must not echo)
 BAD_CONFIGS = {
     "key_not_base64": ({"VAPID_PRIVATE_KEY": "this is not a key"}, "VAPID_PRIVATE_KEY"),
     "key_truncated_to_16_bytes": ({"VAPID_PRIVATE_KEY": GOOD_KEY[:22]}, "VAPID_PRIVATE_KEY"),
     "key_zero": ({"VAPID_PRIVATE_KEY": b64url(bytes(32))}, "VAPID_PRIVATE_KEY"),
-    "key_above_the_group_order": ({"VAPID_PRIVATE_KEY": b64url(b"\xff" * 32)},
-                                  "VAPID_PRIVATE_KEY"),
-    "key_broken_pem": ({"VAPID_PRIVATE_KEY": "-----BEGIN EC PRIVATE KEY-----\nbm90IGEga2V5\n"
-                                             "-----END EC PRIVATE KEY-----"},
-                       "VAPID_PRIVATE_KEY"),
+    "key_above_the_group_order": ({"VAPID_PRIVATE_KEY": b64url(b"\xff" * 32)}, "VAPID_PRIVATE_KEY"),
+    "key_broken_pem": (
+        {
+            "VAPID_PRIVATE_KEY": "-----BEGIN EC PRIVATE KEY-----\nbm90IGEga2V5\n"
+            "-----END EC PRIVATE KEY-----"
+        },
+        "VAPID_PRIVATE_KEY",
+    ),
     "subject_missing": ({"VAPID_PRIVATE_KEY": GOOD_KEY, "VAPID_SUBJECT": ""}, "VAPID_SUBJECT"),
-    "subject_not_a_url": ({"VAPID_PRIVATE_KEY": GOOD_KEY, "VAPID_SUBJECT": "ops@example.com"},
-                          "VAPID_SUBJECT"),
+    "subject_not_a_url": (
+        {"VAPID_PRIVATE_KEY": GOOD_KEY, "VAPID_SUBJECT": "ops@example.com"},
+        "VAPID_SUBJECT",
+    ),
 }
-COMMANDS = {"serve": ["serve", "--host", HOST, "--port", "PORT"], "migrate": ["migrate"],
-            "token": ["token", "1"]}
+COMMANDS = {
+    "serve": ["serve", "--host", HOST, "--port", "PORT"],
+    "migrate": ["migrate"],
+    "token": ["token", "1"],
+}
 COMMAND_BOUND = 15  # seconds; a refused configuration exits in about one
-RUNS = [(config, "serve") for config in BAD_CONFIGS] + [("key_not_base64", "migrate"),
-                                                         ("key_zero", "token")]
+RUNS = [(config, "serve") for config in BAD_CONFIGS] + [
+    ("key_not_base64", "migrate"),
+    ("key_zero", "token"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -141,8 +159,9 @@ def bad_config_outcomes(tmp_path_factory):
         cwd = base / f"{config}-{command}"
         cwd.mkdir()
         settings = {"VAPID_SUBJECT": VAPID_SUBJECT, **BAD_CONFIGS[config][0]}
-        env = push_environment(f"sqlite+aiosqlite:///{cwd}/chat.db", secrets.token_urlsafe(32),
-                               **settings)
+        env = push_environment(
+            f"sqlite+aiosqlite:///{cwd}/chat.db", secrets.token_urlsafe(32), **settings
+        )
         args = [str(free_port()) if arg == "PORT" else arg for arg in COMMANDS[command]]
         try:
             return run_cli(*args, env=env, cwd=cwd, timeout=COMMAND_BOUND)

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from support.database import Database, DatabaseUrls
 from support.rigs import ROOMY, Launcher, Rig, make_rig, migrated_postgres, one_test_on, seeding
 from support.settings import TIMEOUT
@@ -43,15 +42,20 @@ async def _session_rig(urls, db, log: Path, **settings) -> AsyncIterator[Rig]:
 
 @pytest.fixture(scope="session")
 async def _default_rig(reliability_postgres, reliability_db, tmp_path_factory):
-    async for rig in _session_rig(reliability_postgres, reliability_db,
-                                  tmp_path_factory.mktemp("default-rig") / "server.log"):
+    async for rig in _session_rig(
+        reliability_postgres, reliability_db, tmp_path_factory.mktemp("default-rig") / "server.log"
+    ):
         yield rig
 
 
 @pytest.fixture(scope="session")
 async def _roomy_rig(reliability_postgres, reliability_db, tmp_path_factory):
-    async for rig in _session_rig(reliability_postgres, reliability_db,
-                                  tmp_path_factory.mktemp("roomy-rig") / "server.log", **ROOMY):
+    async for rig in _session_rig(
+        reliability_postgres,
+        reliability_db,
+        tmp_path_factory.mktemp("roomy-rig") / "server.log",
+        **ROOMY,
+    ):
         yield rig
 
 
@@ -77,6 +81,8 @@ async def launch(reliability_postgres, reliability_db, tmp_path) -> AsyncIterato
 @pytest.fixture
 def http_for():
     """http_for(rig): an httpx.AsyncClient for that server (use it with `async with`)."""
+
     def make(rig: Rig) -> httpx.AsyncClient:
         return httpx.AsyncClient(base_url=rig.base_url, timeout=TIMEOUT)
+
     return make

@@ -9,7 +9,6 @@ import aiohttp
 import httpx
 import pytest
 import socketio
-
 from support.raw_socketio import RawSocketIO
 from support.settings import COOKIE_NAME, FOREIGN_ORIGIN, TIMEOUT
 
@@ -28,8 +27,9 @@ async def test_foreign_origin_is_refused(transport, via, default_rig):
     fan = default_rig.db.add_user()
     client = default_rig.client(transport)
     with pytest.raises(socketio.exceptions.ConnectionError):
-        await client.connect(**credentials(default_rig, fan, via),
-                             headers={"Origin": FOREIGN_ORIGIN})
+        await client.connect(
+            **credentials(default_rig, fan, via), headers={"Origin": FOREIGN_ORIGIN}
+        )
     assert not client.connected and client.received("connected") == []
 
 
@@ -55,15 +55,25 @@ async def test_polling_handshake_from_a_foreign_origin_opens_no_session(default_
     fan = default_rig.db.add_user()
     cookie = {"Cookie": f"{COOKIE_NAME}={default_rig.tokens.access(fan.id)}"}
     async with httpx.AsyncClient(base_url=default_rig.base_url, timeout=TIMEOUT) as http:
-        refused = await http.get("/socket.io/", params={"EIO": "4", "transport": "polling"},
-                                 headers={"Origin": FOREIGN_ORIGIN, **cookie})
-        allowed = await http.get("/socket.io/", params={"EIO": "4", "transport": "polling"},
-                                 headers={"Origin": DEFAULT_ORIGINS[0], **cookie})
+        refused = await http.get(
+            "/socket.io/",
+            params={"EIO": "4", "transport": "polling"},
+            headers={"Origin": FOREIGN_ORIGIN, **cookie},
+        )
+        allowed = await http.get(
+            "/socket.io/",
+            params={"EIO": "4", "transport": "polling"},
+            headers={"Origin": DEFAULT_ORIGINS[0], **cookie},
+        )
         if allowed.status_code == 200 and allowed.text.startswith("0{"):
             # End the Engine.IO session politely (a close packet), as a browser tab would.
             sid = json.loads(allowed.text[1:])["sid"]
-            await http.post("/socket.io/", params={"EIO": "4", "transport": "polling", "sid": sid},
-                            content="1", headers={"Origin": DEFAULT_ORIGINS[0]})
+            await http.post(
+                "/socket.io/",
+                params={"EIO": "4", "transport": "polling", "sid": sid},
+                content="1",
+                headers={"Origin": DEFAULT_ORIGINS[0]},
+            )
     assert refused.status_code in (400, 403), (refused.status_code, refused.text)
     assert '"sid"' not in refused.text
     assert refused.headers.get("access-control-allow-origin") in (None, ""), refused.headers
@@ -73,8 +83,13 @@ async def test_polling_handshake_from_a_foreign_origin_opens_no_session(default_
 
 async def test_websocket_handshake_from_a_foreign_origin_is_refused(default_rig):
     fan = default_rig.db.add_user()
-    raw = RawSocketIO(default_rig.base_url, headers={
-        "Origin": FOREIGN_ORIGIN, "Cookie": f"{COOKIE_NAME}={default_rig.tokens.access(fan.id)}"})
+    raw = RawSocketIO(
+        default_rig.base_url,
+        headers={
+            "Origin": FOREIGN_ORIGIN,
+            "Cookie": f"{COOKIE_NAME}={default_rig.tokens.access(fan.id)}",
+        },
+    )
     try:
         with pytest.raises(aiohttp.WSServerHandshakeError):
             await raw.open(default_rig.tokens.access(fan.id))
@@ -89,7 +104,8 @@ async def test_allowed_origins_come_from_the_environment(launch):
     for transport in TRANSPORTS:
         client = rig.client(transport)
         with pytest.raises(socketio.exceptions.ConnectionError):
-            await client.connect(cookie=rig.tokens.access(fan.id),
-                                 headers={"Origin": DEFAULT_ORIGINS[0]})
+            await client.connect(
+                cookie=rig.tokens.access(fan.id), headers={"Origin": DEFAULT_ORIGINS[0]}
+            )
         accepted = await rig.connect(fan, transport=transport, headers={"Origin": own})
         assert accepted.connected

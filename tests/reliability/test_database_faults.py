@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
-
 from support.database import Database
 from support.expect import acked_message, assert_error, assert_failed_ack
 from support.rigs import ROOMY, Rig, make_rig, migrated_postgres, pair_on, stored
@@ -35,12 +34,18 @@ class Proxied:
 async def proxied(postgres_admin_url, tmp_path_factory):
     """A server on a database of its own, reached through a TcpProxy."""
     with migrated_postgres(postgres_admin_url) as urls:
-        proxy = await TcpProxy(make_url(urls.server).host or HOST,
-                               make_url(urls.server).port or 5432).start()
+        proxy = await TcpProxy(
+            make_url(urls.server).host or HOST, make_url(urls.server).port or 5432
+        ).start()
         through_proxy = make_url(urls.server).set(host=HOST, port=proxy.port)
-        rig = make_rig(urls, tmp_path_factory.mktemp("proxied") / "server.log",
-                       database_url=through_proxy.render_as_string(hide_password=False),
-                       DB_TIMEOUT=DB_TIMEOUT, USER_CACHE_SECONDS=USER_CACHE_SECONDS, **ROOMY)
+        rig = make_rig(
+            urls,
+            tmp_path_factory.mktemp("proxied") / "server.log",
+            database_url=through_proxy.render_as_string(hide_password=False),
+            DB_TIMEOUT=DB_TIMEOUT,
+            USER_CACHE_SECONDS=USER_CACHE_SECONDS,
+            **ROOMY,
+        )
         try:
             await rig.start()
             yield Proxied(rig, proxy, postgres_admin_url, make_url(urls.server).database)
@@ -63,13 +68,20 @@ async def faults(proxied):
 
 def terminate_backends(admin_url: str, database: str) -> int:
     """pg_terminate_backend every connection to `database`; how many there were."""
-    engine = create_engine(make_url(admin_url).set(drivername="postgresql+psycopg"),
-                           isolation_level="AUTOCOMMIT")
+    engine = create_engine(
+        make_url(admin_url).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT"
+    )
     try:
         with engine.connect() as conn:
-            return len(conn.execute(text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = :db AND pid <> pg_backend_pid()"), {"db": database}).all())
+            return len(
+                conn.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = :db AND pid <> pg_backend_pid()"
+                    ),
+                    {"db": database},
+                ).all()
+            )
     finally:
         engine.dispose()
 
@@ -115,9 +127,13 @@ async def test_killed_database_connections_fail_soft_and_sends_work_again_at_onc
 
     for round_ in range(3):
         assert await kill_connections(faults, rig.db) >= 1, "no server connection was killed"
-        acks = await asyncio.gather(*(person.client.call("send_message",
-                                                         say(show, f"r{round_} {k}"))
-                                      for k in range(3) for person in people))
+        acks = await asyncio.gather(
+            *(
+                person.client.call("send_message", say(show, f"r{round_} {k}"))
+                for k in range(3)
+                for person in people
+            )
+        )
         for ack in acks:
             ledger.record(ack)
         # Right after: the next send is stored.
@@ -131,8 +147,10 @@ async def test_killed_database_connections_fail_soft_and_sends_work_again_at_onc
     senders = [asyncio.create_task(keep_sending(p, t)) for p, t in zip(people, "ab")]
     for _ in range(3):
         target = len(ledger.acked) + 5
-        await alice.client.wait_until(lambda: len(ledger.acked) >= target or
-                                      all(s.done() for s in senders), what="5 more stored")
+        await alice.client.wait_until(
+            lambda: len(ledger.acked) >= target or all(s.done() for s in senders),
+            what="5 more stored",
+        )
         await kill_connections(faults, rig.db)
     await asyncio.gather(*senders)
 
@@ -148,7 +166,8 @@ async def test_killed_database_connections_fail_soft_and_sends_work_again_at_onc
 
 @pytest.mark.parametrize("fault", ["paused", "down"])
 async def test_unreachable_database_is_service_unavailable_within_db_timeout_then_recovers(
-        fault, faults, http_for):
+    fault, faults, http_for
+):
     """paused: PostgreSQL frozen (bytes and new connections held); down: connections reset
     and refused."""
     rig, proxy, ledger = faults.rig, faults.proxy, Ledger()
@@ -162,13 +181,19 @@ async def test_unreachable_database_is_service_unavailable_within_db_timeout_the
         for attempt in range(2):
             since = alice.client.mark()
             started = loop.time()
-            ack = await alice.client.call("send_message", say(show, f"during {attempt}"),
-                                          timeout=DB_TIMEOUT + MARGIN + TIMEOUT)
+            ack = await alice.client.call(
+                "send_message",
+                say(show, f"during {attempt}"),
+                timeout=DB_TIMEOUT + MARGIN + TIMEOUT,
+            )
             elapsed = loop.time() - started
             assert not ledger.record(ack), "stored while the database was unreachable?"
             assert elapsed < DB_TIMEOUT + MARGIN, f"answered after {elapsed:.1f}s"
-            assert_error(await alice.client.wait_for("error", since=since),
-                         event="send_message", message="Service unavailable")
+            assert_error(
+                await alice.client.wait_for("error", since=since),
+                event="send_message",
+                message="Service unavailable",
+            )
         # The connection stays usable for what needs no database.
         await assert_still_usable(alice, show)
         typing = await alice.client.call("typing", {"show_id": show.id, "is_typing": True})
@@ -192,18 +217,22 @@ async def test_unreachable_database_is_service_unavailable_within_db_timeout_the
 
 def allow_connections(admin_url: str, database: str, allowed: bool) -> None:
     """ALTER DATABASE ... ALLOW_CONNECTIONS (from the admin database: not `database` itself)."""
-    engine = create_engine(make_url(admin_url).set(drivername="postgresql+psycopg"),
-                           isolation_level="AUTOCOMMIT")
+    engine = create_engine(
+        make_url(admin_url).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT"
+    )
     try:
         with engine.connect() as conn:
-            conn.execute(text(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS '
-                              f'{"true" if allowed else "false"}'))
+            conn.execute(
+                text(
+                    f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS '
+                    f"{'true' if allowed else 'false'}"
+                )
+            )
     finally:
         engine.dispose()
 
 
-async def test_database_refusing_connections_is_service_unavailable_then_recovers(
-        faults, http_for):
+async def test_database_refusing_connections_is_service_unavailable_then_recovers(faults, http_for):
     """PostgreSQL terminates the server's connections and refuses new ones (SQLSTATE 55000,
     as "the database system is shutting down" and "too many clients" refuse with theirs):
     a refusal, not a bug, so `Service unavailable` and /readyz 503; allowed again, the same
@@ -219,12 +248,18 @@ async def test_database_refusing_connections_is_service_unavailable_then_recover
             assert await kill_connections(faults, rig.db) >= 1, "no server connection was killed"
             for attempt in range(2):
                 since, started = alice.client.mark(), loop.time()
-                ack = await alice.client.call("send_message", say(show, f"refused {attempt}"),
-                                              timeout=DB_TIMEOUT + MARGIN + TIMEOUT)
+                ack = await alice.client.call(
+                    "send_message",
+                    say(show, f"refused {attempt}"),
+                    timeout=DB_TIMEOUT + MARGIN + TIMEOUT,
+                )
                 assert not ledger.record(ack), "stored while the database refused connections?"
                 assert loop.time() - started < DB_TIMEOUT + MARGIN
-                assert_error(await alice.client.wait_for("error", since=since),
-                             event="send_message", message="Service unavailable")
+                assert_error(
+                    await alice.client.wait_for("error", since=since),
+                    event="send_message",
+                    message="Service unavailable",
+                )
             ready = await http.get("/readyz")
             assert ready.status_code == 503, ready.text
         finally:
@@ -251,8 +286,9 @@ async def test_an_outage_longer_than_the_user_cache_leaves_connected_users_serve
     started = loop.time()
     while loop.time() - started < USER_CACHE_SECONDS + 2 * DB_TIMEOUT:
         asked = loop.time()
-        ack = await alice.client.call("typing", {"show_id": show.id, "is_typing": True},
-                                      timeout=DB_TIMEOUT + MARGIN + TIMEOUT)
+        ack = await alice.client.call(
+            "typing", {"show_id": show.id, "is_typing": True}, timeout=DB_TIMEOUT + MARGIN + TIMEOUT
+        )
         assert ack.get("ok") is True, ack
         # A lookup waiting on the frozen database takes DB_TIMEOUT: none may hold an event.
         assert loop.time() - asked < DB_TIMEOUT, "an event waited on the database"

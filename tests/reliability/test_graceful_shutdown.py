@@ -7,13 +7,12 @@ from dataclasses import dataclass, field
 
 import pytest
 import socketio
-
+from sqlalchemy.engine import make_url
 from support.client import ChatClient
 from support.expect import acked_message
 from support.rigs import ROOMY, Rig, stored
 from support.settings import HOST, TIMEOUT
 from support.tcp_proxy import TcpProxy
-from sqlalchemy.engine import make_url
 
 GRACE = 4.0
 EXIT_MARGIN = 3.0
@@ -28,8 +27,9 @@ async def call_unless_gone(client: ChatClient, event: str, data: dict):
     """The ack, or None when the connection closes first (an ack can never come then)."""
     since = client.mark()
     call = asyncio.ensure_future(client.call(event, data, timeout=GRACE + TIMEOUT))
-    gone = asyncio.ensure_future(client.wait_for("disconnect", since=since,
-                                                 timeout=GRACE + TIMEOUT))
+    gone = asyncio.ensure_future(
+        client.wait_for("disconnect", since=since, timeout=GRACE + TIMEOUT)
+    )
     done, pending = await asyncio.wait({call, gone}, return_when=asyncio.FIRST_COMPLETED)
     for task in pending:
         task.cancel()
@@ -42,9 +42,11 @@ async def call_unless_gone(client: ChatClient, event: str, data: dict):
 async def keep_sending(client: ChatClient, show, tag: str, ledger: Ledger) -> None:
     """Acknowledged sends back to back until the connection goes."""
     for n in range(10_000):
-        ack = await call_unless_gone(client, "send_message",
-                                     {"show_id": show.id, "message": f"{tag} {n}",
-                                      "client_msg_id": f"{tag}-{n}"})
+        ack = await call_unless_gone(
+            client,
+            "send_message",
+            {"show_id": show.id, "message": f"{tag} {n}", "client_msg_id": f"{tag}-{n}"},
+        )
         if ack is None or not client.connected:
             return
         if ack.get("ok") is True:
@@ -63,15 +65,18 @@ async def test_sigterm_drains_every_connection_and_exits_0(launch):
     show = rig.db.add_show()
     people = [rig.db.add_user() for _ in range(5)]
     transports = ["websocket", "websocket", "polling", "polling", "websocket"]
-    clients = [await rig.connect(user, transport=transport)
-               for user, transport in zip(people, transports)]
+    clients = [
+        await rig.connect(user, transport=transport) for user, transport in zip(people, transports)
+    ]
     clients.append(await rig.connect(people[4], transport="polling"))  # a second tab
     for client in clients:
         await client.join(show.id)
 
     ledger = Ledger()
-    senders = [asyncio.create_task(keep_sending(client, show, f"s{n}", ledger))
-               for n, client in enumerate(clients[:4])]
+    senders = [
+        asyncio.create_task(keep_sending(client, show, f"s{n}", ledger))
+        for n, client in enumerate(clients[:4])
+    ]
     try:
         # Messages are in flight when the signal comes.
         await clients[-1].wait_until(lambda: len(ledger.acked) >= 20, what="20 stored messages")
@@ -96,8 +101,9 @@ async def test_sigterm_drains_every_connection_and_exits_0(launch):
     assert not missing, f"acknowledged as stored, but not in the database: {missing}"
     for user in people:
         row = rig.db.checkin(user, show)
-        assert row is not None and row.checked_out_at is not None, \
+        assert row is not None and row.checked_out_at is not None, (
             f"user {user.id} is still checked in after the shutdown: {row}"
+        )
     assert code == 0, f"exit status {code} after SIGTERM (negative: killed by that signal)"
 
 
@@ -106,12 +112,17 @@ async def test_sigterm_while_users_are_leaving_drains_cleanly(launch, reliabilit
     then the database is back: the drain does not trip over connections that went away by
     themselves, and their check-outs, still unwritten at the signal, are written before the
     process exits."""
-    proxy = await TcpProxy(make_url(reliability_postgres.server).host or HOST,
-                           make_url(reliability_postgres.server).port or 5432).start()
+    proxy = await TcpProxy(
+        make_url(reliability_postgres.server).host or HOST,
+        make_url(reliability_postgres.server).port or 5432,
+    ).start()
     try:
         database_url = make_url(reliability_postgres.server).set(host=HOST, port=proxy.port)
-        rig = await launch(SHUTDOWN_GRACE=GRACE, DB_TIMEOUT=GRACE,
-                           database_url=database_url.render_as_string(hide_password=False))
+        rig = await launch(
+            SHUTDOWN_GRACE=GRACE,
+            DB_TIMEOUT=GRACE,
+            database_url=database_url.render_as_string(hide_password=False),
+        )
         show = rig.db.add_show()
         leavers = [rig.db.add_user() for _ in range(3)]
         clients = [await rig.connect(user) for user in leavers]
@@ -143,7 +154,8 @@ async def test_sigterm_while_users_are_leaving_drains_cleanly(launch, reliabilit
         assert_clean_shutdown_log(rig)
         for user in leavers:
             row = rig.db.checkin(user, show)
-            assert row is not None and row.checked_out_at is not None, \
+            assert row is not None and row.checked_out_at is not None, (
                 f"user {user.id} is still checked in after the shutdown: {row}"
+            )
     finally:
         await proxy.close()

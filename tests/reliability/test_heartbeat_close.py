@@ -63,17 +63,24 @@ class MutePeer:
     async def open(cls, base_url: str) -> MutePeer:
         url = urlsplit(base_url)
         reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(url.hostname, url.port), TIMEOUT)
+            asyncio.open_connection(url.hostname, url.port), TIMEOUT
+        )
         key = base64.b64encode(os.urandom(16)).decode()
-        writer.write((f"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n"
-                      f"Host: {url.hostname}:{url.port}\r\nUpgrade: websocket\r\n"
-                      f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-                      f"Sec-WebSocket-Version: 13\r\n\r\n").encode())
+        writer.write(
+            (
+                f"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n"
+                f"Host: {url.hostname}:{url.port}\r\nUpgrade: websocket\r\n"
+                f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                f"Sec-WebSocket-Version: 13\r\n\r\n"
+            ).encode()
+        )
         head = (await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), TIMEOUT)).decode()
         status, *lines = head.split("\r\n")
         assert status.startswith("HTTP/1.1 101"), f"no websocket upgrade: {head!r}"
-        headers = {name.strip().lower(): value.strip()
-                   for name, _, value in (line.partition(":") for line in lines if line)}
+        headers = {
+            name.strip().lower(): value.strip()
+            for name, _, value in (line.partition(":") for line in lines if line)
+        }
         accept = base64.b64encode(hashlib.sha1((key + WEBSOCKET_GUID).encode()).digest()).decode()
         assert headers.get("sec-websocket-accept") == accept, head
         return cls(reader, writer)
@@ -102,11 +109,13 @@ class MutePeer:
 
     async def next_text(self, condition=lambda _text: True, timeout: float = TIMEOUT) -> str:
         """Read frames until a text frame matching `condition` (the others are recorded)."""
+
         async def find() -> str:
             while True:
                 opcode, text = await self._frame()
                 if opcode == TEXT and condition(text):
                     return text
+
         return await asyncio.wait_for(find(), timeout)
 
     async def handshake(self, token: str) -> str:
@@ -146,7 +155,7 @@ class MutePeer:
         self.writer.transport.abort()
         try:
             await asyncio.wait_for(self.writer.wait_closed(), 1)
-        except (asyncio.TimeoutError, ConnectionError, OSError):
+        except (TimeoutError, ConnectionError, OSError):
             pass
 
 
@@ -171,18 +180,19 @@ async def test_peer_that_never_answers_pings_is_disconnected(launch):
 
         try:
             await mute.wait_ended(connected_at + DEADLINE - loop.time())
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise AssertionError(
                 f"the server kept the connection of a peer that answered no ping for "
                 f"{DEADLINE}s (ping_interval {PING_INTERVAL}s + ping_timeout {PING_TIMEOUT}s + "
                 f"{SLACK}s); pings sent: {len(mute.texts('2'))}; frames: "
-                f"{[(opcode, text[:40]) for _at, opcode, text in mute.frames]}") from None
+                f"{[(opcode, text[:40]) for _at, opcode, text in mute.frames]}"
+            ) from None
         pings = mute.texts("2")
-        assert len(pings) == 1, \
-            f"one ping, and no other until it is answered: {len(pings)} pings"
+        assert len(pings) == 1, f"one ping, and no other until it is answered: {len(pings)} pings"
         assert mute.ended_at - pings[0] >= PING_TIMEOUT - 0.1, (
             f"closed {mute.ended_at - pings[0]:.2f}s after the ping, before ping_timeout "
-            f"({PING_TIMEOUT}s) ran out")
+            f"({PING_TIMEOUT}s) ran out"
+        )
     finally:
         await mute.close()
 
@@ -195,8 +205,9 @@ async def test_peer_that_never_answers_pings_is_disconnected(launch):
     deadline = loop.time() + TIMEOUT
     while rig.holds_connection_from(client_port) and loop.time() < deadline:
         await asyncio.sleep(0.05)
-    assert not rig.holds_connection_from(client_port), \
+    assert not rig.holds_connection_from(client_port), (
         "the server still holds the TCP connection of the peer it disconnected"
+    )
 
 
 async def test_peer_answering_pings_outlives_the_deadline(launch):
@@ -213,7 +224,7 @@ async def test_peer_answering_pings_outlives_the_deadline(launch):
         while loop.time() < until:
             try:
                 await peer.next_text(lambda text: text == "2", timeout=until - loop.time())
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 break
             peer.send("3")
             answered += 1
@@ -221,8 +232,9 @@ async def test_peer_answering_pings_outlives_the_deadline(launch):
         peer.send("42" + json.dumps(["join_show", {"show_id": show.id}]))
         active = await peer.next_text(lambda text: text.startswith('42["active_users"'))
         payload = json.loads(active[2:])[1]
-        assert for_show(show.id)(payload) and user.id in active_user_ids(payload), \
+        assert for_show(show.id)(payload) and user.id in active_user_ids(payload), (
             "the peer that answered every ping is still connected and served"
+        )
     finally:
         await peer.close()
 
@@ -235,6 +247,9 @@ async def test_handshake_announces_the_heartbeat_the_server_uses(launch, http_fo
         opened = await http.get("/socket.io/", params={"EIO": "4", "transport": "polling"})
         assert opened.status_code == 200 and opened.text.startswith("0{"), opened.text
         handshake = json.loads(opened.text[1:])
-        await http.post("/socket.io/", content="1", params={
-            "EIO": "4", "transport": "polling", "sid": handshake["sid"]})
+        await http.post(
+            "/socket.io/",
+            content="1",
+            params={"EIO": "4", "transport": "polling", "sid": handshake["sid"]},
+        )
     assert (handshake["pingInterval"], handshake["pingTimeout"]) == (2000, 1500), handshake

@@ -2,7 +2,6 @@
 first, with has_more; the same pages as GET /api/shows/{id}/messages."""
 
 import pytest
-
 from support.client import for_show
 from support.expect import assert_error, assert_failed_ack
 from support.rigs import Rig
@@ -18,8 +17,11 @@ async def socket_page(client, show, **query) -> tuple[dict, dict]:
 
 
 async def rest_page(http, rig: Rig, user, show, **query) -> dict:
-    response = await http.get(f"/api/shows/{show.id}/messages", params=query,
-                              headers={"Authorization": f"Bearer {rig.tokens.access(user.id)}"})
+    response = await http.get(
+        f"/api/shows/{show.id}/messages",
+        params=query,
+        headers={"Authorization": f"Bearer {rig.tokens.access(user.id)}"},
+    )
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -38,8 +40,9 @@ async def test_pages_equal_the_rest_pages_and_cover_the_show_exactly(default_rig
             ack, event = await socket_page(client, show, **query)
             rest = await rest_page(http, rig, reader, show, **query)
             # The event and the ack carry the same page, and the REST route agrees.
-            assert {key: ack[key] for key in ("show_id", "messages", "has_more")} == \
-                {key: event[key] for key in ("show_id", "messages", "has_more")}
+            assert {key: ack[key] for key in ("show_id", "messages", "has_more")} == {
+                key: event[key] for key in ("show_id", "messages", "has_more")
+            }
             assert ack["messages"] == rest["messages"] and ack["has_more"] == rest["has_more"]
             page = [message["id"] for message in ack["messages"]]
             assert page == sorted(page) and len(page) <= 100
@@ -65,10 +68,11 @@ async def test_has_more_is_false_exactly_when_the_page_reaches_the_first_message
     assert [m["id"] for m in ack["messages"]] == posted[:5] and ack["has_more"] is False
 
 
-@pytest.mark.parametrize("query", [{"limit": 101}, {"limit": 0}, {"limit": "10"},
-                                   {"before_id": -1}, {"before_id": "x"}],
-                         ids=["limit-101", "limit-0", "limit-string", "before-negative",
-                              "before-string"])
+@pytest.mark.parametrize(
+    "query",
+    [{"limit": 101}, {"limit": 0}, {"limit": "10"}, {"before_id": -1}, {"before_id": "x"}],
+    ids=["limit-101", "limit-0", "limit-string", "before-negative", "before-string"],
+)
 async def test_bad_history_query_is_refused_and_the_connection_stays_usable(query, default_rig):
     rig = default_rig
     reader, show = rig.db.add_user(), rig.db.add_show()
@@ -76,6 +80,9 @@ async def test_bad_history_query_is_refused_and_the_connection_stays_usable(quer
     since = client.mark()
     ack = await client.call("get_message_history", {"show_id": show.id, **query})
     assert_failed_ack(ack, "Invalid payload")
-    assert_error(await client.wait_for("error", since=since), event="get_message_history",
-                 message="Invalid payload")
+    assert_error(
+        await client.wait_for("error", since=since),
+        event="get_message_history",
+        message="Invalid payload",
+    )
     await socket_page(client, show, limit=1)

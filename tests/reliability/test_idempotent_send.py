@@ -4,7 +4,6 @@ broadcast once per user and show, however often the client retries it."""
 import asyncio
 
 import pytest
-
 from support.client import for_show
 from support.expect import acked_message, assert_error, assert_failed_ack
 from support.rigs import pair_on, stored
@@ -15,7 +14,8 @@ def send(show, text, client_msg_id):
 
 
 async def test_retry_with_the_same_client_msg_id_is_stored_once_and_acked_with_the_original(
-        default_rig):
+    default_rig,
+):
     show, alice, bob = await pair_on(default_rig)
     first = acked_message(await alice.client.call("send_message", send(show, "hi", "m-1")))
     assert first["client_msg_id"] == "m-1"
@@ -29,8 +29,9 @@ async def test_retry_with_the_same_client_msg_id_is_stored_once_and_acked_with_t
     await alice.client.active_users(show.id)
     assert bob.client.received("new_message", for_show(show.id)) == [first]
     assert alice.client.received("new_message", for_show(show.id)) == [first]
-    assert [(row.id, row.message, row.client_msg_id) for row in stored(default_rig.db, show)] == \
-        [(first["id"], "hi", "m-1")]
+    assert [(row.id, row.message, row.client_msg_id) for row in stored(default_rig.db, show)] == [
+        (first["id"], "hi", "m-1")
+    ]
 
 
 async def test_retry_on_a_new_connection_after_a_cut_gets_the_original(default_rig):
@@ -59,8 +60,12 @@ async def test_concurrent_duplicates_are_stored_exactly_once(roomy_rig):
     await asyncio.gather(*(tab.join(show.id) for tab in tabs))
 
     ids = [f"dup-{n}" for n in range(10)]
-    calls = [tab.call("send_message", send(show, f"text of {cid}", cid))
-             for _ in range(4) for tab in tabs for cid in ids]
+    calls = [
+        tab.call("send_message", send(show, f"text of {cid}", cid))
+        for _ in range(4)
+        for tab in tabs
+        for cid in ids
+    ]
     acks = await asyncio.gather(*calls)
 
     by_id: dict[str, set[int]] = {}
@@ -71,8 +76,9 @@ async def test_concurrent_duplicates_are_stored_exactly_once(roomy_rig):
 
     rows = stored(rig.db, show)
     assert sorted(row.client_msg_id for row in rows) == sorted(ids)
-    assert {row.client_msg_id: row.id for row in rows} == \
-        {cid: next(iter(row_ids)) for cid, row_ids in by_id.items()}
+    assert {row.client_msg_id: row.id for row in rows} == {
+        cid: next(iter(row_ids)) for cid, row_ids in by_id.items()
+    }
     await watcher.active_users(show.id)  # barrier
     delivered = watcher.received("new_message", for_show(show.id))
     assert sorted(m["client_msg_id"] for m in delivered) == sorted(ids)
@@ -83,8 +89,10 @@ async def test_same_client_msg_id_from_another_user_is_another_message(default_r
     mine = acked_message(await alice.client.call("send_message", send(show, "a", "shared")))
     theirs = acked_message(await bob.client.call("send_message", send(show, "b", "shared")))
     assert mine["id"] != theirs["id"]
-    assert [(r.user_id, r.message) for r in stored(default_rig.db, show)] == \
-        [(alice.user.id, "a"), (bob.user.id, "b")]
+    assert [(r.user_id, r.message) for r in stored(default_rig.db, show)] == [
+        (alice.user.id, "a"),
+        (bob.user.id, "b"),
+    ]
 
 
 async def test_same_client_msg_id_in_another_show_is_another_message(default_rig):
@@ -100,15 +108,21 @@ async def test_same_client_msg_id_in_another_show_is_another_message(default_rig
     assert [r.message for r in stored(rig.db, two)] == ["there"]
 
 
-@pytest.mark.parametrize("client_msg_id", ["", "x" * 65, 123, ["m-1"], {"id": "m-1"}, True],
-                         ids=["empty", "65-chars", "integer", "list", "object", "boolean"])
+@pytest.mark.parametrize(
+    "client_msg_id",
+    ["", "x" * 65, 123, ["m-1"], {"id": "m-1"}, True],
+    ids=["empty", "65-chars", "integer", "list", "object", "boolean"],
+)
 async def test_bad_client_msg_id_is_refused_and_stores_nothing(client_msg_id, default_rig):
     show, alice, bob = await pair_on(default_rig)
     since = alice.client.mark()
     ack = await alice.client.call("send_message", send(show, "never stored", client_msg_id))
     assert_failed_ack(ack, "Invalid payload")
-    assert_error(await alice.client.wait_for("error", since=since), event="send_message",
-                 message="Invalid payload")
+    assert_error(
+        await alice.client.wait_for("error", since=since),
+        event="send_message",
+        message="Invalid payload",
+    )
     await bob.client.active_users(show.id)  # barrier
     assert bob.client.received("new_message") == []
     assert stored(default_rig.db, show) == []
@@ -129,8 +143,9 @@ async def test_new_message_history_and_rest_carry_client_msg_id(default_rig, htt
     rig = default_rig
     show, alice, bob = await pair_on(rig)
     saved = acked_message(await alice.client.call("send_message", send(show, "tagged", "t-1")))
-    plain = acked_message(await alice.client.call("send_message",
-                                                  {"show_id": show.id, "message": "untagged"}))
+    plain = acked_message(
+        await alice.client.call("send_message", {"show_id": show.id, "message": "untagged"})
+    )
     live = await bob.client.wait_for("new_message", lambda m: m["id"] == plain["id"])
     assert bob.client.received("new_message", for_show(show.id)) == [saved, live]
     assert saved["client_msg_id"] == "t-1" and live.get("client_msg_id") is None
@@ -140,8 +155,10 @@ async def test_new_message_history_and_rest_carry_client_msg_id(default_rig, htt
     assert history["messages"] == [saved, live]
 
     async with http_for(rig) as http:
-        response = await http.get(f"/api/shows/{show.id}/messages",
-                                  headers={"Authorization": f"Bearer {rig.tokens.access(alice.user.id)}"})
+        response = await http.get(
+            f"/api/shows/{show.id}/messages",
+            headers={"Authorization": f"Bearer {rig.tokens.access(alice.user.id)}"},
+        )
     assert response.status_code == 200, response.text
     assert response.json()["messages"] == [saved, live]
 
@@ -151,8 +168,9 @@ async def test_a_retried_burst_is_answered_with_the_originals_not_refused(defaul
     same ten again at once. Each retry gets its original, none `Rate limit exceeded`."""
     show, alice, bob = await pair_on(default_rig)
     ids = [f"burst-{n}" for n in range(10)]
-    originals = [acked_message(await alice.client.call("send_message", send(show, cid, cid)))
-                 for cid in ids]
+    originals = [
+        acked_message(await alice.client.call("send_message", send(show, cid, cid))) for cid in ids
+    ]
     retries = [await alice.client.call("send_message", send(show, cid, cid)) for cid in ids]
     assert [acked_message(ack) for ack in retries] == originals
     await bob.client.active_users(show.id)  # barrier
@@ -165,11 +183,15 @@ async def test_retries_spend_no_token_of_the_send_limit(launch):
     tokens for two new messages; the next one is refused."""
     rig = await launch(SEND_RATE=0.05, SEND_BURST=4)
     show, alice, _ = await pair_on(rig)
-    first = [acked_message(await alice.client.call("send_message", send(show, cid, cid)))
-             for cid in ("a", "b")]
+    first = [
+        acked_message(await alice.client.call("send_message", send(show, cid, cid)))
+        for cid in ("a", "b")
+    ]
     for _ in range(2):
-        again = [acked_message(await alice.client.call("send_message", send(show, cid, cid)))
-                 for cid in ("a", "b")]
+        again = [
+            acked_message(await alice.client.call("send_message", send(show, cid, cid)))
+            for cid in ("a", "b")
+        ]
         assert again == first
     for cid in ("c", "d"):
         acked_message(await alice.client.call("send_message", send(show, cid, cid)))

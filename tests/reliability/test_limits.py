@@ -6,21 +6,30 @@ import asyncio
 
 import pytest
 import socketio
-
 from support.client import ChatClient, about
 from support.expect import acked_message, assert_failed_ack
 from support.rigs import Rig, make_rig, one_test_on, pair_on, stored
 from support.scenes import assert_still_usable
 from support.settings import TIMEOUT
 
-LOWERED = {"SEND_RATE": 2, "SEND_BURST": 3, "TYPING_RATE": 1, "EVENTS_PER_SECOND": 20,
-           "MAX_CONNECTIONS_PER_USER": 2, "MAX_FRAME_BYTES": 4096}
+LOWERED = {
+    "SEND_RATE": 2,
+    "SEND_BURST": 3,
+    "TYPING_RATE": 1,
+    "EVENTS_PER_SECOND": 20,
+    "MAX_CONNECTIONS_PER_USER": 2,
+    "MAX_FRAME_BYTES": 4096,
+}
 
 
 @pytest.fixture(scope="module")
 async def _lowered_rig(reliability_postgres, reliability_db, tmp_path_factory):
-    rig = make_rig(reliability_postgres, tmp_path_factory.mktemp("lowered") / "server.log",
-                   db=reliability_db, **LOWERED)
+    rig = make_rig(
+        reliability_postgres,
+        tmp_path_factory.mktemp("lowered") / "server.log",
+        db=reliability_db,
+        **LOWERED,
+    )
     await rig.start()
     yield rig
     await rig.stop()
@@ -41,8 +50,9 @@ def message(show, text: str) -> dict:
 
 async def rapid_sends(client: ChatClient, show, count: int) -> list:
     """`count` send_message calls fired at once (the server takes them in order)."""
-    return await asyncio.gather(*(client.call("send_message", message(show, f"rapid {n}"))
-                                  for n in range(count)))
+    return await asyncio.gather(
+        *(client.call("send_message", message(show, f"rapid {n}")) for n in range(count))
+    )
 
 
 async def test_eleventh_rapid_send_is_rate_limited_then_accepted_after_retry_after(default_rig):
@@ -58,7 +68,9 @@ async def test_eleventh_rapid_send_is_rate_limited_then_accepted_after_retry_aft
     error = await alice.client.wait_for("error", since=since)
     assert error["message"] == "Rate limit exceeded" and error["event"] == "send_message"
     assert 0 < error["retry_after_ms"] <= 200, error
-    assert [row.message for row in stored(default_rig.db, show)] == [f"rapid {n}" for n in range(10)]
+    assert [row.message for row in stored(default_rig.db, show)] == [
+        f"rapid {n}" for n in range(10)
+    ]
 
     # Others are not throttled by Alice's bucket.
     acked_message(await bob.client.call("send_message", message(show, "bob is fine")))
@@ -85,9 +97,12 @@ async def typing_burst(rig: Rig, count: int) -> tuple[list, list]:
     """Alice sends `count` typing indicators at once; her acks and what Bob received."""
     show, alice, bob = await pair_on(rig)
     since = alice.client.mark()
-    acks = await asyncio.gather(*(alice.client.call("typing", {"show_id": show.id,
-                                                              "is_typing": True})
-                                  for _ in range(count)))
+    acks = await asyncio.gather(
+        *(
+            alice.client.call("typing", {"show_id": show.id, "is_typing": True})
+            for _ in range(count)
+        )
+    )
     await bob.client.active_users(show.id)  # barrier: every broadcast typing is in
     assert alice.client.received("error", since=since) == [], "typing is dropped silently"
     assert alice.client.received("user_typing") == [], "typing never goes back to the sender"
@@ -146,8 +161,8 @@ async def test_a_burst_within_the_event_limit_is_served(default_rig):
     for _ in range(80):
         await alice.client.emit("get_active_users", {"show_id": show.id})
     await alice.client.wait_until(
-        lambda: len(alice.client.received("active_users", since=since)) == 80,
-        what="80 answers")
+        lambda: len(alice.client.received("active_users", since=since)) == 80, what="80 answers"
+    )
     assert alice.client.connected
 
 
@@ -173,8 +188,11 @@ async def oversized_frame(rig: Rig, text_length: int, transport: str) -> None:
 
 
 @pytest.mark.parametrize("transport", ["websocket", "polling"])
-@pytest.mark.parametrize("text_length", [64 * 1024 + 100, 80 * 1024, 1024 * 1024],
-                         ids=["just-over-64KiB", "80KiB", "1MiB"])
+@pytest.mark.parametrize(
+    "text_length",
+    [64 * 1024 + 100, 80 * 1024, 1024 * 1024],
+    ids=["just-over-64KiB", "80KiB", "1MiB"],
+)
 async def test_frame_over_64_kib_closes_only_that_connection(text_length, transport, default_rig):
     await oversized_frame(default_rig, text_length, transport)
 
@@ -225,8 +243,9 @@ async def cap(rig: Rig, limit: int) -> None:
     # A clean close frees a place...
     await tabs[0].close()
     replacement = await connect_when_allowed(rig, fan)
-    assert (await rig.client().refused(auth=rig.tokens.access(fan.id))).get("message") == \
-        "Too many connections"
+    assert (await rig.client().refused(auth=rig.tokens.access(fan.id))).get(
+        "message"
+    ) == "Too many connections"
     # ...and so does a connection that died without a goodbye.
     await tabs[1].drop()
     await connect_when_allowed(rig, fan)

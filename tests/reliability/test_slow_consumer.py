@@ -19,8 +19,7 @@ MAX_GROWTH_KIB = 4 * 1024
 
 
 async def test_stalled_reader_is_closed_with_bounded_memory_and_nobody_waits(launch):
-    rig = await launch(SEND_QUEUE_LIMIT=QUEUE_LIMIT, MESSAGE_MAX_LENGTH=TEXT_LENGTH + 100,
-                       **ROOMY)
+    rig = await launch(SEND_QUEUE_LIMIT=QUEUE_LIMIT, MESSAGE_MAX_LENGTH=TEXT_LENGTH + 100, **ROOMY)
     show = rig.db.add_show()
     stalled_user, watcher_user = rig.db.add_user(), rig.db.add_user()
     sender_users = [rig.db.add_user(), rig.db.add_user()]
@@ -48,23 +47,28 @@ async def test_stalled_reader_is_closed_with_bounded_memory_and_nobody_waits(lau
         async def send_many(sender, tag: str, count: int) -> list[int]:
             acked = []
             for n in range(count):
-                ack = await sender.call("send_message", {"show_id": show.id,
-                                                         "message": f"{tag}{n} {text}"})
+                ack = await sender.call(
+                    "send_message", {"show_id": show.id, "message": f"{tag}{n} {text}"}
+                )
                 assert ack.get("ok") is True, ack
                 acked.append(ack["message"]["id"])
             return acked
 
         loop = asyncio.get_running_loop()
         started = loop.time()
-        acked = await asyncio.gather(*(send_many(s, t, MESSAGES // 2)
-                                       for s, t in zip(senders, "ab")))
+        acked = await asyncio.gather(
+            *(send_many(s, t, MESSAGES // 2) for s, t in zip(senders, "ab"))
+        )
         sent_in = loop.time() - started
 
         def received() -> list[int]:
             return [m["id"] for m in watcher.received("new_message", for_show(show.id), since)]
 
-        await watcher.wait_until(lambda: len(received()) >= MESSAGES,
-                                 what=f"{MESSAGES} messages at the watcher", timeout=TIMEOUT)
+        await watcher.wait_until(
+            lambda: len(received()) >= MESSAGES,
+            what=f"{MESSAGES} messages at the watcher",
+            timeout=TIMEOUT,
+        )
         await watcher.wait_for("user_left", about(stalled_user), timeout=TIMEOUT)
         rss_after = rig.rss_kib()
     finally:
@@ -75,12 +79,14 @@ async def test_stalled_reader_is_closed_with_bounded_memory_and_nobody_waits(lau
     assert sorted(acked[0] + acked[1]) == in_order
     assert delivered == in_order, "the watcher missed messages or got them out of order"
     for sender in senders:
-        assert [m["id"] for m in sender.received("new_message", for_show(show.id))][-MESSAGES:] \
-            == in_order
+        assert [m["id"] for m in sender.received("new_message", for_show(show.id))][
+            -MESSAGES:
+        ] == in_order
     growth = rss_after - rss_before
     assert growth < MAX_GROWTH_KIB, (
         f"server RSS grew by {growth} KiB while {MESSAGES} messages of {TEXT_LENGTH} "
-        f"characters passed a stalled connection (sent in {sent_in:.1f}s)")
+        f"characters passed a stalled connection (sent in {sent_in:.1f}s)"
+    )
     # The server said why it closed the connection.
     assert "it stopped reading" in rig.server.log()
 
@@ -90,8 +96,13 @@ async def test_stalled_connection_is_let_go_by_the_server(launch):
     keep the TCP connection (its file descriptor, task and buffers) open for as long as the
     peer keeps it alive, or stalled clients pile up. Whichever closes it (the full send
     queue, or the pings it never answers: one a second here), the socket must go soon after."""
-    rig = await launch(SEND_QUEUE_LIMIT=10, PING_INTERVAL=1, PING_TIMEOUT=1,
-                       MESSAGE_MAX_LENGTH=TEXT_LENGTH + 100, **ROOMY)
+    rig = await launch(
+        SEND_QUEUE_LIMIT=10,
+        PING_INTERVAL=1,
+        PING_TIMEOUT=1,
+        MESSAGE_MAX_LENGTH=TEXT_LENGTH + 100,
+        **ROOMY,
+    )
     show = rig.db.add_show()
     stalled_user, sender_user = rig.db.add_user(), rig.db.add_user()
     sender = await rig.connect(sender_user)
@@ -117,6 +128,7 @@ async def test_stalled_connection_is_let_go_by_the_server(launch):
             await asyncio.sleep(0.05)
         assert not rig.holds_connection_from(client_port), (
             f"{TIMEOUT}s after closing the stalled connection (user_left sent) the server still "
-            f"holds its TCP connection: {rig.server.port} <- {client_port}")
+            f"holds its TCP connection: {rig.server.port} <- {client_port}"
+        )
     finally:
         await stalled.close()

@@ -24,12 +24,17 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-
 from support.database import Database, DatabaseUrls
 from support.fixtures import unavailable
 from support.rigs import ROOMY, migrated_postgres, rig_environment, seeding
-from support.scaleout import (LIMITED, Cluster, RedisServer, WorkersServer, make_cluster,
-                              redis_server_problem)
+from support.scaleout import (
+    LIMITED,
+    Cluster,
+    RedisServer,
+    WorkersServer,
+    make_cluster,
+    redis_server_problem,
+)
 from support.server import ShowsLogs, tail
 from support.tokens import Tokens
 
@@ -42,8 +47,9 @@ TRIO_DB, LIMITED_DB, DEDICATED_DBS = 0, 1, range(2, 16)
 def redis_available() -> None:
     problem = redis_server_problem()
     if problem is not None:
-        unavailable(f"{problem}: the scale-out tests need a private Redis",
-                    "it for the scale-out tests")
+        unavailable(
+            f"{problem}: the scale-out tests need a private Redis", "it for the scale-out tests"
+        )
 
 
 @pytest.fixture(scope="session")
@@ -72,8 +78,15 @@ def _dedicated_dbs() -> Iterator[int]:
     return iter(DEDICATED_DBS)
 
 
-async def _session_cluster(size: int, urls: DatabaseUrls, db: Database, redis_url: str,
-                           workdir: Path, name: str, **settings) -> AsyncIterator[Cluster]:
+async def _session_cluster(
+    size: int,
+    urls: DatabaseUrls,
+    db: Database,
+    redis_url: str,
+    workdir: Path,
+    name: str,
+    **settings,
+) -> AsyncIterator[Cluster]:
     cluster = make_cluster(size, urls.server, db, redis_url, workdir, name, **settings)
     try:
         yield await cluster.start()
@@ -83,18 +96,29 @@ async def _session_cluster(size: int, urls: DatabaseUrls, db: Database, redis_ur
 
 @pytest.fixture(scope="session")
 async def _trio(scaleout_postgres, scaleout_db, session_redis, tmp_path_factory):
-    async for cluster in _session_cluster(3, scaleout_postgres, scaleout_db,
-                                          session_redis.url(TRIO_DB),
-                                          tmp_path_factory.mktemp("trio"), "trio", **ROOMY):
+    async for cluster in _session_cluster(
+        3,
+        scaleout_postgres,
+        scaleout_db,
+        session_redis.url(TRIO_DB),
+        tmp_path_factory.mktemp("trio"),
+        "trio",
+        **ROOMY,
+    ):
         yield cluster
 
 
 @pytest.fixture(scope="session")
 async def _limited_duo(scaleout_postgres, scaleout_db, session_redis, tmp_path_factory):
-    async for cluster in _session_cluster(2, scaleout_postgres, scaleout_db,
-                                          session_redis.url(LIMITED_DB),
-                                          tmp_path_factory.mktemp("limited"), "limited",
-                                          **LIMITED):
+    async for cluster in _session_cluster(
+        2,
+        scaleout_postgres,
+        scaleout_db,
+        session_redis.url(LIMITED_DB),
+        tmp_path_factory.mktemp("limited"),
+        "limited",
+        **LIMITED,
+    ):
         yield cluster
 
 
@@ -126,8 +150,14 @@ class ClusterLauncher(ShowsLogs):
     """launch_cluster(size, redis_url=None, **settings): a started dedicated cluster on the
     suite's database; on the session Redis (a database number of its own) unless told."""
 
-    def __init__(self, urls: DatabaseUrls, db: Database, session_redis: RedisServer,
-                 dbs: Iterator[int], workdir: Path) -> None:
+    def __init__(
+        self,
+        urls: DatabaseUrls,
+        db: Database,
+        session_redis: RedisServer,
+        dbs: Iterator[int],
+        workdir: Path,
+    ) -> None:
         self._urls = urls
         self._db = db
         self._session_redis = session_redis
@@ -135,13 +165,15 @@ class ClusterLauncher(ShowsLogs):
         self._workdir = workdir
         self.clusters: list[Cluster] = []
 
-    async def __call__(self, size: int, *, redis_url: str | None = None,
-                       **settings: object) -> Cluster:
+    async def __call__(
+        self, size: int, *, redis_url: str | None = None, **settings: object
+    ) -> Cluster:
         if redis_url is None:
             redis_url = self._session_redis.url(next(self._dbs))
         name = f"cluster{len(self.clusters)}"
-        cluster = make_cluster(size, self._urls.server, self._db, redis_url, self._workdir,
-                               name, **settings)
+        cluster = make_cluster(
+            size, self._urls.server, self._db, redis_url, self._workdir, name, **settings
+        )
         self.clusters.append(cluster)
         return await cluster.start()
 
@@ -154,10 +186,12 @@ class ClusterLauncher(ShowsLogs):
 
 
 @pytest.fixture
-async def launch_cluster(scaleout_postgres, scaleout_db, session_redis, _dedicated_dbs,
-                         tmp_path) -> AsyncIterator[ClusterLauncher]:
-    launcher = ClusterLauncher(scaleout_postgres, scaleout_db, session_redis, _dedicated_dbs,
-                               tmp_path)
+async def launch_cluster(
+    scaleout_postgres, scaleout_db, session_redis, _dedicated_dbs, tmp_path
+) -> AsyncIterator[ClusterLauncher]:
+    launcher = ClusterLauncher(
+        scaleout_postgres, scaleout_db, session_redis, _dedicated_dbs, tmp_path
+    )
     yield launcher
     await launcher.stop_all()
 
@@ -167,8 +201,9 @@ class WorkersLauncher(ShowsLogs):
     database number of its own on the session Redis; stopped (SIGTERM, then SIGKILL, to
     the whole process group) after the test. `tokens` signs for the last one launched."""
 
-    def __init__(self, urls: DatabaseUrls, session_redis: RedisServer, dbs: Iterator[int],
-                 workdir: Path) -> None:
+    def __init__(
+        self, urls: DatabaseUrls, session_redis: RedisServer, dbs: Iterator[int], workdir: Path
+    ) -> None:
         self._urls = urls
         self._session_redis = session_redis
         self._dbs = dbs
@@ -177,14 +212,21 @@ class WorkersLauncher(ShowsLogs):
         self.tokens = Tokens(secrets.token_urlsafe(48))
 
     def environment(self, **settings: object) -> dict[str, str]:
-        env = rig_environment(self._urls.server, self.tokens.secret,
-                              REDIS_URL=self._session_redis.url(next(self._dbs)), **settings)
+        env = rig_environment(
+            self._urls.server,
+            self.tokens.secret,
+            REDIS_URL=self._session_redis.url(next(self._dbs)),
+            **settings,
+        )
         env.pop("REDIS_PREFIX", None)
         return env
 
     async def __call__(self, workers: int, **settings: object) -> WorkersServer:
-        server = WorkersServer(self.environment(**settings),
-                               self._workdir / f"workers-{len(self.servers)}.log", workers)
+        server = WorkersServer(
+            self.environment(**settings),
+            self._workdir / f"workers-{len(self.servers)}.log",
+            workers,
+        )
         self.servers.append(server)
         return await asyncio.to_thread(server.start)
 
@@ -192,13 +234,16 @@ class WorkersLauncher(ShowsLogs):
         await asyncio.gather(*(asyncio.to_thread(server.stop) for server in self.servers))
 
     def server_logs(self) -> list[tuple[str, str]]:
-        return [(f"serve --workers {server.workers} log (last 60 lines)",
-                 tail(server.log_path, 60)) for server in self.servers]
+        return [
+            (f"serve --workers {server.workers} log (last 60 lines)", tail(server.log_path, 60))
+            for server in self.servers
+        ]
 
 
 @pytest.fixture
-async def launch_workers(scaleout_postgres, session_redis, _dedicated_dbs,
-                         tmp_path) -> AsyncIterator[WorkersLauncher]:
+async def launch_workers(
+    scaleout_postgres, session_redis, _dedicated_dbs, tmp_path
+) -> AsyncIterator[WorkersLauncher]:
     launcher = WorkersLauncher(scaleout_postgres, session_redis, _dedicated_dbs, tmp_path)
     yield launcher
     await launcher.stop_all()

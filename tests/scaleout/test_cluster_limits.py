@@ -6,7 +6,6 @@ SEND_BURST=3, SEND_RATE_USER=0.2, SEND_BURST_USER=5 and MAX_CONNECTIONS_PER_USER
 import asyncio
 
 import socketio
-
 from support.expect import acked_message, assert_error, assert_failed_ack
 from support.rigs import stored
 from support.scaleout import LIMITED
@@ -25,8 +24,13 @@ async def test_send_rate_limit_counts_sends_through_every_process(limited_duo, s
     acks = []
     for n in range(BURST + 2):  # alternately through the two processes
         tab = tabs[n % 2]
-        acks.append((tab, tab.mark(), await tab.call(
-            "send_message", {"show_id": show.id, "message": f"message {n}"})))
+        acks.append(
+            (
+                tab,
+                tab.mark(),
+                await tab.call("send_message", {"show_id": show.id, "message": f"message {n}"}),
+            )
+        )
     for _, _, ack in acks[:BURST]:
         acked_message(ack)
     for tab, since, ack in acks[BURST:]:
@@ -38,7 +42,8 @@ async def test_send_rate_limit_counts_sends_through_every_process(limited_duo, s
 
 
 async def test_user_wide_send_limit_counts_sends_to_every_show_through_every_process(
-        limited_duo, scaleout_db):
+    limited_duo, scaleout_db
+):
     """Two messages to each of three shows (under each show's burst), alternately through
     the two processes: the account's burst across shows is spent after five."""
     db, fan = scaleout_db, scaleout_db.add_user()
@@ -50,8 +55,9 @@ async def test_user_wide_send_limit_counts_sends_to_every_show_through_every_pro
     acks = []
     for n in range(2 * len(shows)):
         show = shows[n // 2]
-        acks.append(await tabs[n % 2].call("send_message",
-                                           {"show_id": show.id, "message": f"message {n}"}))
+        acks.append(
+            await tabs[n % 2].call("send_message", {"show_id": show.id, "message": f"message {n}"})
+        )
     for ack in acks[:USER_BURST]:
         acked_message(ack)
     for ack in acks[USER_BURST:]:
@@ -61,7 +67,8 @@ async def test_user_wide_send_limit_counts_sends_to_every_show_through_every_pro
 
 
 async def test_retries_through_either_process_spend_no_token_and_are_never_refused(
-        limited_duo, scaleout_db):
+    limited_duo, scaleout_db
+):
     db, show, fan = scaleout_db, scaleout_db.add_show(), scaleout_db.add_user()
     tabs = [await limited_duo.connect(fan, 0), await limited_duo.connect(fan, 1)]
     for tab in tabs:
@@ -73,8 +80,10 @@ async def test_retries_through_either_process_spend_no_token_and_are_never_refus
     first = acked_message(await tabs[0].call("send_message", send("a")))
     for tab in tabs:  # the token each retry took is given back, in Redis
         assert acked_message(await tab.call("send_message", send("a"))) == first
-    more = [acked_message(await tabs[n % 2].call("send_message", send(cid)))
-            for n, cid in enumerate(("b", "c"))]
+    more = [
+        acked_message(await tabs[n % 2].call("send_message", send(cid)))
+        for n, cid in enumerate(("b", "c"))
+    ]
     # The burst is spent now: the retries are answered from the stored rows.
     for tab in tabs:
         again = [acked_message(await tab.call("send_message", send(cid))) for cid in "abc"]
@@ -87,10 +96,10 @@ async def test_connection_cap_counts_connections_on_every_process(limited_duo, s
     db, fan = scaleout_db, scaleout_db.add_user()
     held = [await limited_duo.connect(fan, process % 2) for process in range(CAP)]
     for process in range(len(limited_duo)):
-        refusal = await limited_duo.client(process).refused(
-            auth=limited_duo.tokens.access(fan.id))
-        assert isinstance(refusal, dict) and refusal.get("message") == "Too many connections", \
+        refusal = await limited_duo.client(process).refused(auth=limited_duo.tokens.access(fan.id))
+        assert isinstance(refusal, dict) and refusal.get("message") == "Too many connections", (
             f"process {process}: {refusal!r}"
+        )
     # Another user is not affected.
     await limited_duo.connect(db.add_user(), 0)
 
@@ -139,8 +148,9 @@ async def test_killed_process_connections_stop_counting_within_15_s(launch_clust
             reconnected += 1
         except socketio.exceptions.ConnectionError:  # refused: Too many connections
             took = loop.time() - killed_at
-            assert took < RELEASE_DEADLINE, \
+            assert took < RELEASE_DEADLINE, (
                 f"{reconnected} of 6 tabs reconnected {took:.1f}s after the kill"
+            )
             await asyncio.sleep(0.2)
     took = loop.time() - killed_at
     assert took <= RELEASE_DEADLINE, f"the 6 tabs were all back {took:.1f}s after the kill"

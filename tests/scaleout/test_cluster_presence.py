@@ -5,9 +5,8 @@ a process killed with SIGKILL does not leave ghosts behind."""
 import asyncio
 
 import pytest
-
 from support.client import about
-from support.expect import active_user_ids, acked_message
+from support.expect import acked_message, active_user_ids
 
 SWEEP_DEADLINE = 15.0  # issue #5: a dead process's users are gone within this
 
@@ -45,11 +44,13 @@ async def test_active_users_lists_the_members_of_every_process(trio, scaleout_db
         clients.append(client)
     for process, client in enumerate(clients):
         # Each joiner's own active_users already lists everyone who joined before it.
-        assert sorted(active_user_ids(await client.active_users(show.id))) == \
-            sorted(user.id for user in users), f"get_active_users on process {process}"
+        assert sorted(active_user_ids(await client.active_users(show.id))) == sorted(
+            user.id for user in users
+        ), f"get_active_users on process {process}"
         rest = await trio.rest_active_users(process, show.id, users[0])
-        assert sorted(active_user_ids(rest)) == sorted(user.id for user in users), \
+        assert sorted(active_user_ids(rest)) == sorted(user.id for user in users), (
             f"GET active_users on process {process}"
+        )
 
 
 async def test_user_joined_reaches_members_on_other_processes_and_typing_too(trio, scaleout_db):
@@ -96,12 +97,14 @@ async def test_a_user_with_a_tab_on_each_of_two_processes_is_one_member(trio, sc
     _, active = await tabs[1].join(show.id)
     assert len(listing(active, fan)) == 1, active
     await marker(herald[1], show.id, watcher)  # after anything tab 2's join published
-    assert len(watcher.received("user_joined", about(fan), since)) == 1, \
+    assert len(watcher.received("user_joined", about(fan), since)) == 1, (
         "user_joined went out for the second tab"
+    )
     for process in range(len(trio)):
         rest = await trio.rest_active_users(process, show.id, fan)
-        assert len(listing(rest, fan)) == 1 and len(rest["active_users"]) == 4, \
+        assert len(listing(rest, fan)) == 1 and len(rest["active_users"]) == 4, (
             f"process {process}: {rest}"
+        )
     await db.wait_for_checkin(fan, show, checked_out=False)
 
     # The tab that goes first is the one listed, so that the list shows when it has gone.
@@ -112,8 +115,9 @@ async def test_a_user_with_a_tab_on_each_of_two_processes_is_one_member(trio, sc
     await _goes(tabs[first], how, show.id)
     await _listed_with(trio, watcher, show, fan, tabs[other].sid)
     await marker(herald[first], show.id, watcher)  # after anything that tab's exit published
-    assert not watcher.received("user_left", about(fan), since), \
+    assert not watcher.received("user_left", about(fan), since), (
         "user_left went out while the fan still had a tab on another process"
+    )
     await checkins_written(trio, first, db, show)
     row = db.checkin(fan, show)
     assert row.checked_out_at is None, "checked out while a tab is still in the show"
@@ -206,11 +210,13 @@ async def test_killed_process_is_swept_by_a_survivor(launch_cluster, scaleout_db
 
     active = await watcher.active_users(show.id)
     assert sorted(active_user_ids(active)) == sorted([watcher_user.id, stayer.id]), active
-    assert listing(active, stayer)[0]["sid"] == stayer_tabs[1].sid, \
+    assert listing(active, stayer)[0]["sid"] == stayer_tabs[1].sid, (
         f"the stayer is listed with a connection of the dead process: {active}"
+    )
     await marker(stayer_tabs[1], show.id, watcher)
-    assert not watcher.received("user_left", about(stayer), since), \
+    assert not watcher.received("user_left", about(stayer), since), (
         "user_left for a user who still has a tab on a live process"
+    )
     rest = await cluster.rest_active_users(survivor, show.id, watcher_user)
     assert sorted(active_user_ids(rest)) == sorted([watcher_user.id, stayer.id]), rest
     await checkins_written(cluster, survivor, db, show)

@@ -19,7 +19,8 @@ async def _marker(client, show_id: int, *watchers) -> None:
 
 
 async def test_retry_on_another_process_is_acked_with_the_original_and_stored_once(
-        trio, scaleout_db):
+    trio, scaleout_db
+):
     db, show = scaleout_db, scaleout_db.add_show()
     fan, watcher_user = db.add_user(), db.add_user()
     watcher = await trio.connect(watcher_user, 2)
@@ -28,7 +29,11 @@ async def test_retry_on_another_process_is_acked_with_the_original_and_stored_on
     for tab in tabs:
         await tab.join(show.id)
     since = watcher.mark()
-    send = {"show_id": show.id, "message": "see you at the bar", "client_msg_id": secrets.token_hex(8)}
+    send = {
+        "show_id": show.id,
+        "message": "see you at the bar",
+        "client_msg_id": secrets.token_hex(8),
+    }
     log = trio.nodes[1].log_path
     logged_before = log.stat().st_size
 
@@ -57,8 +62,10 @@ async def test_the_same_send_on_two_processes_at_once_is_stored_once(trio, scale
     for tab in tabs:
         await tab.join(show.id)
     since = watcher.mark()
-    sends = [{"show_id": show.id, "message": f"encore {n}", "client_msg_id": secrets.token_hex(8)}
-             for n in range(10)]
+    sends = [
+        {"show_id": show.id, "message": f"encore {n}", "client_msg_id": secrets.token_hex(8)}
+        for n in range(10)
+    ]
 
     # Each message sent on both processes at the same moment, as a client retrying on a
     # reconnect while its first attempt is still in flight.
@@ -77,7 +84,8 @@ async def test_the_same_send_on_two_processes_at_once_is_stored_once(trio, scale
 
 
 async def test_client_cut_off_from_one_process_resumes_on_another_without_gap_or_repeat(
-        trio, scaleout_db):
+    trio, scaleout_db
+):
     db, show = scaleout_db, scaleout_db.add_show()
     reader_user = db.add_user()
     senders = await trio.one_member_on_each(db, show)
@@ -104,8 +112,9 @@ async def test_client_cut_off_from_one_process_resumes_on_another_without_gap_or
     sending = [asyncio.create_task(keep_sending(client, tag)) for tag, client in enumerate(senders)]
     try:
         await until_acked(20)
-        await reader.wait_until(lambda: len(message_ids(reader, show.id)) >= 10,
-                                what="10 messages before the cut")
+        await reader.wait_until(
+            lambda: len(message_ids(reader, show.id)) >= 10, what="10 messages before the cut"
+        )
         await reader.drop()  # the transport is cut: no leave_show, no disconnect packet
         seen = message_ids(reader, show.id)
         last_seen = seen[-1]
@@ -125,7 +134,10 @@ async def test_client_cut_off_from_one_process_resumes_on_another_without_gap_or
     everything = sorted(acked)
     assert_once_in_order(seen, [i for i in everything if i <= last_seen], "before the cut")
     wanted = [i for i in everything if i > last_seen]
-    await resumed.wait_until(lambda: set(timeline(resumed, show.id, since)) >= set(wanted),
-                             timeout=10, what="every message after the cut")
+    await resumed.wait_until(
+        lambda: set(timeline(resumed, show.id, since)) >= set(wanted),
+        timeout=10,
+        what="every message after the cut",
+    )
     assert_once_in_order(timeline(resumed, show.id, since), wanted, "the resumed client")
     assert [row.id for row in stored(db, show)] == everything

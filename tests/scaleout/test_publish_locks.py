@@ -31,9 +31,14 @@ async def test_writers_sharing_shows_take_their_locks_in_turn(session_redis):
     log: list = []
     try:
         # Opposite orders of the same shows, and a third writer sharing one of them.
-        waits = await asyncio.wait_for(asyncio.gather(
-            holding(cluster, [1, 2, 3], log, "a"), holding(cluster, [3, 2, 1], log, "b"),
-            holding(cluster, [3, 4], log, "c")), 10 * HOLD + LOCK_WAIT)
+        waits = await asyncio.wait_for(
+            asyncio.gather(
+                holding(cluster, [1, 2, 3], log, "a"),
+                holding(cluster, [3, 2, 1], log, "b"),
+                holding(cluster, [3, 4], log, "c"),
+            ),
+            10 * HOLD + LOCK_WAIT,
+        )
     finally:
         await cluster.redis.aclose()
     assert all(held for _, step, held in log if step == "in"), log

@@ -6,7 +6,8 @@ process's own view as if Redis were down, and connection slots stayed behind."""
 import asyncio
 import uuid
 
-from sharemyshows_rt.backends.redis.backend import POOL_SIZE, RedisBackend as Cluster
+from sharemyshows_rt.backends.redis.backend import POOL_SIZE
+from sharemyshows_rt.backends.redis.backend import RedisBackend as Cluster
 
 WAIT = 10.0
 
@@ -16,8 +17,12 @@ async def test_a_burst_larger_than_the_pool_waits_its_turn(session_redis):
     empty = f"{cluster.namespace}:nothing"
     try:
         # Each holds its connection for 50 ms: three times the pool at once.
-        answers = await asyncio.wait_for(asyncio.gather(
-            *(cluster.redis.blpop([empty], timeout=0.05) for _ in range(3 * POOL_SIZE))), WAIT)
+        answers = await asyncio.wait_for(
+            asyncio.gather(
+                *(cluster.redis.blpop([empty], timeout=0.05) for _ in range(3 * POOL_SIZE))
+            ),
+            WAIT,
+        )
     finally:
         await cluster.redis.aclose()
     assert answers == [None] * (3 * POOL_SIZE)

@@ -8,7 +8,6 @@ import signal
 
 import pytest
 import socketio
-
 from support.client import ChatClient
 from support.expect import active_user_ids
 from support.rigs import rig_environment
@@ -22,10 +21,16 @@ MAX_CLIENTS = 24  # connections tried until both workers hold at least one
 
 async def _workers_up(server, count: int) -> set[int]:
     """The worker pids once `count` workers run and have finished starting up."""
-    await wait_until(lambda: server.log().count("Application startup complete.") >= count,
-                     timeout=30, what=f"{count} workers started")
-    return await wait_until(lambda: (pids := worker_pids(server)) and len(pids) == count and pids,
-                            timeout=5, what=f"{count} worker processes")
+    await wait_until(
+        lambda: server.log().count("Application startup complete.") >= count,
+        timeout=30,
+        what=f"{count} workers started",
+    )
+    return await wait_until(
+        lambda: (pids := worker_pids(server)) and len(pids) == count and pids,
+        timeout=5,
+        what=f"{count} worker processes",
+    )
 
 
 async def _spread(server, tokens, db, show) -> dict[int, list[tuple[object, ChatClient]]]:
@@ -35,8 +40,9 @@ async def _spread(server, tokens, db, show) -> dict[int, list[tuple[object, Chat
     made = []
     try:
         while min(len(held) for held in by_worker.values()) == 0:
-            assert len(made) < MAX_CLIENTS, \
+            assert len(made) < MAX_CLIENTS, (
                 f"{MAX_CLIENTS} connections, all on one worker: {by_worker}"
+            )
             # A few at once: the kernel hands a connection to whichever worker accepts first.
             batch = []
             for _ in range(4):
@@ -44,8 +50,9 @@ async def _spread(server, tokens, db, show) -> dict[int, list[tuple[object, Chat
                 client = ChatClient(server.base_url)
                 made.append(client)
                 batch.append((user, client))
-            await asyncio.gather(*(client.connect(auth=tokens.access(user.id))
-                                   for user, client in batch))
+            await asyncio.gather(
+                *(client.connect(auth=tokens.access(user.id)) for user, client in batch)
+            )
             for user, client in batch:
                 await client.join(show.id)
                 pid = serving_pid(client, server)
@@ -74,8 +81,9 @@ async def test_two_workers_on_one_port_serve_one_chat(launch_workers, scaleout_d
             sent.append(await client.say(show.id, f"from worker, {user.username}"))
         for _user, client in members:
             for message in sent:
-                await client.wait_for("new_message", lambda data, i=message["id"]:
-                                      data.get("id") == i)
+                await client.wait_for(
+                    "new_message", lambda data, i=message["id"]: data.get("id") == i
+                )
     finally:
         await asyncio.gather(*(client.close() for _, client in members), return_exceptions=True)
 
@@ -111,8 +119,18 @@ async def test_two_workers_refuse_long_polling_at_once_and_say_why(launch_worker
 async def test_several_workers_without_redis_url_are_refused_with_one_line(scaleout_postgres):
     env = rig_environment(scaleout_postgres.server, "a-secret-for-this-test")
     env.pop("REDIS_URL", None)
-    result = await asyncio.to_thread(run_cli, "serve", "--host", HOST, "--port", str(free_port()),
-                                     "--workers", "2", env=env, timeout=30)
+    result = await asyncio.to_thread(
+        run_cli,
+        "serve",
+        "--host",
+        HOST,
+        "--port",
+        str(free_port()),
+        "--workers",
+        "2",
+        env=env,
+        timeout=30,
+    )
     assert result.returncode != 0
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, f"expected one line, got:\n{result.stderr}"
@@ -120,7 +138,8 @@ async def test_several_workers_without_redis_url_are_refused_with_one_line(scale
 
 
 async def test_sigterm_to_the_parent_stops_every_worker_within_the_grace_period(
-        launch_workers, scaleout_db):
+    launch_workers, scaleout_db
+):
     db, show = scaleout_db, scaleout_db.add_show()
     server = await launch_workers(2, SHUTDOWN_GRACE=GRACE)
     await _workers_up(server, 2)
@@ -135,9 +154,11 @@ async def test_sigterm_to_the_parent_stops_every_worker_within_the_grace_period(
 
         # Everything (parent, workers and their helpers) is gone within the grace period.
         processes = {pid: describe_process(pid) for pid in server.group_pids()}
-        await wait_until(lambda: server.process.poll() is not None and not server.group_pids(),
-                         timeout=GRACE + 5,
-                         what=f"every process of {processes} to exit")
+        await wait_until(
+            lambda: server.process.poll() is not None and not server.group_pids(),
+            timeout=GRACE + 5,
+            what=f"every process of {processes} to exit",
+        )
         stopped = loop.time() - signalled
         assert stopped <= GRACE, f"stopping took {stopped:.1f}s (grace {GRACE}s)"
         assert server.process.returncode == 0, f"exit status {server.process.returncode}"

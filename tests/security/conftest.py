@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
-
 from support.database import Database, DatabaseUrls
 from support.push_rig import parse_vapid_keys, push_environment
 from support.rigs import Launcher, Rig, make_rig, migrated_postgres, one_test_on, seeding
@@ -36,14 +35,21 @@ def security_db(security_postgres) -> Iterator[Database]:
 def vapid_settings() -> dict:
     result = run_cli("vapid-keys", env=push_environment("sqlite:///unused.db", None))
     assert result.returncode == 0, f"vapid-keys failed:\n{result.stderr}"
-    return {"VAPID_PRIVATE_KEY": parse_vapid_keys(result.stdout).private_key,
-            "VAPID_SUBJECT": "mailto:security-tests@sharemyshows.example"}
+    return {
+        "VAPID_PRIVATE_KEY": parse_vapid_keys(result.stdout).private_key,
+        "VAPID_SUBJECT": "mailto:security-tests@sharemyshows.example",
+    }
 
 
 @pytest.fixture(scope="module")
 async def _shared_rig(security_postgres, security_db, vapid_settings, tmp_path_factory):
-    rig = make_rig(security_postgres, tmp_path_factory.mktemp("security") / "server.log",
-                   db=security_db, CORS_ALLOWED_ORIGINS=ALLOWED_ORIGIN, **vapid_settings)
+    rig = make_rig(
+        security_postgres,
+        tmp_path_factory.mktemp("security") / "server.log",
+        db=security_db,
+        CORS_ALLOWED_ORIGINS=ALLOWED_ORIGIN,
+        **vapid_settings,
+    )
     await rig.start()
     yield rig
     await rig.stop()

@@ -22,16 +22,22 @@ def padded(body: dict, size: int) -> bytes:
 async def test_a_body_of_exactly_the_limit_is_read(rig, http):
     fan = rig.db.add_user()
     mine = subscription()
-    response = await http.post(SUBSCRIPTIONS, content=padded(mine, LIMIT), headers={
-        **bearer(rig.tokens.access(fan.id)), "Content-Type": "application/json"})
+    response = await http.post(
+        SUBSCRIPTIONS,
+        content=padded(mine, LIMIT),
+        headers={**bearer(rig.tokens.access(fan.id)), "Content-Type": "application/json"},
+    )
     assert response.status_code == 201, response.text
     assert subscriptions_of(rig.db, fan) == [mine["endpoint"]]
 
 
 async def test_a_body_past_the_limit_is_refused_with_413(rig, http):
     fan = rig.db.add_user()
-    response = await http.post(SUBSCRIPTIONS, content=padded(subscription(), LIMIT + 1), headers={
-        **bearer(rig.tokens.access(fan.id)), "Content-Type": "application/json"})
+    response = await http.post(
+        SUBSCRIPTIONS,
+        content=padded(subscription(), LIMIT + 1),
+        headers={**bearer(rig.tokens.access(fan.id)), "Content-Type": "application/json"},
+    )
     assert assert_json_error(response, 413)["error"]["message"] == "Payload too large"
     assert subscriptions_of(rig.db, fan) == []
 
@@ -52,10 +58,13 @@ async def raw_request(rig, head: str, body_parts: list[bytes]) -> bytes:
 
 
 def head(rig, fan, **headers: str) -> str:
-    lines = [f"POST {SUBSCRIPTIONS} HTTP/1.1", f"Host: {urlsplit(rig.base_url).netloc}",
-             f"Authorization: Bearer {rig.tokens.access(fan.id)}",
-             "Content-Type: application/json",
-             *(f"{name.replace('_', '-')}: {value}" for name, value in headers.items())]
+    lines = [
+        f"POST {SUBSCRIPTIONS} HTTP/1.1",
+        f"Host: {urlsplit(rig.base_url).netloc}",
+        f"Authorization: Bearer {rig.tokens.access(fan.id)}",
+        "Content-Type: application/json",
+        *(f"{name.replace('_', '-')}: {value}" for name, value in headers.items()),
+    ]
     return "\r\n".join(lines) + "\r\n\r\n"
 
 

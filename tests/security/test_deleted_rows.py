@@ -6,7 +6,6 @@ connection is refused (Unauthorized) from its next event once the user cache exp
 import asyncio
 
 from sqlalchemy import text
-
 from support.expect import assert_failed_ack
 from support.rigs import stored
 from support.settings import TIMEOUT

@@ -11,14 +11,17 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from support.server import ServerProcess, free_port, run_cli
 from support.settings import clean_environment
 
 DOCKERFILE = Path(__file__).resolve().parents[2] / "Dockerfile"
 # 192.0.2.1 is a documentation address (RFC 5737): not this host's, and never bound here.
-REFUSED = {"every-ipv4-address": ("0.0.0.0", "1"), "every-ipv6-address": ("::", "1"),
-           "another-host": ("192.0.2.1", "1"), "workers": ("0.0.0.0", "2")}
+REFUSED = {
+    "every-ipv4-address": ("0.0.0.0", "1"),
+    "every-ipv6-address": ("::", "1"),
+    "another-host": ("192.0.2.1", "1"),
+    "workers": ("0.0.0.0", "2"),
+}
 
 
 @pytest.fixture(scope="module")
@@ -30,8 +33,18 @@ def refusals(tmp_path_factory):
         host, workers = REFUSED[case]
         cwd = base / case
         cwd.mkdir()
-        return run_cli("serve", "--host", host, "--port", str(free_port()), "--workers", workers,
-                       env=clean_environment(), cwd=cwd, timeout=20), cwd
+        return run_cli(
+            "serve",
+            "--host",
+            host,
+            "--port",
+            str(free_port()),
+            "--workers",
+            workers,
+            env=clean_environment(),
+            cwd=cwd,
+            timeout=20,
+        ), cwd
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         return dict(zip(REFUSED, pool.map(run, REFUSED)))
@@ -54,8 +67,9 @@ def test_default_development_is_refused_on_a_network_address(case, refusals):
 
 
 def test_default_development_serves_on_localhost(tmp_path):
-    server = ServerProcess(clean_environment(), tmp_path / "server.log", cwd=tmp_path,
-                           host="localhost")
+    server = ServerProcess(
+        clean_environment(), tmp_path / "server.log", cwd=tmp_path, host="localhost"
+    )
     server.start()
     try:
         # development as before: the demo login is there
@@ -71,8 +85,9 @@ def test_explicit_development_may_serve_everywhere_with_a_warning(secret, tmp_pa
     server = ServerProcess(env, tmp_path / "server.log", cwd=tmp_path, host="0.0.0.0")
     server.start()
     try:
-        warning = [line for line in server.log().splitlines()
-                   if "DEVELOPMENT MODE ON 0.0.0.0" in line]
+        warning = [
+            line for line in server.log().splitlines() if "DEVELOPMENT MODE ON 0.0.0.0" in line
+        ]
         assert warning and "WARNING" in warning[0], server.log()
         # the demo login is what the warning is about
         answer = httpx.post(f"{server.base_url}/api/dev/login", json={"username": "dave"})
@@ -104,7 +119,13 @@ def test_the_image_without_a_secret_exits_2_with_one_line(tmp_path):
     env = image_environment()
     # the image's volume, here a directory of the test
     env["DATABASE_URL"] = env["DATABASE_URL"].replace("/app/data", str(tmp_path))
-    result = run_cli(*image_command(), "--port", str(free_port()),
-                     env=clean_environment(**env), cwd=tmp_path, timeout=20)
+    result = run_cli(
+        *image_command(),
+        "--port",
+        str(free_port()),
+        env=clean_environment(**env),
+        cwd=tmp_path,
+        timeout=20,
+    )
     assert_one_line_naming(result, "JWT_SECRET_KEY")
     assert list(tmp_path.iterdir()) == []

@@ -8,7 +8,6 @@ import socket
 
 import httpx
 import pytest
-
 from support.server import ServerProcess, free_port
 from support.settings import TIMEOUT, clean_environment
 
@@ -18,8 +17,12 @@ METRICS_TOKEN = secrets.token_urlsafe(24)
 def metrics_server(tmp_path_factory, name: str, **variables: str):
     home = tmp_path_factory.mktemp(name)
     port = free_port()
-    env = clean_environment(JWT_SECRET_KEY=secrets.token_urlsafe(48), METRICS_PORT=str(port),
-                            METRICS_TOKEN=METRICS_TOKEN, **variables)
+    env = clean_environment(
+        JWT_SECRET_KEY=secrets.token_urlsafe(48),
+        METRICS_PORT=str(port),
+        METRICS_TOKEN=METRICS_TOKEN,
+        **variables,
+    )
     server = ServerProcess(env, home / "server.log", cwd=home)
     server.start()
     return server, port
@@ -52,8 +55,11 @@ def listening(address: str, port: int) -> bool:
     return True
 
 
-@pytest.mark.parametrize("token", [None, "wrong-token", METRICS_TOKEN[:-1], METRICS_TOKEN + "x"],
-                         ids=["none", "wrong", "shorter", "longer"])
+@pytest.mark.parametrize(
+    "token",
+    [None, "wrong-token", METRICS_TOKEN[:-1], METRICS_TOKEN + "x"],
+    ids=["none", "wrong", "shorter", "longer"],
+)
 def test_the_metrics_port_refuses_without_the_token(token, on_serve_host):
     response = scrape("127.0.0.1", on_serve_host, token)
     assert response.status_code == 401, response.text[:200]

@@ -12,7 +12,6 @@ import uuid
 import aiohttp
 import httpx
 import pytest
-
 from support.client import ChatClient
 from support.database import Database, sqlite_urls
 from support.rest import bearer, cookie
@@ -25,8 +24,12 @@ from support.tokens import Tokens
 def debug_server(request, tmp_path):
     secret = secrets.token_urlsafe(48)
     urls = sqlite_urls(tmp_path / "chat.db")
-    env = clean_environment(DATABASE_URL=urls.server, JWT_SECRET_KEY=secret, LOG_LEVEL="DEBUG",
-                            LOG_JSON="true" if request.param == "json" else "false")
+    env = clean_environment(
+        DATABASE_URL=urls.server,
+        JWT_SECRET_KEY=secret,
+        LOG_LEVEL="DEBUG",
+        LOG_JSON="true" if request.param == "json" else "false",
+    )
     server = ServerProcess(env, tmp_path / "server.log", cwd=tmp_path).start()
     db = Database(urls.tests)
     try:
@@ -60,8 +63,10 @@ async def malformed_packets(server, token: str, good: str) -> None:
     websocket, a good CONNECT after it shows the broken one was read."""
     broken = '40{"token": "' + token + '", '
     async with aiohttp.ClientSession() as session:
-        async with session.ws_connect(f"{server.base_url}/socket.io/?EIO=4&transport=websocket",
-                                      timeout=aiohttp.ClientWSTimeout(ws_close=TIMEOUT)) as ws:
+        async with session.ws_connect(
+            f"{server.base_url}/socket.io/?EIO=4&transport=websocket",
+            timeout=aiohttp.ClientWSTimeout(ws_close=TIMEOUT),
+        ) as ws:
             await asyncio.wait_for(ws.receive(), TIMEOUT)  # the open packet
             await ws.send_str(broken)
             await ws.send_str('40{"token": "' + good + '"}')

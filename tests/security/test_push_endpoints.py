@@ -11,22 +11,31 @@ import asyncio
 import ipaddress
 import secrets
 import socket
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpx
 import pytest
 from sqlalchemy import insert
-
 from support.inside_target import InsideTarget
-from support.push_rig import (PushScene, VapidPair, own_deployment, parse_vapid_keys,
-                              push_environment, push_subscriptions)
+from support.push_rig import (
+    PushScene,
+    VapidPair,
+    own_deployment,
+    parse_vapid_keys,
+    push_environment,
+    push_subscriptions,
+)
 from support.push_service import Device, PushPeer, Reply
 from support.rest import assert_json_error
 from support.server import run_cli
 from support.settings import TIMEOUT
 
-DEFAULT_SERVICE_HOSTS = ["fcm.googleapis.com", "*.push.services.mozilla.com",
-                         "*.push.apple.com", "*.notify.windows.com"]
+DEFAULT_SERVICE_HOSTS = [
+    "fcm.googleapis.com",
+    "*.push.services.mozilla.com",
+    "*.push.apple.com",
+    "*.notify.windows.com",
+]
 MAX_SUBSCRIPTIONS = 10
 
 
@@ -43,12 +52,17 @@ def name_resolving_inside() -> str | None:
         pass
     for name in candidates:
         lowered = name.lower().rstrip(".")
-        if "localhost" in lowered or "localdomain" in lowered or not lowered.replace(
-                "-", "").replace(".", "").isalnum() or lowered.replace(".", "").isdigit():
+        if (
+            "localhost" in lowered
+            or "localdomain" in lowered
+            or not lowered.replace("-", "").replace(".", "").isalnum()
+            or lowered.replace(".", "").isdigit()
+        ):
             continue
         try:
-            addresses = {info[4][0] for info in socket.getaddrinfo(lowered, 443,
-                                                                   type=socket.SOCK_STREAM)}
+            addresses = {
+                info[4][0] for info in socket.getaddrinfo(lowered, 443, type=socket.SOCK_STREAM)
+            }
         except OSError:
             continue
         if addresses and all(ipaddress.ip_address(a).is_loopback for a in addresses):
@@ -89,9 +103,13 @@ async def guarded(postgres_admin_url, guarded_peer, guarded_vapid, tmp_path_fact
     """`serve` with the default push service hosts (and the inside name, to reach the
     resolve-time check), the peer allow-listed."""
     hosts = DEFAULT_SERVICE_HOSTS + ([INSIDE_NAME] if INSIDE_NAME else [])
-    async with own_deployment(postgres_admin_url, guarded_peer, guarded_vapid,
-                              tmp_path_factory.mktemp("guarded"),
-                              PUSH_SERVICE_HOSTS=",".join(hosts)) as made:
+    async with own_deployment(
+        postgres_admin_url,
+        guarded_peer,
+        guarded_vapid,
+        tmp_path_factory.mktemp("guarded"),
+        PUSH_SERVICE_HOSTS=",".join(hosts),
+    ) as made:
         yield made
 
 
@@ -142,8 +160,7 @@ INSIDE_ENDPOINTS = [
 
 
 @pytest.mark.parametrize("endpoint", INSIDE_ENDPOINTS)
-async def test_an_endpoint_aiming_inside_is_refused_and_nothing_is_stored(scene, target,
-                                                                           endpoint):
+async def test_an_endpoint_aiming_inside_is_refused_and_nothing_is_stored(scene, target, endpoint):
     endpoint = endpoint.format(port=target.port, token=secrets.token_hex(8))
     subscription = {**Device(scene.peer).subscription(), "endpoint": endpoint}
     assert_json_error(await scene.subscribe(scene.user(), subscription), 422)
@@ -172,11 +189,18 @@ async def test_a_stored_endpoint_inside_is_never_reached(scene, target):
     """A row stored before this defence (or by another writer of the table)."""
     user = scene.user()
     inside = f"https://127.0.0.1:{target.port}/push/{secrets.token_hex(8)}"
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with scene.db.engine.begin() as conn:
-        conn.execute(insert(push_subscriptions).values(
-            user_id=user.id, endpoint=inside, p256dh=Device(scene.peer).p256dh,
-            auth=Device(scene.peer).auth, created_at=now, updated_at=now))
+        conn.execute(
+            insert(push_subscriptions).values(
+                user_id=user.id,
+                endpoint=inside,
+                p256dh=Device(scene.peer).p256dh,
+                auth=Device(scene.peer).auth,
+                created_at=now,
+                updated_at=now,
+            )
+        )
     good = await scene.device(user)
     failed = await scene.metric("failed")
     await _notify(scene, user)
@@ -186,12 +210,13 @@ async def test_a_stored_endpoint_inside_is_never_reached(scene, target):
 
 
 @pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
-async def test_a_redirect_from_a_push_service_is_a_failure_never_followed(scene, target,
-                                                                          status):
+async def test_a_redirect_from_a_push_service_is_a_failure_never_followed(scene, target, status):
     user = scene.user()
     device = await scene.device(user)
-    scene.peer.answer(device, Reply(status, {
-        "Location": f"http://127.0.0.1:{target.port}/steal/{secrets.token_hex(4)}"}))
+    scene.peer.answer(
+        device,
+        Reply(status, {"Location": f"http://127.0.0.1:{target.port}/steal/{secrets.token_hex(4)}"}),
+    )
     failed = await scene.metric("failed")
     await _notify(scene, user)
     await scene.peer.wait_for(device)
@@ -202,8 +227,9 @@ async def test_a_redirect_from_a_push_service_is_a_failure_never_followed(scene,
     assert scene.subscription_rows(endpoint=device.endpoint), "the subscription is kept"
 
 
-@pytest.mark.skipif(INSIDE_NAME is None, reason="no name on this machine resolves to "
-                                                "loopback besides localhost")
+@pytest.mark.skipif(
+    INSIDE_NAME is None, reason="no name on this machine resolves to loopback besides localhost"
+)
 async def test_a_name_that_resolves_inside_is_never_connected_to(scene, target):
     """The name passes every rule about the URL (DNS can point a public name anywhere):
     the check at connect time, on the addresses it resolves to, refuses it."""
@@ -223,8 +249,9 @@ async def test_an_eleventh_subscription_replaces_the_oldest(scene):
     kept = await scene.device(other)
     devices = [await scene.device(user) for _ in range(MAX_SUBSCRIPTIONS + 1)]
     stored = {row.endpoint for row in scene.subscription_rows(user=user)}
-    assert stored == {device.endpoint for device in devices[1:]}, \
+    assert stored == {device.endpoint for device in devices[1:]}, (
         f"{len(stored)} subscriptions stored, or not the newest {MAX_SUBSCRIPTIONS}"
+    )
     # Renewing one makes it the newest: the next one replaces another.
     renewed = await scene.subscribe(user, devices[1].subscription())
     assert renewed.status_code == 201, renewed.text
@@ -238,8 +265,9 @@ async def test_an_eleventh_subscription_replaces_the_oldest(scene):
 async def test_the_cap_holds_for_concurrent_subscribes(scene):
     user = scene.user()
     devices = [Device(scene.peer) for _ in range(3 * MAX_SUBSCRIPTIONS)]
-    responses = await asyncio.gather(*(scene.subscribe(user, device.subscription())
-                                       for device in devices))
+    responses = await asyncio.gather(
+        *(scene.subscribe(user, device.subscription()) for device in devices)
+    )
     assert [r.status_code for r in responses] == [201] * len(devices)
     assert len(scene.subscription_rows(user=user)) == MAX_SUBSCRIPTIONS
 
@@ -251,7 +279,10 @@ async def test_an_endless_answer_is_read_only_a_few_kib(scene):
     sent = await scene.metric("sent")
     hung_up = scene.peer.hung_up
     await _notify(scene, user)
-    await scene.peer.wait_until(lambda: scene.peer.hung_up > hung_up, timeout=TIMEOUT,
-                                what="the server hanging up on an endless answer")
+    await scene.peer.wait_until(
+        lambda: scene.peer.hung_up > hung_up,
+        timeout=TIMEOUT,
+        what="the server hanging up on an endless answer",
+    )
     await _wait_for_metric(scene, "sent", sent)
     assert len(scene.peer.received(device)) == 1, "an accepted push is not sent again"

@@ -6,18 +6,17 @@ import secrets
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-
-from sharemyshows_rt.config import DEVELOPMENT_SECRET
 from support.rest import assert_json_error, bearer, cookie
 from support.server import ServerProcess, free_port, run_cli
 from support.settings import HOST, clean_environment
 from support.tokens import OMIT
 
+from sharemyshows_rt.config import DEVELOPMENT_SECRET
+
 
 @pytest.mark.parametrize("transport", ["websocket", "polling"])
 @pytest.mark.parametrize("via", ["auth", "query", "cookie"])
-async def test_a_token_without_expiry_is_refused_by_the_socket(via, transport, db, tokens,
-                                                               clients):
+async def test_a_token_without_expiry_is_refused_by_the_socket(via, transport, db, tokens, clients):
     forever = tokens.access(db.add_user().id, exp=OMIT)
     refusal = await clients(transport).refused(**{via: forever})
     assert refusal["message"] == "Unauthorized", refusal
@@ -34,11 +33,16 @@ async def test_a_token_without_expiry_is_refused_by_rest(headers, db, tokens, ht
 DEVELOPMENT_SECRET_CONFIGS = {
     "sqlite": {"JWT_SECRET_KEY": DEVELOPMENT_SECRET},
     "production": {"JWT_SECRET_KEY": DEVELOPMENT_SECRET, "SHAREMYSHOWS_ENV": "production"},
-    "postgresql": {"JWT_SECRET_KEY": DEVELOPMENT_SECRET,
-                   "DATABASE_URL": "postgresql://postgres@127.0.0.1:1/shows"},
+    "postgresql": {
+        "JWT_SECRET_KEY": DEVELOPMENT_SECRET,
+        "DATABASE_URL": "postgresql://postgres@127.0.0.1:1/shows",
+    },
 }
-COMMANDS = {"serve": ["serve", "--host", HOST, "--port", "PORT"], "migrate": ["migrate"],
-            "token": ["token", "1"]}
+COMMANDS = {
+    "serve": ["serve", "--host", HOST, "--port", "PORT"],
+    "migrate": ["migrate"],
+    "token": ["token", "1"],
+}
 
 
 @pytest.fixture(scope="module")
@@ -50,8 +54,9 @@ def development_secret_outcomes(tmp_path_factory):
         cwd = base / f"{config}-{command}"
         cwd.mkdir()
         args = [str(free_port()) if arg == "PORT" else arg for arg in COMMANDS[command]]
-        return run_cli(*args, env=clean_environment(**DEVELOPMENT_SECRET_CONFIGS[config]),
-                       cwd=cwd, timeout=20)
+        return run_cli(
+            *args, env=clean_environment(**DEVELOPMENT_SECRET_CONFIGS[config]), cwd=cwd, timeout=20
+        )
 
     keys = [(config, command) for config in DEVELOPMENT_SECRET_CONFIGS for command in COMMANDS]
     with ThreadPoolExecutor(max_workers=6) as pool:
@@ -60,8 +65,9 @@ def development_secret_outcomes(tmp_path_factory):
 
 @pytest.mark.parametrize("command", COMMANDS)
 @pytest.mark.parametrize("config", DEVELOPMENT_SECRET_CONFIGS)
-def test_the_development_secret_is_refused_outside_development(config, command,
-                                                               development_secret_outcomes):
+def test_the_development_secret_is_refused_outside_development(
+    config, command, development_secret_outcomes
+):
     result = development_secret_outcomes[(config, command)]
     assert result.returncode == 2, f"exit {result.returncode}; stderr:\n{result.stderr}"
     lines = result.stderr.strip().splitlines()
@@ -70,12 +76,15 @@ def test_the_development_secret_is_refused_outside_development(config, command,
     assert DEVELOPMENT_SECRET not in result.stderr + result.stdout
 
 
-@pytest.mark.parametrize("secret, warned", [(secrets.token_hex(8), True),
-                                            (secrets.token_hex(16), False)],
-                         ids=["16-bytes", "32-bytes"])
+@pytest.mark.parametrize(
+    "secret, warned",
+    [(secrets.token_hex(8), True), (secrets.token_hex(16), False)],
+    ids=["16-bytes", "32-bytes"],
+)
 def test_a_short_secret_is_a_warning_at_start(secret, warned, tmp_path):
-    server = ServerProcess(clean_environment(JWT_SECRET_KEY=secret), tmp_path / "server.log",
-                           cwd=tmp_path)
+    server = ServerProcess(
+        clean_environment(JWT_SECRET_KEY=secret), tmp_path / "server.log", cwd=tmp_path
+    )
     server.start()
     try:
         log = server.log()

@@ -21,15 +21,19 @@ async def test_sends_across_shows_are_refused_past_the_user_burst(launch):
     for n in range(9):  # three to each show: well under each show's burst
         show = shows[n % 3]
         since = tab.mark()
-        acks.append((since, await tab.call("send_message",
-                                           {"show_id": show.id, "message": f"message {n}"})))
+        acks.append(
+            (since, await tab.call("send_message", {"show_id": show.id, "message": f"message {n}"}))
+        )
     for _, ack in acks[:6]:
         acked_message(ack)
     for since, ack in acks[6:]:
         assert_failed_ack(ack, "Rate limit exceeded")
         assert 1 <= ack["error"]["retry_after_ms"] <= 20_000, ack
-        assert_error(await tab.wait_for("error", since=since), event="send_message",
-                     message="Rate limit exceeded")
+        assert_error(
+            await tab.wait_for("error", since=since),
+            event="send_message",
+            message="Rate limit exceeded",
+        )
     assert sum(len(stored(rig.db, show)) for show in shows) == 6
 
     # Another account has a bucket of its own.
@@ -46,10 +50,12 @@ async def test_a_refusal_by_one_limit_spends_no_token_of_the_other(launch):
     tab = await rig.connect(fan)
     await tab.join(busy.id)
     await tab.join(quiet.id)
-    busy_acks = [await tab.call("send_message", {"show_id": busy.id, "message": f"b{n}"})
-                 for n in range(6)]
+    busy_acks = [
+        await tab.call("send_message", {"show_id": busy.id, "message": f"b{n}"}) for n in range(6)
+    ]
     assert [ack["ok"] for ack in busy_acks] == [True, True, False, False, False, False]
     # Two of the account's six spent; the four refusals spent none.
-    quiet_acks = [await tab.call("send_message", {"show_id": quiet.id, "message": f"q{n}"})
-                  for n in range(2)]
+    quiet_acks = [
+        await tab.call("send_message", {"show_id": quiet.id, "message": f"q{n}"}) for n in range(2)
+    ]
     assert [ack["ok"] for ack in quiet_acks] == [True, True]

@@ -37,8 +37,9 @@ class ChatClient:
         self.events: list[tuple[str, Any]] = []
         self._arrived = asyncio.Event()
         self._http = aiohttp.ClientSession()  # its own cookie jar, closed by close()
-        self.sio = socketio.AsyncClient(reconnection=False, handle_sigint=False,
-                                        http_session=self._http)
+        self.sio = socketio.AsyncClient(
+            reconnection=False, handle_sigint=False, http_session=self._http
+        )
         self.sio.on("*", self._on_event)
         self.sio.on("connect_error", self._on_connect_error)
         self.sio.on("disconnect", self._on_disconnect)
@@ -68,15 +69,26 @@ class ChatClient:
     def names(self, since: int = 0) -> list[str]:
         return [name for name, _ in self.events[since:]]
 
-    async def wait_for(self, event: str, where: Match = anything, *, since: int = 0,
-                       timeout: float = TIMEOUT) -> Any:
+    async def wait_for(
+        self, event: str, where: Match = anything, *, since: int = 0, timeout: float = TIMEOUT
+    ) -> Any:
         """The first `event` after `since` matching `where`, waiting at most `timeout`."""
-        await self.wait_until(lambda: self.received(event, where, since), timeout=timeout,
-                              what=f"matching {event!r}", since=since)
+        await self.wait_until(
+            lambda: self.received(event, where, since),
+            timeout=timeout,
+            what=f"matching {event!r}",
+            since=since,
+        )
         return self.received(event, where, since)[0]
 
-    async def wait_until(self, condition: Callable[[], Any], *, timeout: float = TIMEOUT,
-                         what: str = "condition", since: int = 0) -> None:
+    async def wait_until(
+        self,
+        condition: Callable[[], Any],
+        *,
+        timeout: float = TIMEOUT,
+        what: str = "condition",
+        since: int = 0,
+    ) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while not condition():
@@ -87,14 +99,21 @@ class ChatClient:
             self._arrived.clear()
             try:
                 await asyncio.wait_for(self._arrived.wait(), remaining)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
     # ------------------------------------------------------------------ connection
 
-    async def connect(self, *, auth: str | None = None, query: str | None = None,
-                      cookie: str | None = None, raw_cookie: str | None = None,
-                      headers: dict | None = None, timeout: float = TIMEOUT) -> None:
+    async def connect(
+        self,
+        *,
+        auth: str | None = None,
+        query: str | None = None,
+        cookie: str | None = None,
+        raw_cookie: str | None = None,
+        headers: dict | None = None,
+        timeout: float = TIMEOUT,
+    ) -> None:
         """Connect with a token in the auth payload, the `token` query parameter or the
         cookie (`raw_cookie`: the whole Cookie header as given)."""
         url = f"{self.base_url}?token={quote(query)}" if query is not None else self.base_url
@@ -107,9 +126,13 @@ class ChatClient:
             self.sio.eio.websocket_extra_options = {"headers": {"Cookie": raw_cookie}}
         elif raw_cookie is not None:
             headers["Cookie"] = raw_cookie
-        await self.sio.connect(url, auth={"token": auth} if auth is not None else None,
-                               headers=headers, transports=[self.transport],
-                               wait_timeout=timeout)
+        await self.sio.connect(
+            url,
+            auth={"token": auth} if auth is not None else None,
+            headers=headers,
+            transports=[self.transport],
+            wait_timeout=timeout,
+        )
 
     async def refused(self, **how: Any) -> Any:
         """Connect (arguments as for connect) expecting a refusal; what connect_error carried."""
@@ -168,8 +191,9 @@ class ChatClient:
         since = self.mark()
         ack = await self.call("send_message", {"show_id": show_id, "message": message})
         saved_id = acked_message(ack)["id"]
-        return await self.wait_for("new_message", lambda data: data.get("id") == saved_id,
-                                   since=since)
+        return await self.wait_for(
+            "new_message", lambda data: data.get("id") == saved_id, since=since
+        )
 
     async def active_users(self, show_id: int) -> dict:
         """get_active_users and its `active_users` answer.

@@ -7,20 +7,35 @@ import secrets
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import (BigInteger, Column, DateTime, Integer, MetaData, String, Table, Text,
-                        create_engine, insert, select, text)
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    insert,
+    select,
+    text,
+)
 from sqlalchemy.engine import Engine, make_url
 
 from .settings import TIMEOUT
 
 metadata = MetaData()
-users = Table("users", metadata, Column("id", Integer, primary_key=True), Column("username", String))
+users = Table(
+    "users", metadata, Column("id", Integer, primary_key=True), Column("username", String)
+)
 shows = Table("shows", metadata, Column("id", Integer, primary_key=True), Column("title", String))
 show_checkins = Table(
-    "show_checkins", metadata,
+    "show_checkins",
+    metadata,
     Column("id", BigInteger, primary_key=True),
     Column("user_id", Integer),
     Column("show_id", Integer),
@@ -28,7 +43,8 @@ show_checkins = Table(
     Column("checked_out_at", DateTime(timezone=True)),
 )
 chat_messages = Table(
-    "chat_messages", metadata,
+    "chat_messages",
+    metadata,
     Column("id", BigInteger, primary_key=True),
     Column("show_id", Integer),
     Column("user_id", Integer),
@@ -74,13 +90,17 @@ def backend_urls(request, backend: str, workdir: Path, cleanup: ExitStack) -> Da
 
 def postgres_problem(admin_url: str) -> str | None:
     """Why the PostgreSQL server at `admin_url` cannot be used, or None when it answers."""
-    engine = create_engine(make_url(admin_url).set(drivername="postgresql+psycopg"),
-                           connect_args={"connect_timeout": 3})
+    engine = create_engine(
+        make_url(admin_url).set(drivername="postgresql+psycopg"),
+        connect_args={"connect_timeout": 3},
+    )
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
     except Exception as exc:  # any failure means: not usable, and says why
-        return f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+        return (
+            f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+        )
     finally:
         engine.dispose()
     return None
@@ -98,9 +118,12 @@ def fresh_postgres(admin_url: str) -> Iterator[DatabaseUrls]:
         try:
             yield DatabaseUrls(
                 server=url.set(drivername="postgresql", database=name).render_as_string(
-                    hide_password=False),
+                    hide_password=False
+                ),
                 tests=url.set(drivername="postgresql+psycopg", database=name).render_as_string(
-                    hide_password=False))
+                    hide_password=False
+                ),
+            )
         finally:
             with admin.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -126,36 +149,54 @@ class Database:
             show_id = conn.execute(insert(shows).values(title=title)).inserted_primary_key[0]
         return Show(show_id, title)
 
-    def add_messages(self, show: Show, user: User, texts: list[str], *,
-                     start: datetime | None = None) -> list[int]:
+    def add_messages(
+        self, show: Show, user: User, texts: list[str], *, start: datetime | None = None
+    ) -> list[int]:
         """Insert messages one second apart (ending now unless `start` is given); their ids."""
-        start = start or datetime.now(timezone.utc) - timedelta(seconds=len(texts))
-        rows = [{"show_id": show.id, "user_id": user.id, "message": message,
-                 "created_at": start + timedelta(seconds=index)}
-                for index, message in enumerate(texts)]
+        start = start or datetime.now(UTC) - timedelta(seconds=len(texts))
+        rows = [
+            {
+                "show_id": show.id,
+                "user_id": user.id,
+                "message": message,
+                "created_at": start + timedelta(seconds=index),
+            }
+            for index, message in enumerate(texts)
+        ]
         with self.engine.begin() as conn:
-            return [conn.execute(insert(chat_messages).values(**row)).inserted_primary_key[0]
-                    for row in rows]
+            return [
+                conn.execute(insert(chat_messages).values(**row)).inserted_primary_key[0]
+                for row in rows
+            ]
 
     def messages(self, show: Show) -> list:
         with self.engine.connect() as conn:
-            return conn.execute(select(chat_messages).where(chat_messages.c.show_id == show.id)
-                                .order_by(chat_messages.c.id)).all()
+            return conn.execute(
+                select(chat_messages)
+                .where(chat_messages.c.show_id == show.id)
+                .order_by(chat_messages.c.id)
+            ).all()
 
     def message(self, message_id: int):
         with self.engine.connect() as conn:
-            return conn.execute(select(chat_messages).where(chat_messages.c.id == message_id)).first()
+            return conn.execute(
+                select(chat_messages).where(chat_messages.c.id == message_id)
+            ).first()
 
     def checkin(self, user: User, show: Show):
         """The user's show_checkins row for the show, or None (never more than one)."""
         with self.engine.connect() as conn:
-            rows = conn.execute(select(show_checkins).where(
-                show_checkins.c.user_id == user.id, show_checkins.c.show_id == show.id)).all()
+            rows = conn.execute(
+                select(show_checkins).where(
+                    show_checkins.c.user_id == user.id, show_checkins.c.show_id == show.id
+                )
+            ).all()
         assert len(rows) <= 1, f"{len(rows)} show_checkins rows for user {user.id}, show {show.id}"
         return rows[0] if rows else None
 
-    async def wait_for_checkin(self, user: User, show: Show, *, checked_out: bool,
-                               timeout: float = TIMEOUT):
+    async def wait_for_checkin(
+        self, user: User, show: Show, *, checked_out: bool, timeout: float = TIMEOUT
+    ):
         """The check-in row once it exists with checked_out_at set (or clear), polled and
         bounded: no event reports this write."""
         loop = asyncio.get_running_loop()
@@ -167,7 +208,8 @@ class Database:
             if loop.time() > deadline:
                 raise AssertionError(
                     f"after {timeout}s the check-in of user {user.id} in show {show.id} is {row}, "
-                    f"expected checked_out_at {'set' if checked_out else 'NULL'}")
+                    f"expected checked_out_at {'set' if checked_out else 'NULL'}"
+                )
             await asyncio.sleep(0.02)
 
     def dispose(self) -> None:

@@ -28,8 +28,11 @@ def postgres_admin_url() -> str:
     """The PostgreSQL server to make databases on (TEST_DATABASE_URL)."""
     problem = postgres_problem(POSTGRES_ADMIN_URL)
     if problem is not None:
-        unavailable(f"PostgreSQL at {POSTGRES_ADMIN_URL} is unreachable ({problem}); set "
-                    "TEST_DATABASE_URL to run the PostgreSQL tests", "it (TEST_DATABASE_URL)")
+        unavailable(
+            f"PostgreSQL at {POSTGRES_ADMIN_URL} is unreachable ({problem}); set "
+            "TEST_DATABASE_URL to run the PostgreSQL tests",
+            "it (TEST_DATABASE_URL)",
+        )
     return POSTGRES_ADMIN_URL
 
 

@@ -30,7 +30,7 @@ class InsideTarget:
         self.connections += 1
         try:
             self.received += await asyncio.wait_for(reader.read(4096), 5)
-        except (asyncio.TimeoutError, ConnectionError):
+        except (TimeoutError, ConnectionError):
             pass  # what arrived (if anything) is recorded; the connection itself is the hit
         finally:
             writer.close()

@@ -15,8 +15,8 @@ import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from datetime import datetime, timedelta, timezone
 
 import httpx
 from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text, insert, select
@@ -43,7 +43,8 @@ FOLD_TIMEOUT = PUSH_COALESCE_SECONDS + FLUSH_PERIOD + TIMEOUT
 
 _metadata = MetaData()
 push_subscriptions = Table(
-    "push_subscriptions", _metadata,
+    "push_subscriptions",
+    _metadata,
     Column("id", Integer, primary_key=True),
     Column("user_id", Integer),
     Column("endpoint", Text),
@@ -53,7 +54,8 @@ push_subscriptions = Table(
     Column("updated_at", DateTime(timezone=True)),
 )
 show_mutes = Table(
-    "show_mutes", _metadata,
+    "show_mutes",
+    _metadata,
     Column("user_id", Integer, primary_key=True),
     Column("show_id", Integer, primary_key=True),
     Column("muted_at", DateTime(timezone=True)),
@@ -95,17 +97,24 @@ def push_environment(database_url: str, secret: str | None, **settings: object) 
 
 def push_settings(peer: PushPeer, vapid: VapidPair, **overrides: object) -> dict:
     """Small coalescing window, the peer allowed, rate limits out of the way."""
-    return {**ROOMY, "VAPID_PRIVATE_KEY": vapid.private_key, "VAPID_SUBJECT": VAPID_SUBJECT,
-            "PUSH_ENDPOINT_ALLOWLIST": peer.origin,
-            "PUSH_COALESCE_SECONDS": PUSH_COALESCE_SECONDS,
-            "PUSH_CHECKIN_WINDOW": PUSH_CHECKIN_WINDOW, "PUSH_TTL": PUSH_TTL,
-            "PUSH_URL_TEMPLATE": PUSH_URL_TEMPLATE, **overrides}
+    return {
+        **ROOMY,
+        "VAPID_PRIVATE_KEY": vapid.private_key,
+        "VAPID_SUBJECT": VAPID_SUBJECT,
+        "PUSH_ENDPOINT_ALLOWLIST": peer.origin,
+        "PUSH_COALESCE_SECONDS": PUSH_COALESCE_SECONDS,
+        "PUSH_CHECKIN_WINDOW": PUSH_CHECKIN_WINDOW,
+        "PUSH_TTL": PUSH_TTL,
+        "PUSH_URL_TEMPLATE": PUSH_URL_TEMPLATE,
+        **overrides,
+    }
 
 
 async def start_servers(servers: list[ServerProcess]) -> None:
     """Start them all at once, off the event loop (the peer lives in it)."""
-    results = await asyncio.gather(*(asyncio.to_thread(server.start) for server in servers),
-                                   return_exceptions=True)
+    results = await asyncio.gather(
+        *(asyncio.to_thread(server.start) for server in servers), return_exceptions=True
+    )
     failures = [result for result in results if isinstance(result, BaseException)]
     if failures:
         await stop_servers(servers)
@@ -128,8 +137,9 @@ class PushDeployment:
 
 
 @asynccontextmanager
-async def own_deployment(admin_url: str, peer: PushPeer, vapid: VapidPair, workdir: Path,
-                         **settings: object) -> AsyncIterator[PushDeployment]:
+async def own_deployment(
+    admin_url: str, peer: PushPeer, vapid: VapidPair, workdir: Path, **settings: object
+) -> AsyncIterator[PushDeployment]:
     """One `serve` of the test's own, with `settings`, on a fresh migrated database."""
     with migrated_postgres(admin_url) as urls:
         secret = secrets.token_urlsafe(48)
@@ -171,8 +181,10 @@ class PushScene(ShowsLogs):
         return self.deployment.servers[node].base_url
 
     def server_logs(self) -> list[tuple[str, str]]:
-        return [(f"push server {index} log (last 30 lines)", tail(server.log_path, 30))
-                for index, server in enumerate(self.deployment.servers)]
+        return [
+            (f"push server {index} log (last 30 lines)", tail(server.log_path, 30))
+            for index, server in enumerate(self.deployment.servers)
+        ]
 
     def auth(self, user: User) -> dict:
         return bearer(self.deployment.tokens.access(user.id))
@@ -186,8 +198,11 @@ class PushScene(ShowsLogs):
         return self.db.add_show()
 
     async def subscribe(self, user: User, subscription: dict, node: int = 0) -> httpx.Response:
-        return await self.http.post(f"{self.base_url(node)}/api/push/subscriptions",
-                                    json=subscription, headers=self.auth(user))
+        return await self.http.post(
+            f"{self.base_url(node)}/api/push/subscriptions",
+            json=subscription,
+            headers=self.auth(user),
+        )
 
     async def device(self, user: User) -> Device:
         """A new device of the user's, subscribed through the REST API."""
@@ -199,12 +214,17 @@ class PushScene(ShowsLogs):
     def check_in(self, user: User, show: Show, *, checked_out_ago: float | None = None) -> None:
         """A show_checkins row, as the ShareMyShows app would write it: checked in an hour
         ago, and still (None) or checked out `checked_out_ago` seconds ago."""
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         out = None if checked_out_ago is None else now - timedelta(seconds=checked_out_ago)
         with self.db.engine.begin() as conn:
-            conn.execute(insert(show_checkins).values(
-                user_id=user.id, show_id=show.id, checked_in_at=now - timedelta(hours=1),
-                checked_out_at=out))
+            conn.execute(
+                insert(show_checkins).values(
+                    user_id=user.id,
+                    show_id=show.id,
+                    checked_in_at=now - timedelta(hours=1),
+                    checked_out_at=out,
+                )
+            )
 
     async def away_fan(self, show: Show, *, checked_out_ago: float | None = None) -> Fan:
         """A user checked in to the show, with one subscribed device, not connected."""
@@ -271,28 +291,34 @@ class PushScene(ShowsLogs):
 
     def muted(self, user: User, show: Show) -> bool:
         with self.db.engine.connect() as conn:
-            return conn.execute(select(show_mutes).where(
-                show_mutes.c.user_id == user.id, show_mutes.c.show_id == show.id)).first() \
+            return (
+                conn.execute(
+                    select(show_mutes).where(
+                        show_mutes.c.user_id == user.id, show_mutes.c.show_id == show.id
+                    )
+                ).first()
                 is not None
+            )
 
     async def wait_until_unsubscribed(self, endpoint: str, timeout: float = TIMEOUT) -> None:
         """Polled with a deadline: no event reports the removal of a subscription."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while self.subscription_rows(endpoint=endpoint):
-            assert loop.time() < deadline, \
+            assert loop.time() < deadline, (
                 f"the subscription {endpoint} is still stored after {timeout}s"
+            )
             await asyncio.sleep(0.02)
 
     async def metric(self, outcome: str, node: int = 0) -> float:
         """sharemyshows_push_total{outcome=...} of one server (0 before the first)."""
         response = await self.http.get(f"{self.base_url(node)}/metrics")
         assert response.status_code == 200, response.text
-        pattern = re.compile(rf'^sharemyshows_push_total\{{outcome="{re.escape(outcome)}"\}} (\S+)$',
-                             re.MULTILINE)
+        pattern = re.compile(
+            rf'^sharemyshows_push_total\{{outcome="{re.escape(outcome)}"\}} (\S+)$', re.MULTILINE
+        )
         found = pattern.findall(response.text)
         return float(found[0]) if found else 0.0
 
     async def close(self) -> None:
-        await asyncio.gather(*(client.close() for client in self.clients),
-                             return_exceptions=True)
+        await asyncio.gather(*(client.close() for client in self.clients), return_exceptions=True)

@@ -38,8 +38,9 @@ def unb64url(text: str) -> bytes:
 
 def public_point(key: ec.EllipticCurvePublicKey) -> bytes:
     """The uncompressed P-256 point (65 bytes, 0x04 first), as browsers and VAPID carry it."""
-    return key.public_bytes(serialization.Encoding.X962,
-                            serialization.PublicFormat.UncompressedPoint)
+    return key.public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    )
 
 
 # ---------------------------------------------------------------------------- the browser side
@@ -64,8 +65,11 @@ class Device:
 
     def subscription(self) -> dict[str, Any]:
         """What `PushSubscription.toJSON()` gives the page, to POST to the service."""
-        return {"endpoint": self.endpoint, "expirationTime": None,
-                "keys": {"p256dh": self.p256dh, "auth": self.auth}}
+        return {
+            "endpoint": self.endpoint,
+            "expirationTime": None,
+            "keys": {"p256dh": self.p256dh, "auth": self.auth},
+        }
 
     def new_keys(self) -> None:
         """The browser renewed the subscription's keys (the endpoint stays)."""
@@ -74,8 +78,9 @@ class Device:
 
     def decrypt(self, body: bytes) -> Any:
         """The JSON payload of one push message, decrypted as a browser would."""
-        plain = http_ece.decrypt(body, private_key=self.private_key,
-                                 auth_secret=self.auth_secret, version="aes128gcm")
+        plain = http_ece.decrypt(
+            body, private_key=self.private_key, auth_secret=self.auth_secret, version="aes128gcm"
+        )
         return json.loads(plain)
 
 
@@ -182,8 +187,12 @@ class PushPeer:
 
     async def _receive(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
-        received = Received(name, {k.lower(): v for k, v in request.headers.items()},
-                            await request.read(), asyncio.get_running_loop().time())
+        received = Received(
+            name,
+            {k.lower(): v for k, v in request.headers.items()},
+            await request.read(),
+            asyncio.get_running_loop().time(),
+        )
         self.requests.append(received)
         self._arrived.set()
         script = self._scripts.get(name)
@@ -219,8 +228,9 @@ class PushPeer:
         return [request for request in self.requests if request.name == device.name]
 
     def notifications(self, device: Device) -> list[Notification]:
-        return [Notification(request, device.decrypt(request.body))
-                for request in self.received(device)]
+        return [
+            Notification(request, device.decrypt(request.body)) for request in self.received(device)
+        ]
 
     async def wait_until(self, condition, *, timeout: float, what: str) -> None:
         loop = asyncio.get_running_loop()
@@ -232,15 +242,19 @@ class PushPeer:
             self._arrived.clear()
             try:
                 await asyncio.wait_for(self._arrived.wait(), min(remaining, 0.1))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass  # `condition` may depend on more than arrivals (held requests)
 
-    async def wait_for(self, device: Device, count: int = 1, *,
-                       timeout: float = TIMEOUT) -> list[Notification]:
+    async def wait_for(
+        self, device: Device, count: int = 1, *, timeout: float = TIMEOUT
+    ) -> list[Notification]:
         """The device's first `count` push messages, decrypted, waiting at most `timeout`."""
         try:
-            await self.wait_until(lambda: len(self.received(device)) >= count, timeout=timeout,
-                                  what=f"{count} request(s) to device {device.name}")
+            await self.wait_until(
+                lambda: len(self.received(device)) >= count,
+                timeout=timeout,
+                what=f"{count} request(s) to device {device.name}",
+            )
         except AssertionError as failure:
             got = [n.payload for n in self.notifications(device)]
             raise AssertionError(f"{failure}; it got {len(got)}: {got}") from None
@@ -255,10 +269,16 @@ def vapid_claims(authorization: str, public_key: str, audience: str) -> dict[str
     `public_key` and that the JWT verifies with it (ES256) for `audience`."""
     match = VAPID_AUTHORIZATION.match(authorization)
     assert match, f"not a `vapid t=<JWT>, k=<key>` Authorization header: {authorization!r}"
-    assert match["k"].rstrip("=") == public_key, \
+    assert match["k"].rstrip("=") == public_key, (
         f"k={match['k']!r} is not the server's public key {public_key!r}"
+    )
     key = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), unb64url(public_key))
     header = jwt.get_unverified_header(match["t"])
     assert header.get("alg") == "ES256", header
-    return jwt.decode(match["t"], key, algorithms=["ES256"], audience=audience,
-                      options={"require": ["aud", "exp", "sub"]})
+    return jwt.decode(
+        match["t"],
+        key,
+        algorithms=["ES256"],
+        audience=audience,
+        options={"require": ["aud", "exp", "sub"]},
+    )

@@ -15,8 +15,8 @@ import asyncio
 import json
 import re
 import socket
-from typing import Any
 from collections.abc import Callable
+from typing import Any
 
 import aiohttp
 
@@ -37,8 +37,9 @@ class RawSocketIO:
     that stops reading makes the server's sends back up after little data, as a phone on a
     dead network does."""
 
-    def __init__(self, base_url: str, *, receive_buffer: int | None = None,
-                 headers: dict | None = None) -> None:
+    def __init__(
+        self, base_url: str, *, receive_buffer: int | None = None, headers: dict | None = None
+    ) -> None:
         self.base_url = base_url
         self.headers = headers or {}
         self.events: list[tuple[str, Any]] = []
@@ -48,7 +49,9 @@ class RawSocketIO:
         connector = aiohttp.TCPConnector(
             force_close=True,
             socket_factory=(lambda info: _small_buffer_socket(info, receive_buffer))
-            if receive_buffer else None)
+            if receive_buffer
+            else None,
+        )
         self._http = aiohttp.ClientSession(connector=connector)
         self.ws: aiohttp.ClientWebSocketResponse | None = None
 
@@ -57,9 +60,13 @@ class RawSocketIO:
     async def open(self, token: str, *, timeout: float = TIMEOUT) -> str:
         """Open the websocket, complete both handshakes; the Socket.IO sid."""
         url = f"{self.base_url}/socket.io/?EIO=4&transport=websocket"
-        self.ws = await self._http.ws_connect(url, headers=self.headers, autoping=False,
-                                              max_msg_size=0, timeout=aiohttp.ClientWSTimeout(
-                                                  ws_receive=None, ws_close=timeout))
+        self.ws = await self._http.ws_connect(
+            url,
+            headers=self.headers,
+            autoping=False,
+            max_msg_size=0,
+            timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=timeout),
+        )
         opening = await self._frame(timeout)
         assert opening.startswith("0{"), f"expected the Engine.IO open packet, got {opening!r}"
         await self.ws.send_str("40" + json.dumps({"token": token}))
@@ -75,7 +82,7 @@ class RawSocketIO:
                 if transport is not None:
                     transport.abort()
                 await asyncio.wait_for(self.ws.close(), 1)
-        except (asyncio.TimeoutError, aiohttp.ClientError, OSError):
+        except (TimeoutError, aiohttp.ClientError, OSError):
             pass
         finally:
             await self._http.close()
@@ -122,11 +129,18 @@ class RawSocketIO:
         await self._until(lambda _frame: ack_id in self.acks, timeout)
         return self.acks.pop(ack_id)
 
-    async def wait_for(self, event: str, where: Callable[[Any], bool] = lambda _d: True, *,
-                       timeout: float = TIMEOUT) -> Any:
+    async def wait_for(
+        self,
+        event: str,
+        where: Callable[[Any], bool] = lambda _d: True,
+        *,
+        timeout: float = TIMEOUT,
+    ) -> Any:
         """The first recorded `event` matching `where`, reading frames until it comes."""
+
         def found() -> list:
             return [data for name, data in self.events if name == event and where(data)]
+
         await self._until(lambda _frame: bool(found()), timeout, check_first=True)
         return found()[0]
 
@@ -139,8 +153,9 @@ class RawSocketIO:
 
     # ------------------------------------------------------------------ frames
 
-    async def _until(self, condition: Callable[[str], bool], timeout: float, *,
-                     check_first: bool = False) -> str:
+    async def _until(
+        self, condition: Callable[[str], bool], timeout: float, *, check_first: bool = False
+    ) -> str:
         if check_first and condition(""):
             return ""
         loop = asyncio.get_running_loop()
@@ -154,10 +169,14 @@ class RawSocketIO:
         """The next text frame, recording events and acks, answering pings; Closed at the end."""
         assert self.ws is not None
         if timeout <= 0:
-            raise asyncio.TimeoutError
+            raise TimeoutError
         message = await asyncio.wait_for(self.ws.receive(), timeout)
-        if message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSING,
-                            aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR):
+        if message.type in (
+            aiohttp.WSMsgType.CLOSE,
+            aiohttp.WSMsgType.CLOSING,
+            aiohttp.WSMsgType.CLOSED,
+            aiohttp.WSMsgType.ERROR,
+        ):
             raise Closed(f"{message.type.name} {message.data!r}")
         frame = message.data if isinstance(message.data, str) else message.data.decode()
         if frame == "2":

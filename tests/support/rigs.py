@@ -23,8 +23,14 @@ from .settings import TIMEOUT, clean_environment
 from .tokens import Tokens
 
 # Rate limits out of the way, for tests that need many messages fast.
-ROOMY = {"SEND_RATE": 100_000, "SEND_BURST": 100_000, "EVENTS_PER_SECOND": 100_000,
-         "TYPING_RATE": 100_000, "SEND_RATE_USER": 100_000, "SEND_BURST_USER": 100_000}
+ROOMY = {
+    "SEND_RATE": 100_000,
+    "SEND_BURST": 100_000,
+    "EVENTS_PER_SECOND": 100_000,
+    "TYPING_RATE": 100_000,
+    "SEND_RATE_USER": 100_000,
+    "SEND_BURST_USER": 100_000,
+}
 
 
 def rig_environment(database_url: str, secret: str, **settings: object) -> dict[str, str]:
@@ -47,7 +53,7 @@ class RigClient(ChatClient):
         if self.transport == "polling" and self.sio.connected:
             try:
                 await asyncio.wait_for(self.sio.eio.queue.join(), TIMEOUT)
-            except (asyncio.TimeoutError, AttributeError):
+            except (TimeoutError, AttributeError):
                 pass
         await super().close()
 
@@ -76,8 +82,7 @@ class Rig(ShowsLogs):
         return self
 
     async def stop(self) -> None:
-        await asyncio.gather(*(client.close() for client in self.clients),
-                             return_exceptions=True)
+        await asyncio.gather(*(client.close() for client in self.clients), return_exceptions=True)
         await asyncio.to_thread(self.server.stop)
 
     def client(self, transport: str = "websocket") -> ChatClient:
@@ -86,8 +91,9 @@ class Rig(ShowsLogs):
         self.clients.append(made)
         return made
 
-    async def connect(self, user, *, transport: str = "websocket",
-                      headers: dict | None = None) -> ChatClient:
+    async def connect(
+        self, user, *, transport: str = "websocket", headers: dict | None = None
+    ) -> ChatClient:
         made = self.client(transport)
         await made.connect(auth=self.tokens.access(user.id), headers=headers)
         return made
@@ -113,8 +119,10 @@ class Rig(ShowsLogs):
     def holds_connection_from(self, client_port: int) -> bool:
         """True while the server has a TCP connection from that client port still open
         (any state but TIME_WAIT/CLOSE), per the kernel's table."""
-        return any(state not in ("06", "07")  # TIME_WAIT, CLOSE
-                   for state in tcp_states(self.server.port, client_port))
+        return any(
+            state not in ("06", "07")  # TIME_WAIT, CLOSE
+            for state in tcp_states(self.server.port, client_port)
+        )
 
     def terminate(self) -> None:
         """SIGTERM to the server process alone, as an orchestrator sends it."""
@@ -140,8 +148,9 @@ async def one_test_on(rig: Rig) -> AsyncIterator[Rig]:
     assert rig.server.alive(), f"the server died during the test:\n{tail(rig.server.log_path)}"
 
 
-async def rig_on_backend(request, tmp_path_factory, name: str,
-                         **settings: object) -> AsyncIterator[Rig]:
+async def rig_on_backend(
+    request, tmp_path_factory, name: str, **settings: object
+) -> AsyncIterator[Rig]:
     """A server with these settings on `request.param` ("sqlite" or "postgresql"), for a
     module's tests: use as `async for rig in rig_on_backend(...)` in a module fixture."""
     backend = request.param
@@ -210,11 +219,22 @@ class Launcher(ShowsLogs):
         self._workdir = workdir
         self.rigs: list[Rig] = []
 
-    async def __call__(self, *, urls: DatabaseUrls | None = None, db: Database | None = None,
-                       database_url: str | None = None, **settings: object) -> Rig:
+    async def __call__(
+        self,
+        *,
+        urls: DatabaseUrls | None = None,
+        db: Database | None = None,
+        database_url: str | None = None,
+        **settings: object,
+    ) -> Rig:
         log = self._workdir / f"server-{len(self.rigs)}.log"
-        rig = make_rig(urls or self._urls, log, db=db or (None if urls else self._db),
-                       database_url=database_url, **settings)
+        rig = make_rig(
+            urls or self._urls,
+            log,
+            db=db or (None if urls else self._db),
+            database_url=database_url,
+            **settings,
+        )
         self.rigs.append(rig)
         return await rig.start()
 
@@ -228,8 +248,14 @@ class Launcher(ShowsLogs):
         return [section for rig in self.rigs for section in rig.server_logs()]
 
 
-def make_rig(urls: DatabaseUrls, log_path: Path, *, db: Database | None = None,
-             database_url: str | None = None, **settings: object) -> Rig:
+def make_rig(
+    urls: DatabaseUrls,
+    log_path: Path,
+    *,
+    db: Database | None = None,
+    database_url: str | None = None,
+    **settings: object,
+) -> Rig:
     secret = secrets.token_urlsafe(48)
     env = rig_environment(database_url or urls.server, secret, **settings)
     return Rig(ServerProcess(env, log_path), db or Database(urls.tests), Tokens(secret), urls)
@@ -245,8 +271,10 @@ def tcp_states(local_port: int, remote_port: int) -> list[str]:
                 next(rows)
                 for row in rows:
                     local, remote, state = row.split()[1:4]
-                    if int(local.rsplit(":", 1)[1], 16) == local_port and \
-                            int(remote.rsplit(":", 1)[1], 16) == remote_port:
+                    if (
+                        int(local.rsplit(":", 1)[1], 16) == local_port
+                        and int(remote.rsplit(":", 1)[1], 16) == remote_port
+                    ):
                         states.append(state)
         except OSError:
             continue
@@ -275,13 +303,19 @@ class StoredRow:
 def stored(db: Database, show: Show) -> list[StoredRow]:
     """A show's chat_messages rows, oldest first, with the column idempotent sends add."""
     with db.engine.connect() as conn:
-        rows = conn.execute(text("SELECT id, user_id, message, client_msg_id FROM chat_messages "
-                                 "WHERE show_id = :show ORDER BY id"), {"show": show.id}).all()
+        rows = conn.execute(
+            text(
+                "SELECT id, user_id, message, client_msg_id FROM chat_messages "
+                "WHERE show_id = :show ORDER BY id"
+            ),
+            {"show": show.id},
+        ).all()
     return [StoredRow(*row) for row in rows]
 
 
-async def wait_for_rows(db: Database, show: Show, count: int, *,
-                        timeout: float = TIMEOUT) -> list[StoredRow]:
+async def wait_for_rows(
+    db: Database, show: Show, count: int, *, timeout: float = TIMEOUT
+) -> list[StoredRow]:
     """The show's rows once there are at least `count`, polled with a deadline."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout

@@ -30,8 +30,13 @@ from .tokens import Tokens
 
 REDIS_SERVER = "redis-server"
 # Limits low enough to reach in a test (rigs.ROOMY puts them out of the way).
-LIMITED = {"SEND_RATE": 0.2, "SEND_BURST": 3, "MAX_CONNECTIONS_PER_USER": 2,
-           "SEND_RATE_USER": 0.2, "SEND_BURST_USER": 5}
+LIMITED = {
+    "SEND_RATE": 0.2,
+    "SEND_BURST": 3,
+    "MAX_CONNECTIONS_PER_USER": 2,
+    "SEND_RATE_USER": 0.2,
+    "SEND_BURST_USER": 5,
+}
 
 
 def redis_server_problem() -> str | None:
@@ -41,8 +46,9 @@ def redis_server_problem() -> str | None:
     return None
 
 
-async def wait_until(condition: Callable[[], Any], *, timeout: float, what: str,
-                     pause: float = 0.05) -> Any:
+async def wait_until(
+    condition: Callable[[], Any], *, timeout: float, what: str, pause: float = 0.05
+) -> Any:
     """Poll `condition` (sync) until it returns something truthy; raise after `timeout`."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
@@ -72,31 +78,52 @@ class RedisServer:
         return f"redis://{HOST}:{self.port}/{db}"
 
     def client(self, db: int = 0) -> redis.Redis:
-        return redis.Redis(host=HOST, port=self.port, db=db, socket_connect_timeout=1,
-                           socket_timeout=2)
+        return redis.Redis(
+            host=HOST, port=self.port, db=db, socket_connect_timeout=1, socket_timeout=2
+        )
 
     def start(self, timeout: float = 10.0) -> RedisServer:
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                [REDIS_SERVER, "--port", str(self.port), "--bind", HOST, "--save", "",
-                 "--appendonly", "no", "--daemonize", "no", "--dir", str(self.workdir)],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True)
+                [
+                    REDIS_SERVER,
+                    "--port",
+                    str(self.port),
+                    "--bind",
+                    HOST,
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--daemonize",
+                    "no",
+                    "--dir",
+                    str(self.workdir),
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         deadline = time.monotonic() + timeout
         probe = self.client()
         try:
             while True:
                 if self.process.poll() is not None:
-                    raise ServerError(f"redis-server exited with {self.process.returncode}:\n"
-                                      f"{tail(self.log_path)}")
+                    raise ServerError(
+                        f"redis-server exited with {self.process.returncode}:\n"
+                        f"{tail(self.log_path)}"
+                    )
                 try:
                     if probe.ping():
                         return self
                 except redis.exceptions.RedisError:
                     pass
                 if time.monotonic() > deadline:
-                    raise ServerError(f"redis-server on port {self.port} did not answer PING "
-                                      f"within {timeout}s:\n{tail(self.log_path)}")
+                    raise ServerError(
+                        f"redis-server on port {self.port} did not answer PING "
+                        f"within {timeout}s:\n{tail(self.log_path)}"
+                    )
                 time.sleep(0.02)
         finally:
             probe.close()
@@ -137,13 +164,13 @@ class Cluster(ShowsLogs):
         return process.pid
 
     async def start(self) -> Cluster:
-        await asyncio.gather(*(asyncio.to_thread(node.start, STARTUP_TIMEOUT)
-                               for node in self.nodes))
+        await asyncio.gather(
+            *(asyncio.to_thread(node.start, STARTUP_TIMEOUT) for node in self.nodes)
+        )
         return self
 
     async def stop(self) -> None:
-        await asyncio.gather(*(client.close() for client in self.clients),
-                             return_exceptions=True)
+        await asyncio.gather(*(client.close() for client in self.clients), return_exceptions=True)
         await asyncio.gather(*(asyncio.to_thread(node.stop) for node in self.nodes))
 
     def client(self, node: int) -> ChatClient:
@@ -177,19 +204,29 @@ class Cluster(ShowsLogs):
 
     async def rest_active_users(self, node: int, show_id: int, user) -> dict:
         async with httpx.AsyncClient(timeout=TIMEOUT) as http:
-            response = await http.get(f"{self.base_url(node)}/api/shows/{show_id}/active_users",
-                                      headers={"Authorization":
-                                               f"Bearer {self.tokens.access(user.id)}"})
+            response = await http.get(
+                f"{self.base_url(node)}/api/shows/{show_id}/active_users",
+                headers={"Authorization": f"Bearer {self.tokens.access(user.id)}"},
+            )
         assert response.status_code == 200, response.text
         return response.json()
 
     def server_logs(self) -> list[tuple[str, str]]:
-        return [(f"server {index} ({node.base_url}) log (last 40 lines)",
-                 tail(node.log_path, 40)) for index, node in enumerate(self.nodes)]
+        return [
+            (f"server {index} ({node.base_url}) log (last 40 lines)", tail(node.log_path, 40))
+            for index, node in enumerate(self.nodes)
+        ]
 
 
-def make_cluster(size: int, database_url: str, db: Database, redis_url: str, workdir: Path,
-                 name: str, **settings: object) -> Cluster:
+def make_cluster(
+    size: int,
+    database_url: str,
+    db: Database,
+    redis_url: str,
+    workdir: Path,
+    name: str,
+    **settings: object,
+) -> Cluster:
     secret = secrets.token_urlsafe(48)
     env = rig_environment(database_url, secret, REDIS_URL=redis_url, **settings)
     if "REDIS_PREFIX" not in {name.upper() for name in settings}:
@@ -208,10 +245,24 @@ class WorkersServer(ServerProcess):
     def start(self, timeout: float = STARTUP_TIMEOUT) -> WorkersServer:
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "sharemyshows_rt", "serve", "--host", HOST,
-                 "--port", str(self.port), "--workers", str(self.workers)],
-                env=self.env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True)
+                [
+                    sys.executable,
+                    "-m",
+                    "sharemyshows_rt",
+                    "serve",
+                    "--host",
+                    HOST,
+                    "--port",
+                    str(self.port),
+                    "--workers",
+                    str(self.workers),
+                ],
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         try:
             self._wait_until_healthy(timeout)
         except BaseException:
@@ -282,8 +333,9 @@ def assert_once_in_order(ids: list[int], expected: list[int], who: str) -> None:
     assert not out_of_order, f"{who} got messages out of id order: {out_of_order[:5]}"
     missing = sorted(set(expected) - set(ids))
     extra = sorted(set(ids) - set(expected))
-    assert not missing and not extra, \
+    assert not missing and not extra, (
         f"{who}: missing {missing[:20]} ({len(missing)}), unexpected {extra[:20]} ({len(extra)})"
+    )
 
 
 # ---------------------------------------------------------------------------- which process
@@ -293,8 +345,11 @@ def worker_pids(server: WorkersServer) -> set[int]:
     """The worker processes of `serve --workers N` (the parent's spawned children that
     serve; not multiprocessing's resource tracker)."""
     assert server.process is not None
-    return {pid for pid in server.group_pids()
-            if parent_of(pid) == server.process.pid and "spawn_main" in _cmdline(pid)}
+    return {
+        pid
+        for pid in server.group_pids()
+        if parent_of(pid) == server.process.pid and "spawn_main" in _cmdline(pid)
+    }
 
 
 def describe_process(pid: int) -> str:
@@ -332,8 +387,10 @@ def _tcp_inode(local_port: int, remote_port: int) -> int | None:
         for line in table:
             fields = line.split()
             local, remote, inode = fields[1], fields[2], int(fields[9])
-            if int(local.split(":")[1], 16) == local_port and \
-                    int(remote.split(":")[1], 16) == remote_port:
+            if (
+                int(local.split(":")[1], 16) == local_port
+                and int(remote.split(":")[1], 16) == remote_port
+            ):
                 return inode
     return None
 

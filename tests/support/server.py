@@ -64,19 +64,28 @@ class Result:
     stderr: str
 
 
-def run_cli(*args: str, env: dict, cwd: Path | None = None,
-            timeout: float = COMMAND_TIMEOUT) -> Result:
+def run_cli(
+    *args: str, env: dict, cwd: Path | None = None, timeout: float = COMMAND_TIMEOUT
+) -> Result:
     """Run `python -m sharemyshows_rt ARGS` to completion (bounded), in its own process group."""
-    process = subprocess.Popen([sys.executable, "-m", "sharemyshows_rt", *args], env=env, cwd=cwd,
-                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, start_new_session=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sharemyshows_rt", *args],
+        env=env,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         stdout, stderr = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired as exc:
         stop_group(process, grace=2.0)
         stdout, stderr = process.communicate()
         raise AssertionError(
-            f"`{' '.join(args)}` did not finish within {timeout}s\n{stderr}") from exc
+            f"`{' '.join(args)}` did not finish within {timeout}s\n{stderr}"
+        ) from exc
     return Result(process.returncode, stdout, stderr)
 
 
@@ -97,10 +106,23 @@ class ServerProcess:
         """Start serving and wait until GET /healthz answers 200; raise with the log if not."""
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "sharemyshows_rt", "serve", "--host", self.host,
-                 "--port", str(self.port)],
-                env=self.env, cwd=self.cwd, stdin=subprocess.DEVNULL, stdout=log,
-                stderr=subprocess.STDOUT, start_new_session=True)
+                [
+                    sys.executable,
+                    "-m",
+                    "sharemyshows_rt",
+                    "serve",
+                    "--host",
+                    self.host,
+                    "--port",
+                    str(self.port),
+                ],
+                env=self.env,
+                cwd=self.cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         try:
             self._wait_until_healthy(timeout)
         except BaseException:
@@ -112,8 +134,10 @@ class ServerProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if not self.alive():
-                raise ServerError(f"the server exited with {self.process.returncode} before "
-                                  f"answering /healthz; its log:\n{tail(self.log_path)}")
+                raise ServerError(
+                    f"the server exited with {self.process.returncode} before "
+                    f"answering /healthz; its log:\n{tail(self.log_path)}"
+                )
             try:
                 with urllib.request.urlopen(f"{self.base_url}/healthz", timeout=1) as response:
                     if response.status == 200:
@@ -121,8 +145,10 @@ class ServerProcess:
             except (urllib.error.URLError, OSError):
                 pass
             time.sleep(0.05)
-        raise ServerError(f"GET {self.base_url}/healthz did not answer 200 within {timeout}s; "
-                          f"its log:\n{tail(self.log_path)}")
+        raise ServerError(
+            f"GET {self.base_url}/healthz did not answer 200 within {timeout}s; "
+            f"its log:\n{tail(self.log_path)}"
+        )
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None

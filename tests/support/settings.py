@@ -24,13 +24,15 @@ COMMAND_TIMEOUT = 60.0  # a one-off command line run
 # setting of config.py, so a new setting is covered the day it is added. Except
 # UPSTREAM_VERSION_CHECK: scripts/upstream-canary sets it for the servers the tests start.
 PASSED_THROUGH = frozenset({"UPSTREAM_VERSION_CHECK"})
-SERVICE_VARIABLES = tuple(sorted(name.upper() for name in Settings.model_fields
-                                 if name.upper() not in PASSED_THROUGH))
+SERVICE_VARIABLES = tuple(
+    sorted(name.upper() for name in Settings.model_fields if name.upper() not in PASSED_THROUGH)
+)
 
 
 def clean_environment(**variables: str) -> dict[str, str]:
     """The caller's environment without the service's own variables, plus `variables`."""
-    env = {name: value for name, value in os.environ.items()
-           if name.upper() not in SERVICE_VARIABLES}
+    env = {
+        name: value for name, value in os.environ.items() if name.upper() not in SERVICE_VARIABLES
+    }
     env.update(variables)
     return env

@@ -45,7 +45,9 @@ def _linger_zero(writer: asyncio.StreamWriter) -> None:
     sock = writer.get_extra_info("socket")
     if sock is not None:
         with contextlib.suppress(OSError):
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            sock.setsockopt(
+                socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
+            )
 
 
 class TcpProxy:
@@ -117,12 +119,15 @@ class TcpProxy:
                 return
             try:
                 up_reader, link.upstream = await asyncio.open_connection(
-                    self.upstream_host, self.upstream_port)
+                    self.upstream_host, self.upstream_port
+                )
             except OSError:
                 link.reset()
                 return
-            link.tasks = [asyncio.current_task(),  # type: ignore[list-item]
-                          asyncio.create_task(self._pump(up_reader, writer))]
+            link.tasks = [
+                asyncio.current_task(),  # type: ignore[list-item]
+                asyncio.create_task(self._pump(up_reader, writer)),
+            ]
             await self._pump(reader, link.upstream)
             await link.tasks[1]
         except (asyncio.CancelledError, ConnectionError, OSError):

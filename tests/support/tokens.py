@@ -17,8 +17,15 @@ class Tokens:
     def claims(subject, **overrides) -> dict:
         """Flask-JWT-Extended's access-token claims (`sub` as a string), with overrides."""
         now = int(time.time())
-        claims = {"fresh": False, "iat": now, "jti": str(uuid.uuid4()), "type": "access",
-                  "sub": str(subject), "nbf": now, "exp": now + 3600}
+        claims = {
+            "fresh": False,
+            "iat": now,
+            "jti": str(uuid.uuid4()),
+            "type": "access",
+            "sub": str(subject),
+            "nbf": now,
+            "exp": now + 3600,
+        }
         claims.update(overrides)
         return {name: value for name, value in claims.items() if value is not OMIT}
 

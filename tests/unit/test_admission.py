@@ -84,10 +84,12 @@ async def test_http_upgrades_of_a_session_and_other_paths_are_not_gated():
     app = App()
     gated = HandshakeGate(1, deadline=60).wrap(app, "/socket.io")
     hold = asyncio.create_task(gated(websocket_scope(), None, None))  # takes the one slot
-    others = [{"type": "http", "path": "/socket.io/", "query_string": b"EIO=4"},
-              {"type": "lifespan"},
-              websocket_scope(b"EIO=4&transport=websocket&sid=abc"),
-              {"type": "websocket", "path": "/elsewhere", "query_string": b""}]
+    others = [
+        {"type": "http", "path": "/socket.io/", "query_string": b"EIO=4"},
+        {"type": "lifespan"},
+        websocket_scope(b"EIO=4&transport=websocket&sid=abc"),
+        {"type": "websocket", "path": "/elsewhere", "query_string": b""},
+    ]
     calls = [asyncio.create_task(gated(scope, None, None)) for scope in others]
     await settle()
     assert app.running == 5

@@ -10,8 +10,19 @@ from sharemyshows_rt.transport.asgi_environ import RequestBody, translate_reques
 
 HEADERS = st.lists(
     st.tuples(
-        st.sampled_from([b"host", b"content-type", b"content-length", b"x-forwarded-proto",
-                         b"origin", b"cookie", b"x-custom-header", b"\xff-bad", b"accept"]),
+        st.sampled_from(
+            [
+                b"host",
+                b"content-type",
+                b"content-length",
+                b"x-forwarded-proto",
+                b"origin",
+                b"cookie",
+                b"x-custom-header",
+                b"\xff-bad",
+                b"accept",
+            ]
+        ),
         st.binary(max_size=12) | st.sampled_from([b"https", b"text/plain", b"12"]),
     ),
     max_size=8,
@@ -35,11 +46,17 @@ def _events(first: dict, *more: dict):
 
 
 @settings(max_examples=200, deadline=None)
-@given(kind=st.sampled_from(["http", "websocket"]), headers=HEADERS,
-       query=st.sampled_from([b"", b"EIO=4&transport=polling", b"\xff\xfe", b"sid=abc"]))
+@given(
+    kind=st.sampled_from(["http", "websocket"]),
+    headers=HEADERS,
+    query=st.sampled_from([b"", b"EIO=4&transport=polling", b"\xff\xfe", b"sid=abc"]),
+)
 async def test_the_environ_is_engineios(kind, headers, query):
-    first = {"type": "http.request", "body": b"4hello"} if kind == "http" \
+    first = (
+        {"type": "http.request", "body": b"4hello"}
+        if kind == "http"
         else {"type": "websocket.connect"}
+    )
     scope = _scope(kind, headers, query)
     receive = _events(first, first)
     ours = await translate_request(scope, receive, "send")
@@ -57,10 +74,12 @@ async def test_other_first_events_give_an_empty_environ():
 
 @pytest.mark.parametrize("lengths", [[None], [3], [2, 100], [5, None], [1, 1, 1, None]])
 async def test_the_body_is_read_as_engineio_reads_it(lengths):
-    events = ({"type": "http.request", "body": b"abc", "more_body": True},
-              {"type": "http.disconnect"},
-              {"type": "http.request", "body": b"def", "more_body": True},
-              {"type": "http.request", "body": b"gh", "more_body": False})
+    events = (
+        {"type": "http.request", "body": b"abc", "more_body": True},
+        {"type": "http.disconnect"},
+        {"type": "http.request", "body": b"def", "more_body": True},
+        {"type": "http.request", "body": b"gh", "more_body": False},
+    )
     scope = _scope("http", [], b"")
     ours = (await translate_request(scope, _events(*events), None))["wsgi.input"]
     theirs = (await engineio_asgi.translate_request(scope, _events(*events), None))["wsgi.input"]

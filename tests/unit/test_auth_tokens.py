@@ -27,8 +27,16 @@ def auth() -> Authenticator:
 
 def token(sub="7", secret=SECRET, algorithm="HS256", **claims) -> str:
     now = int(time.time())
-    body = {"sub": sub, "type": "access", "iat": now, "nbf": now, "exp": now + 600,
-            "jti": "j", "fresh": False, **claims}
+    body = {
+        "sub": sub,
+        "type": "access",
+        "iat": now,
+        "nbf": now,
+        "exp": now + 600,
+        "jti": "j",
+        "fresh": False,
+        **claims,
+    }
     return jwt.encode({k: v for k, v in body.items() if v is not None}, secret, algorithm=algorithm)
 
 
@@ -119,13 +127,15 @@ async def test_concurrent_lookups_share_one_query():
     class CountingUsers:
         async def get_many(self, user_ids):
             calls.append(sorted(user_ids))
-            return {user_id: UserRecord(user_id, f"fan{user_id}") for user_id in user_ids
-                    if user_id % 2}
+            return {
+                user_id: UserRecord(user_id, f"fan{user_id}") for user_id in user_ids if user_id % 2
+            }
 
     loader = UserLoader(CountingUsers())
     found = await asyncio.gather(*(loader.get(user_id) for user_id in range(1, 21)))
-    assert [user.username if user else None for user in found] == \
-        [f"fan{n}" if n % 2 else None for n in range(1, 21)]
+    assert [user.username if user else None for user in found] == [
+        f"fan{n}" if n % 2 else None for n in range(1, 21)
+    ]
     assert len(calls) <= 2 and sorted(sum(calls, [])) == list(range(1, 21))
 
 

@@ -4,9 +4,10 @@ group of messages to a room reaches each member in one put."""
 
 from types import SimpleNamespace
 
+from support.managers import standalone
+
 from sharemyshows_rt.transport.broadcast import AT_ONCE, FastBroadcast
 from sharemyshows_rt.transport.websocket import websocket_frame
-from support.managers import standalone
 
 
 class RecordingQueue:
@@ -46,13 +47,17 @@ async def test_a_broadcast_to_a_room_does_not():
     manager, sids, sockets = await manager_with(3)
     await manager.emit("user_joined", {"count": 3}, "/", room="show:1", skip_sid=sids[0])
     assert [socket.queue.put for socket in sockets.values()] == [
-        [], [('2["user_joined",{"count":3}]', False)], [('2["user_joined",{"count":3}]', False)]]
+        [],
+        [('2["user_joined",{"count":3}]', False)],
+        [('2["user_joined",{"count":3}]', False)],
+    ]
 
 
 async def test_a_group_reaches_each_member_in_one_put_with_its_frames_joined():
     manager, sids, sockets = await manager_with(3)
-    await manager.emit_each("new_message", [({"id": 1}, None), ({"id": 2}, [sids[0]])],
-                            "/", "show:1")
+    await manager.emit_each(
+        "new_message", [({"id": 1}, None), ({"id": 2}, [sids[0]])], "/", "show:1"
+    )
     first, second = '2["new_message",{"id":1}]', '2["new_message",{"id":2}]'
     frame_1, frame_2 = websocket_frame("4" + first), websocket_frame("4" + second)  # MESSAGE
     # The first member's history already held message 2: it gets message 1 alone.

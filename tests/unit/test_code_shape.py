@@ -22,10 +22,12 @@ def _modules() -> list[Path]:
 def test_modules_and_functions_are_small(path):
     source = path.read_text()
     assert len(source.splitlines()) <= MAX_MODULE_LINES
-    long = [f"{node.name} ({node.end_lineno - node.lineno + 1} lines)"
-            for node in ast.walk(ast.parse(source))
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
-            and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES]
+    long = [
+        f"{node.name} ({node.end_lineno - node.lineno + 1} lines)"
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+        and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES
+    ]
     assert not long
 
 
@@ -41,7 +43,9 @@ def test_the_delivery_modules_import_no_circle():
     graph = {path.stem: _imports(path) for path in (PACKAGE / "delivery").glob("*.py")}
 
     def reaches(start: str, goal: str, seen: set[str]) -> bool:
-        return any(name == goal or (name not in seen and reaches(name, goal, seen | {name}))
-                   for name in graph.get(start, ()))
+        return any(
+            name == goal or (name not in seen and reaches(name, goal, seen | {name}))
+            for name in graph.get(start, ())
+        )
 
     assert [name for name in graph if reaches(name, name, set())] == []

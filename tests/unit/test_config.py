@@ -2,10 +2,15 @@
 and when the development secret may be used."""
 
 import pytest
-
-from sharemyshows_rt.config import (DEFAULT_DATABASE_URL, DEVELOPMENT_SECRET, ConfigError,
-                                    async_url, load_settings)
 from support.settings import SERVICE_VARIABLES
+
+from sharemyshows_rt.config import (
+    DEFAULT_DATABASE_URL,
+    DEVELOPMENT_SECRET,
+    ConfigError,
+    async_url,
+    load_settings,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -18,7 +23,9 @@ def no_service_environment(monkeypatch, tmp_path):
 def test_defaults(monkeypatch):
     monkeypatch.setenv("JWT_SECRET_KEY", "s")
     settings = load_settings()
-    assert settings.database_url == DEFAULT_DATABASE_URL == "sqlite+aiosqlite:///./sharemyshows_rt.db"
+    assert (
+        settings.database_url == DEFAULT_DATABASE_URL == "sqlite+aiosqlite:///./sharemyshows_rt.db"
+    )
     assert settings.history_limit == 50 and settings.message_max_length == 1000
     assert settings.jwt_cookie_name == "access_token_cookie"
     assert settings.redis_url is None
@@ -35,13 +42,16 @@ def test_single_origin(monkeypatch):
     assert load_settings().cors_allowed_origins == ["http://localhost:3000"]
 
 
-@pytest.mark.parametrize("raw, driver", [
-    ("postgres://u:p@db/shows", "postgresql+asyncpg"),
-    ("postgresql://u:p@db/shows", "postgresql+asyncpg"),
-    ("postgresql+asyncpg://u:p@db/shows", "postgresql+asyncpg"),
-    ("sqlite:///x.db", "sqlite+aiosqlite"),
-    ("sqlite+aiosqlite:///x.db", "sqlite+aiosqlite"),
-])
+@pytest.mark.parametrize(
+    "raw, driver",
+    [
+        ("postgres://u:p@db/shows", "postgresql+asyncpg"),
+        ("postgresql://u:p@db/shows", "postgresql+asyncpg"),
+        ("postgresql+asyncpg://u:p@db/shows", "postgresql+asyncpg"),
+        ("sqlite:///x.db", "sqlite+aiosqlite"),
+        ("sqlite+aiosqlite:///x.db", "sqlite+aiosqlite"),
+    ],
+)
 def test_database_url_gets_its_async_driver(raw, driver):
     url = async_url(raw)
     assert url.drivername == driver
@@ -58,8 +68,10 @@ def test_password_survives_normalisation():
     assert (url.username, url.password, url.host, url.port) == ("user", "s3cret", "db", 6543)
 
 
-@pytest.mark.parametrize("raw", ["mysql://u@h/db", "postgresql+psycopg2://u@h/db",
-                                 "sqlite+pysqlite:///x.db", "::not a url::"])
+@pytest.mark.parametrize(
+    "raw",
+    ["mysql://u@h/db", "postgresql+psycopg2://u@h/db", "sqlite+pysqlite:///x.db", "::not a url::"],
+)
 def test_unusable_database_urls(raw):
     with pytest.raises(ValueError):
         async_url(raw)
@@ -81,11 +93,14 @@ def test_blank_secret_counts_as_unset(monkeypatch):
     assert load_settings().uses_development_secret
 
 
-@pytest.mark.parametrize("env", [
-    {"DATABASE_URL": "postgresql://u@db/shows"},
-    {"SHAREMYSHOWS_ENV": "production"},
-    {"SHAREMYSHOWS_ENV": "staging"},
-])
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"DATABASE_URL": "postgresql://u@db/shows"},
+        {"SHAREMYSHOWS_ENV": "production"},
+        {"SHAREMYSHOWS_ENV": "staging"},
+    ],
+)
 def test_no_secret_outside_development_is_refused(monkeypatch, env):
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -100,8 +115,15 @@ def test_explicit_development_on_postgres_may_use_the_development_secret(monkeyp
     assert load_settings().jwt_secret == DEVELOPMENT_SECRET
 
 
-@pytest.mark.parametrize("name, value", [("HISTORY_LIMIT", "-3"), ("HISTORY_LIMIT", "many"),
-                                         ("MESSAGE_MAX_LENGTH", "0"), ("DATABASE_URL", "mysql://h/d")])
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("HISTORY_LIMIT", "-3"),
+        ("HISTORY_LIMIT", "many"),
+        ("MESSAGE_MAX_LENGTH", "0"),
+        ("DATABASE_URL", "mysql://h/d"),
+    ],
+)
 def test_config_error_is_one_line_naming_the_variable(monkeypatch, name, value):
     monkeypatch.setenv("JWT_SECRET_KEY", "s")
     monkeypatch.setenv(name, value)

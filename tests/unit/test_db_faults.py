@@ -16,24 +16,30 @@ def wrapped(driver_error: Exception) -> DBAPIError:
     return DBAPIError("SELECT 1", None, adapted)
 
 
-@pytest.mark.parametrize("driver_error", [
-    pg.ObjectNotInPrerequisiteStateError("database is not currently accepting connections"),
-    pg.TooManyConnectionsError("sorry, too many clients already"),
-    pg.CannotConnectNowError("the database system is shutting down"),
-    pg.AdminShutdownError("terminating connection due to administrator command"),
-    pg.ConnectionFailureError("connection failure"),
-    pg.LockNotAvailableError("could not obtain lock"),
-    pg.ConnectionDoesNotExistError("connection was closed in the middle of operation"),
-    ConnectionResetError("reset by peer"),
-])
+@pytest.mark.parametrize(
+    "driver_error",
+    [
+        pg.ObjectNotInPrerequisiteStateError("database is not currently accepting connections"),
+        pg.TooManyConnectionsError("sorry, too many clients already"),
+        pg.CannotConnectNowError("the database system is shutting down"),
+        pg.AdminShutdownError("terminating connection due to administrator command"),
+        pg.ConnectionFailureError("connection failure"),
+        pg.LockNotAvailableError("could not obtain lock"),
+        pg.ConnectionDoesNotExistError("connection was closed in the middle of operation"),
+        ConnectionResetError("reset by peer"),
+    ],
+)
 def test_refusals_are_service_unavailable(driver_error):
     assert from_exception(wrapped(driver_error)).message == "Service unavailable"
 
 
-@pytest.mark.parametrize("driver_error", [
-    pg.UniqueViolationError("duplicate key value violates unique constraint"),
-    pg.UndefinedTableError("relation does not exist"),
-    pg.DataError("invalid input"),
-])
+@pytest.mark.parametrize(
+    "driver_error",
+    [
+        pg.UniqueViolationError("duplicate key value violates unique constraint"),
+        pg.UndefinedTableError("relation does not exist"),
+        pg.DataError("invalid input"),
+    ],
+)
 def test_bugs_stay_internal_errors(driver_error):
     assert from_exception(wrapped(driver_error)).message == "Internal error"

@@ -23,23 +23,46 @@ class Protocol:
         pass
 
 
-def make_environ(scope_type: str = "websocket", protocol: Protocol | None = None
-                 ) -> tuple[dict, dict, Protocol]:
+def make_environ(
+    scope_type: str = "websocket", protocol: Protocol | None = None
+) -> tuple[dict, dict, Protocol]:
     protocol = protocol or Protocol()
-    headers = [(b"host", b"chat.example"), (b"cookie", b"access_token_cookie=T"),
-               (b"user-agent", b"phone/1.0"), (b"sec-websocket-key", b"abc==")]
-    scope = {"type": scope_type, "path": "/socket.io/", "query_string": b"EIO=4&token=Q",
-             "headers": headers, "client": ("10.0.0.1", 5000)}
+    headers = [
+        (b"host", b"chat.example"),
+        (b"cookie", b"access_token_cookie=T"),
+        (b"user-agent", b"phone/1.0"),
+        (b"sec-websocket-key", b"abc=="),
+    ]
+    scope = {
+        "type": scope_type,
+        "path": "/socket.io/",
+        "query_string": b"EIO=4&token=Q",
+        "headers": headers,
+        "client": ("10.0.0.1", 5000),
+    }
     environ = {
-        "REQUEST_METHOD": "GET", "PATH_INFO": "/socket.io/", "QUERY_STRING": "EIO=4&token=Q",
-        "REMOTE_ADDR": "10.0.0.1", "HTTP_COOKIE": "access_token_cookie=T",
-        "HTTP_HOST": "chat.example", "HTTP_ORIGIN": "http://localhost:3000",
-        "wsgi.url_scheme": "ws", "asgi.receive": protocol.receive, "asgi.send": protocol.send,
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": "/socket.io/",
+        "QUERY_STRING": "EIO=4&token=Q",
+        "REMOTE_ADDR": "10.0.0.1",
+        "HTTP_COOKIE": "access_token_cookie=T",
+        "HTTP_HOST": "chat.example",
+        "HTTP_ORIGIN": "http://localhost:3000",
+        "wsgi.url_scheme": "ws",
+        "asgi.receive": protocol.receive,
+        "asgi.send": protocol.send,
         # What only the handshake needed:
-        "HTTP_USER_AGENT": "phone/1.0", "HTTP_SEC_WEBSOCKET_KEY": "abc==",
-        "HTTP_CONNECTION": "Upgrade", "HTTP_UPGRADE": "websocket", "SERVER_NAME": "chat",
-        "SERVER_PORT": "443", "SERVER_PROTOCOL": "HTTP/1.1", "CONTENT_TYPE": "text/plain",
-        "RAW_URI": "/socket.io/?EIO=4&token=Q", "SCRIPT_NAME": "", "wsgi.input": object(),
+        "HTTP_USER_AGENT": "phone/1.0",
+        "HTTP_SEC_WEBSOCKET_KEY": "abc==",
+        "HTTP_CONNECTION": "Upgrade",
+        "HTTP_UPGRADE": "websocket",
+        "SERVER_NAME": "chat",
+        "SERVER_PORT": "443",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "CONTENT_TYPE": "text/plain",
+        "RAW_URI": "/socket.io/?EIO=4&token=Q",
+        "SCRIPT_NAME": "",
+        "wsgi.input": object(),
         "asgi.scope": scope,
     }
     return environ, scope, protocol
@@ -48,8 +71,14 @@ def make_environ(scope_type: str = "websocket", protocol: Protocol | None = None
 def test_kept_keys_are_the_ones_a_later_connect_reads():
     # Authenticator.socket_token: the token may come from the query string or the cookie;
     # OriginCheck: the server's own origin is wsgi.url_scheme + HTTP_HOST.
-    assert {"QUERY_STRING", "HTTP_COOKIE", "HTTP_HOST", "wsgi.url_scheme",
-            "asgi.receive", "asgi.send"} <= KEPT
+    assert {
+        "QUERY_STRING",
+        "HTTP_COOKIE",
+        "HTTP_HOST",
+        "wsgi.url_scheme",
+        "asgi.receive",
+        "asgi.send",
+    } <= KEPT
 
 
 @pytest.mark.parametrize("scope_type", ["websocket", "http"])
@@ -144,8 +173,16 @@ def test_the_websocket_request_kept_by_websockets_parser_loses_its_headers():
     from websockets.http11 import Request
 
     protocol = Protocol()
-    request = protocol.request = Request("/socket.io/?EIO=4", Headers(
-        [("Host", "chat.example"), ("Cookie", "access_token_cookie=T"), ("Upgrade", "websocket")]))
+    request = protocol.request = Request(
+        "/socket.io/?EIO=4",
+        Headers(
+            [
+                ("Host", "chat.example"),
+                ("Cookie", "access_token_cookie=T"),
+                ("Upgrade", "websocket"),
+            ]
+        ),
+    )
     environ, _scope, _ = make_environ(protocol=protocol)
     shed_handshake(environ)
     assert protocol.request is None

@@ -11,9 +11,11 @@ from uvicorn.server import ServerState
 
 from sharemyshows_rt.transport.http_protocol import UpgradingHttpProtocol
 
-UPGRADE = (b"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n"
-           b"Host: 127.0.0.1:8000\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-           b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+UPGRADE = (
+    b"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n"
+    b"Host: 127.0.0.1:8000\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+)
 
 
 class Transport:
@@ -25,8 +27,9 @@ class Transport:
         self.closed = False
 
     def get_extra_info(self, name, default=None):
-        return {"sockname": ("127.0.0.1", 8000), "peername": ("127.0.0.1", 50000)}.get(name,
-                                                                                      default)
+        return {"sockname": ("127.0.0.1", 8000), "peername": ("127.0.0.1", 50000)}.get(
+            name, default
+        )
 
     def set_protocol(self, protocol) -> None:
         self.protocol = protocol
@@ -65,8 +68,9 @@ def _upgraded(protocol_class) -> tuple[weakref.ref, Transport]:
     return weakref.ref(protocol), transport
 
 
-@pytest.mark.parametrize("protocol_class, freed", [(UpgradingHttpProtocol, True),
-                                                   (HttpToolsProtocol, False)])
+@pytest.mark.parametrize(
+    "protocol_class, freed", [(UpgradingHttpProtocol, True), (HttpToolsProtocol, False)]
+)
 async def test_the_http_protocol_is_freed_at_the_upgrade(protocol_class, freed):
     gc.disable()
     try:

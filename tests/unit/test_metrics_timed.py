@@ -8,14 +8,18 @@ from sharemyshows_rt import metrics
 
 
 def histogram() -> Histogram:
-    return Histogram("t_seconds", "test", ["operation"], registry=CollectorRegistry(),
-                     buckets=(0.5, 10))
+    return Histogram(
+        "t_seconds", "test", ["operation"], registry=CollectorRegistry(), buckets=(0.5, 10)
+    )
 
 
 def observed(h: Histogram, operation: str) -> tuple[float, float]:
     """(count, sum) observed under `operation`."""
-    samples = {(s.name, s.labels.get("operation")): s.value
-               for metric in h.collect() for s in metric.samples}
+    samples = {
+        (s.name, s.labels.get("operation")): s.value
+        for metric in h.collect()
+        for s in metric.samples
+    }
     return samples[("t_seconds_count", operation)], samples[("t_seconds_sum", operation)]
 
 

@@ -9,9 +9,9 @@ import asyncio
 
 import pytest
 from engineio import packet as eio_packet
+from support.fake_websocket import WAIT, websocket
 
 from sharemyshows_rt.transport.websocket import Outbox, frame_of
-from support.fake_websocket import WAIT, websocket
 
 
 def packet(n: int) -> eio_packet.Packet:
@@ -69,8 +69,7 @@ def sharing_one_log(*pairs):
     """The websockets of `pairs`, their writes recorded in one list (who was written when)."""
     log: list = []
     for ws, protocol in pairs:
-        protocol.transport.writelines = (
-            lambda frames, ws=ws: log.append((ws, list(frames))))
+        protocol.transport.writelines = lambda frames, ws=ws: log.append((ws, list(frames)))
     return log
 
 
@@ -171,7 +170,9 @@ async def test_one_broken_transport_does_not_keep_the_others_frames(caplog):
 
 
 def big_packet(n: int, size: int) -> eio_packet.Packet:
-    return eio_packet.Packet(eio_packet.MESSAGE, f'2["new_message",{{"id":{n},"t":"{"x" * size}"}}]')
+    return eio_packet.Packet(
+        eio_packet.MESSAGE, f'2["new_message",{{"id":{n},"t":"{"x" * size}"}}]'
+    )
 
 
 async def test_a_connection_holds_at_most_the_limit_beyond_its_first_frame():

@@ -2,7 +2,7 @@
 them: the TypedDict that types the builder and the pydantic model name the same fields, and
 what the builders really build validates against the model."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import get_type_hints
 
 import pytest
@@ -10,22 +10,33 @@ import pytest
 from sharemyshows_rt.backends.memory.presence import MemoryPresence
 from sharemyshows_rt.chat.roster import Roster
 from sharemyshows_rt.db.repositories import StoredMessage
-from sharemyshows_rt.schemas import (ActiveUsersPage, ActiveUsersPayload, MessageOut, NewMessage,
-                                     PresenceChange, PresenceChangePayload, UserRef,
-                                     message_payload)
+from sharemyshows_rt.schemas import (
+    ActiveUsersPage,
+    ActiveUsersPayload,
+    MessageOut,
+    NewMessage,
+    PresenceChange,
+    PresenceChangePayload,
+    UserRef,
+    message_payload,
+)
 
 
-@pytest.mark.parametrize(("typed", "model"), [
-    (NewMessage, MessageOut), (ActiveUsersPayload, ActiveUsersPage),
-    (PresenceChangePayload, PresenceChange)])
+@pytest.mark.parametrize(
+    ("typed", "model"),
+    [
+        (NewMessage, MessageOut),
+        (ActiveUsersPayload, ActiveUsersPage),
+        (PresenceChangePayload, PresenceChange),
+    ],
+)
 def test_each_typed_dict_names_its_models_fields(typed, model):
     assert set(get_type_hints(typed)) == set(model.model_fields)
 
 
 @pytest.mark.parametrize("client_msg_id", [None, "c-1"])
 def test_message_payload_is_a_message_out(client_msg_id):
-    stored = StoredMessage(7, 3, 5, "ann", "hi", datetime(2026, 1, 2, tzinfo=timezone.utc),
-                           client_msg_id)
+    stored = StoredMessage(7, 3, 5, "ann", "hi", datetime(2026, 1, 2, tzinfo=UTC), client_msg_id)
     payload = message_payload(stored)
     assert list(payload) == list(get_type_hints(NewMessage)) == list(MessageOut.model_fields)
     assert MessageOut.model_validate(payload).model_dump() == payload

@@ -4,9 +4,9 @@ paths must behave as with python-socketio's lists, and `sid in pending` must be 
 lookup, not a scan of every connection being set up."""
 
 import pytest
+from support.managers import FakeServer, standalone
 
 from sharemyshows_rt.transport.broadcast import FastBroadcast
-from support.managers import FakeServer, standalone
 
 NS = "/"
 OTHER_NS = "/admin"

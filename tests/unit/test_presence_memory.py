@@ -1,7 +1,7 @@
 """MemoryPresence: per-user membership over connections; first arrival and last departure."""
 
-from sharemyshows_rt.backends.presence import Departure
 from sharemyshows_rt.backends.memory.presence import MemoryPresence
+from sharemyshows_rt.backends.presence import Departure
 
 SHOW, OTHER_SHOW = 7, 8
 ALICE, BOB = 1, 2
@@ -97,7 +97,8 @@ async def test_leave_all_leaves_every_show_of_that_connection_only():
     departures = await presence.leave_all("a1")
     assert sorted(departures, key=lambda d: d.show_id) == [
         Departure(SHOW, ALICE, "alice", last=False),
-        Departure(OTHER_SHOW, ALICE, "alice", last=True)]
+        Departure(OTHER_SHOW, ALICE, "alice", last=True),
+    ]
     assert await members(presence) == [(ALICE, "alice", "a2"), (BOB, "bob", "b1")]
     assert await members(presence, OTHER_SHOW) == []
 

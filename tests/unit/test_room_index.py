@@ -6,9 +6,9 @@ from bidict import bidict
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from socketio import AsyncManager
+from support.managers import standalone
 
 from sharemyshows_rt.transport.broadcast import FastBroadcast
-from support.managers import standalone
 
 NAMESPACES = ("/", "/admin")
 ROOMS = ("show:1", "show:2", "show:3")
@@ -26,8 +26,9 @@ class CountingRoom(bidict):
 
 OPERATIONS = st.lists(
     st.tuples(
-        st.sampled_from(["connect", "pre_connect", "enter", "leave", "close", "pre_disconnect",
-                         "disconnect"]),
+        st.sampled_from(
+            ["connect", "pre_connect", "enter", "leave", "close", "pre_disconnect", "disconnect"]
+        ),
         st.integers(0, 5),  # which connection (eio session)
         st.sampled_from(NAMESPACES),
         st.sampled_from(ROOMS),
@@ -73,14 +74,22 @@ async def _apply(manager, operations) -> list:
 
 
 def _state(manager) -> dict:
-    rooms = {namespace: {room: dict(members) for room, members in by_room.items()}
-             for namespace, by_room in manager.rooms.items()}
-    sids = {sid for by_room in manager.rooms.values() for members in by_room.values()
-            for sid in members}
-    rooms_of = {(namespace, sid): sorted(map(str, manager.get_rooms(sid, namespace)))
-                for namespace in NAMESPACES for sid in sids}
-    pending = ({ns: list(s) for ns, s in manager.pending_connect.items()},
-               {ns: list(s) for ns, s in manager.pending_disconnect.items()})
+    rooms = {
+        namespace: {room: dict(members) for room, members in by_room.items()}
+        for namespace, by_room in manager.rooms.items()
+    }
+    sids = {
+        sid for by_room in manager.rooms.values() for members in by_room.values() for sid in members
+    }
+    rooms_of = {
+        (namespace, sid): sorted(map(str, manager.get_rooms(sid, namespace)))
+        for namespace in NAMESPACES
+        for sid in sids
+    }
+    pending = (
+        {ns: list(s) for ns, s in manager.pending_connect.items()},
+        {ns: list(s) for ns, s in manager.pending_disconnect.items()},
+    )
     return {"rooms": rooms, "rooms_of": rooms_of, "pending": pending}
 
 
@@ -121,8 +130,9 @@ async def test_a_disconnect_asks_only_the_rooms_it_is_in():
 
 async def test_the_last_disconnect_empties_the_index():
     manager = standalone(FastBroadcast)
-    sids = [await manager.connect(f"eio{n}", namespace)
-            for n in range(3) for namespace in NAMESPACES]
+    sids = [
+        await manager.connect(f"eio{n}", namespace) for n in range(3) for namespace in NAMESPACES
+    ]
     for sid in sids[::2]:
         await manager.enter_room(sid, "/", "show:2")
     for n, sid in enumerate(sids):

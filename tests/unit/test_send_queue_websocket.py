@@ -23,15 +23,19 @@ SOFT = max(1, LIMIT // 5)  # the queue's soft limit, by its own rule
 
 def message(n: int) -> eio_packet.Packet:
     """A Socket.IO new_message event as the broadcast sends it (an Engine.IO MESSAGE)."""
-    encoded = OrjsonPacket(sio_packet.EVENT, namespace="/",
-                           data=["new_message", {"show_id": 1, "id": n}], binary=False).encode()
+    encoded = OrjsonPacket(
+        sio_packet.EVENT, namespace="/", data=["new_message", {"show_id": 1, "id": n}], binary=False
+    ).encode()
     return eio_packet.Packet(eio_packet.MESSAGE, encoded)
 
 
 def typing(n: int) -> eio_packet.Packet:
-    encoded = OrjsonPacket(sio_packet.EVENT, namespace="/",
-                           data=["user_typing", {"show_id": 1, "user_id": n, "is_typing": True}],
-                           binary=False).encode()
+    encoded = OrjsonPacket(
+        sio_packet.EVENT,
+        namespace="/",
+        data=["user_typing", {"show_id": 1, "user_id": n, "is_typing": True}],
+        binary=False,
+    ).encode()
     return eio_packet.Packet(eio_packet.MESSAGE, encoded)
 
 
@@ -311,8 +315,9 @@ async def test_a_second_backlog_is_flushed_like_the_first(queue, ws):
 # ---------------------------------------------------------------------------- closing
 
 
-@pytest.mark.parametrize("mark", [lambda q: q.end(), lambda q: q.put_nowait(None)],
-                         ids=["end", "put_None"])
+@pytest.mark.parametrize(
+    "mark", [lambda q: q.end(), lambda q: q.put_nowait(None)], ids=["end", "put_None"]
+)
 async def test_close_marker_closes_after_the_backlog(queue, ws, mark):
     ws.fall_behind()
     packets = [message(n) for n in range(3)]
@@ -326,8 +331,9 @@ async def test_close_marker_closes_after_the_backlog(queue, ws, mark):
     assert ws.log == [*packets, "close"]
 
 
-@pytest.mark.parametrize("mark", [lambda q: q.end(), lambda q: q.put_nowait(None)],
-                         ids=["end", "put_None"])
+@pytest.mark.parametrize(
+    "mark", [lambda q: q.end(), lambda q: q.put_nowait(None)], ids=["end", "put_None"]
+)
 async def test_close_marker_on_an_idle_queue_closes_at_once(queue, ws, mark):
     mark(queue)
     await drained(queue)
@@ -336,7 +342,8 @@ async def test_close_marker_on_an_idle_queue_closes_at_once(queue, ws, mark):
 
 
 async def test_nothing_is_written_after_the_close_marker_even_while_the_close_is_under_way(
-        queue, ws):
+    queue, ws
+):
     closing = asyncio.Event()
 
     async def slow_close() -> None:  # like AbortingWebSocket: the close frame goes out later

@@ -15,6 +15,12 @@ def test_checked_in_types_match_the_generator():
 
 def test_every_event_is_typed():
     source = typescript.source()
-    for event in ("join_show", "send_message", "get_message_history", "new_message",
-                  "user_joined", "error"):
+    for event in (
+        "join_show",
+        "send_message",
+        "get_message_history",
+        "new_message",
+        "user_joined",
+        "error",
+    ):
         assert f"  {event}: (payload: " in source

@@ -24,8 +24,10 @@ def pyproject_ranges() -> dict[str, str]:
 
 def locked(lock: str) -> dict[str, str]:
     text = (ROOT / "requirements" / lock).read_text()
-    return {name.lower(): release for name, release in re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)",
-                                                                   text, re.MULTILINE)}
+    return {
+        name.lower(): release
+        for name, release in re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)", text, re.MULTILINE)
+    }
 
 
 @pytest.mark.parametrize("package", upstream.TESTED)
@@ -45,9 +47,18 @@ def test_the_installed_releases_are_in_range():
     assert upstream.out_of_range() == []
 
 
-@pytest.mark.parametrize("release, admitted", [
-    ("0.34.9", False), ("0.35", True), ("0.35.0", True), ("0.55.9", True), ("0.56", False),
-    ("0.56.0rc1", False), ("1.0.0", False)])
+@pytest.mark.parametrize(
+    "release, admitted",
+    [
+        ("0.34.9", False),
+        ("0.35", True),
+        ("0.35.0", True),
+        ("0.55.9", True),
+        ("0.56", False),
+        ("0.56.0rc1", False),
+        ("1.0.0", False),
+    ],
+)
 def test_releases_compare_by_their_numbers(release, admitted):
     assert upstream.Tested("0.35", "0.56", "0.55.0").admits(release) is admitted
 

@@ -8,8 +8,9 @@ import asyncio
 import gc
 import weakref
 
-from sharemyshows_rt.transport.websocket import Outbox
 from support.fake_websocket import WAIT, websocket
+
+from sharemyshows_rt.transport.websocket import Outbox
 
 
 def quick_websocket():

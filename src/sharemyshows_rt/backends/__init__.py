@@ -14,8 +14,11 @@ def open_backend(settings: Settings) -> Backend:
     if settings.redis_url:
         from .redis.backend import RedisBackend
 
-        return RedisBackend(settings.redis_url, settings.redis_namespace,
-                            coalesce_seconds=settings.push_coalesce_seconds)
+        return RedisBackend(
+            settings.redis_url,
+            settings.redis_namespace,
+            coalesce_seconds=settings.push_coalesce_seconds,
+        )
     from .memory.backend import MemoryBackend
 
     return MemoryBackend(coalesce_seconds=settings.push_coalesce_seconds)

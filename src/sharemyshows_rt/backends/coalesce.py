@@ -21,11 +21,11 @@ class Folded:
 
 class Coalescer(ABC):
     @abstractmethod
-    async def offer(self, user_id: int, show_id: int, count: int, last: dict[str, Any],
-                    now: float) -> bool:
+    async def offer(
+        self, user_id: int, show_id: int, count: int, last: dict[str, Any], now: float
+    ) -> bool:
         """`count` new messages for the user: True to notify now, False when folded."""
 
     @abstractmethod
     async def due(self, now: float) -> list[Folded]:
         """Claim the folds whose window has ended (each is returned to one caller only)."""
-

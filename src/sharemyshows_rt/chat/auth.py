@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 from urllib.parse import parse_qs
 
 import jwt
@@ -34,9 +35,14 @@ class Identity:
 class Authenticator:
     """Finds and verifies access tokens, and resolves them to an existing user."""
 
-    def __init__(self, secret: str, cookie_name: str, users: UserRepository,
-                 remember_seconds: float = 60.0, wall_clock: Callable[[], float] = time.time
-                 ) -> None:
+    def __init__(
+        self,
+        secret: str,
+        cookie_name: str,
+        users: UserRepository,
+        remember_seconds: float = 60.0,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
         self._secret = secret
         self._cookie_name = cookie_name
         self._users = users
@@ -99,8 +105,13 @@ class Authenticator:
                 return verified[0], verified[2]
             del self._verified[token]  # expired: PyJWT says so, and why
         try:
-            claims = jwt.decode(token, self._secret, algorithms=[ALGORITHM], leeway=LEEWAY_SECONDS,
-                                options={"require": ["sub", "exp"], "verify_sub": False})
+            claims = jwt.decode(
+                token,
+                self._secret,
+                algorithms=[ALGORITHM],
+                leeway=LEEWAY_SECONDS,
+                options={"require": ["sub", "exp"], "verify_sub": False},
+            )
         except jwt.PyJWTError as exc:
             raise Unauthorized(f"invalid token: {type(exc).__name__}") from None
         if claims.get("type", "access") != "access":
@@ -108,7 +119,11 @@ class Authenticator:
         subject = claims["sub"]
         if isinstance(subject, str) and subject.isdecimal() and len(subject) <= 10:
             subject = int(subject)
-        if not isinstance(subject, int) or isinstance(subject, bool) or not 0 < subject <= MAX_DB_INT:
+        if (
+            not isinstance(subject, int)
+            or isinstance(subject, bool)
+            or not 0 < subject <= MAX_DB_INT
+        ):
             raise Unauthorized("the token's subject is not a user id")
         csrf = claims.get("csrf")
         csrf = csrf if isinstance(csrf, str) else None
@@ -137,8 +152,9 @@ class Authenticator:
         if user_id in self._gone:
             raise Unauthorized("unknown user")
         known = self._known.get(user_id)
-        if (known is None or time.monotonic() - known[1] >= self._remember) \
-                and user_id not in self._rechecks:
+        if (
+            known is None or time.monotonic() - known[1] >= self._remember
+        ) and user_id not in self._rechecks:
             task = asyncio.create_task(self._recheck(user_id), name=f"recheck-user-{user_id}")
             self._rechecks[user_id] = task
             task.add_done_callback(lambda _: self._rechecks.pop(user_id, None))
@@ -197,7 +213,7 @@ class UserLoader:
     async def _run(self) -> None:
         try:
             while self._waiting:
-                ids = list(self._waiting)[:self.BATCH]
+                ids = list(self._waiting)[: self.BATCH]
                 futures = {user_id: self._waiting.pop(user_id) for user_id in ids}
                 try:
                     with metrics.timed(metrics.DB_SECONDS, "users"):
@@ -221,6 +237,13 @@ def issue_token(secret: str, user_id: int, *, expires_in: int = 3600) -> str:
     import uuid
 
     now = int(time.time())
-    claims = {"sub": str(user_id), "type": "access", "fresh": False, "jti": str(uuid.uuid4()),
-              "iat": now, "nbf": now, "exp": now + expires_in}
+    claims = {
+        "sub": str(user_id),
+        "type": "access",
+        "fresh": False,
+        "jti": str(uuid.uuid4()),
+        "iat": now,
+        "nbf": now,
+        "exp": now + expires_in,
+    }
     return jwt.encode(claims, secret, algorithm=ALGORITHM)

@@ -7,10 +7,10 @@ import asyncio
 import logging
 
 from .. import metrics
-from ..tasks import cancel
 from ..clock import utcnow
 from ..db.repositories import CheckinRepository, CheckinState
 from ..errors import ServiceUnavailable, from_exception
+from ..tasks import cancel
 
 log = logging.getLogger(__name__)
 MAX_PENDING = 100_000
@@ -50,8 +50,7 @@ class CheckinRecorder:
         if len(self._pending) >= MAX_PENDING:
             dropped = next(iter(self._pending))
             del self._pending[dropped]
-            log.error("check-in backlog full: the change for user/show %s is not recorded",
-                      dropped)
+            log.error("check-in backlog full: the change for user/show %s is not recorded", dropped)
         self._pending[key] = state
         self._idle.clear()
         self._wake.set()
@@ -77,8 +76,13 @@ class CheckinRecorder:
                 return
             if pause is None:
                 break
-            log.warning("writing %d check-in change(s) failed (%r); retry %d in %ss",
-                        len(batch), failure, attempt + 1, pause)
+            log.warning(
+                "writing %d check-in change(s) failed (%r); retry %d in %ss",
+                len(batch),
+                failure,
+                attempt + 1,
+                pause,
+            )
             await asyncio.sleep(pause)
         log.error("check-in changes still not written; keeping %d for later", len(batch))
         self._keep(batch)
@@ -92,8 +96,12 @@ class CheckinRecorder:
             if unreachable(failure):
                 kept.append(state)
             else:
-                log.error("check-in of user %d in show %d cannot be written, dropped: %r",
-                          state.user_id, state.show_id, failure)
+                log.error(
+                    "check-in of user %d in show %d cannot be written, dropped: %r",
+                    state.user_id,
+                    state.show_id,
+                    failure,
+                )
         if kept:
             log.error("check-in changes still not written; keeping %d for later", len(kept))
             self._keep(kept)
@@ -119,7 +127,7 @@ class CheckinRecorder:
         """Write what is queued (waiting at most `timeout`), then end the task."""
         try:
             await asyncio.wait_for(self._idle.wait(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             log.error("%d check-in change(s) not written at shutdown", len(self._pending))
         await cancel(self._task)
         self._task = None

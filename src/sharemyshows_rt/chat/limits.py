@@ -10,8 +10,9 @@ from ..backends.memory.limits import TokenBucket
 from ..errors import TooManyConnections
 
 # Names the Socket.IO protocol keeps for itself: a client may not send them as events.
-RESERVED_EVENTS = frozenset({"connect", "connect_error", "disconnect", "disconnecting",
-                             "newListener", "removeListener"})
+RESERVED_EVENTS = frozenset(
+    {"connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"}
+)
 # Server events a connection that stopped reading loses first: each is soon outdated by the
 # next, so dropping one hides nothing for long.
 DROPPED_FIRST = frozenset({"user_typing"})

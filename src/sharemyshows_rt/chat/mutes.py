@@ -6,8 +6,9 @@ from ..push.service import PushService
 from .service import ChatService
 
 
-async def set_muted(chat: ChatService, push: PushService, user_id: int, show_id: int,
-                    muted: bool) -> None:
+async def set_muted(
+    chat: ChatService, push: PushService, user_id: int, show_id: int, muted: bool
+) -> None:
     """Mute (or unmute) the show for the user; only a show that exists (ShowNotFound)."""
     await chat.require_show(show_id)
     if muted:

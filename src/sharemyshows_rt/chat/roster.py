@@ -10,8 +10,8 @@ import logging
 import time
 from dataclasses import dataclass, field
 
-from ..delivery.rooms import Fanout
 from ..backends.presence import Presence
+from ..delivery.rooms import Fanout
 from ..schemas import ActiveUserItem, ActiveUsersPayload, PresenceChangePayload, UserRef
 
 log = logging.getLogger(__name__)
@@ -26,8 +26,9 @@ class _Pending:
 
 
 class Roster:
-    def __init__(self, presence: Presence, fanout: Fanout, *, list_limit: int,
-                 coalesce_seconds: float) -> None:
+    def __init__(
+        self, presence: Presence, fanout: Fanout, *, list_limit: int, coalesce_seconds: float
+    ) -> None:
         self._presence = presence
         self._fanout = fanout
         self.list_limit = list_limit
@@ -36,8 +37,9 @@ class Roster:
         self._first_pages: dict[int, tuple[float, list[ActiveUserItem]]] = {}
         self._flushes: set[asyncio.Task[None]] = set()
 
-    async def page(self, show_id: int, offset: int = 0,
-                   limit: int | None = None) -> ActiveUsersPayload:
+    async def page(
+        self, show_id: int, offset: int = 0, limit: int | None = None
+    ) -> ActiveUsersPayload:
         """Who is present (an `ActiveUsers` payload): `limit` users (default the cap) from
         `offset`, and the count. Built as plain data: it is on every join's path."""
         limit = self.list_limit if limit is None else limit
@@ -46,19 +48,28 @@ class Roster:
             if cached is not None and time.monotonic() - cached[0] < LARGE_ROOM_LIST_SECONDS:
                 count = await self._count(show_id)
                 if count > self.list_limit:
-                    return {"show_id": show_id, "active_users": cached[1], "count": count,
-                            "truncated": True}
+                    return {
+                        "show_id": show_id,
+                        "active_users": cached[1],
+                        "count": count,
+                        "truncated": True,
+                    }
         members, count = await self._presence.page(show_id, offset, limit)
         listed: list[ActiveUserItem] = [
-            {"user_id": m.user_id, "username": m.username, "sid": m.sid} for m in members]
+            {"user_id": m.user_id, "username": m.username, "sid": m.sid} for m in members
+        ]
         if offset == 0 and limit == self.list_limit and count > self.list_limit:
             # In a large room the first page barely changes (newcomers are listed last):
             # joiners of the next moment share it; the count stays exact.
             if len(self._first_pages) > 10_000:
                 self._first_pages.clear()
             self._first_pages[show_id] = (time.monotonic(), listed)
-        return {"show_id": show_id, "active_users": listed, "count": count,
-                "truncated": offset + len(listed) < count}
+        return {
+            "show_id": show_id,
+            "active_users": listed,
+            "count": count,
+            "truncated": offset + len(listed) < count,
+        }
 
     async def _count(self, show_id: int) -> int:
         return (await self._presence.page(show_id, 0, 0))[1]
@@ -104,30 +115,49 @@ class Roster:
         try:
             current = await self.page(show_id)
             if pending.joined:
-                await self._announce("user_joined", show_id, current, pending.joined,
-                                     skip=pending.skip, batched=True)
+                await self._announce(
+                    "user_joined", show_id, current, pending.joined, skip=pending.skip, batched=True
+                )
             if pending.left:
-                await self._announce("user_left", show_id, current, pending.left,
-                                     skip=[], batched=True)
+                await self._announce(
+                    "user_left", show_id, current, pending.left, skip=[], batched=True
+                )
         except Exception:
             log.exception("presence broadcast for show %s failed", show_id)
 
-    async def _announce(self, event: str, show_id: int, current: ActiveUsersPayload,
-                        users: list[UserRef], *, skip: list[str], batched: bool = False) -> None:
+    async def _announce(
+        self,
+        event: str,
+        show_id: int,
+        current: ActiveUsersPayload,
+        users: list[UserRef],
+        *,
+        skip: list[str],
+        batched: bool = False,
+    ) -> None:
         subject = users[-1]
         verb = "joined" if event == "user_joined" else "left"
         others = len(users) - 1
-        text = f"{subject.username} {verb} the chat" if not others else \
-            f"{subject.username} and {others} other{'s' if others > 1 else ''} {verb} the chat"
+        text = (
+            f"{subject.username} {verb} the chat"
+            if not others
+            else f"{subject.username} and {others} other{'s' if others > 1 else ''} {verb} the chat"
+        )
         change: PresenceChangePayload = {
-            "show_id": show_id, "user_id": subject.user_id, "username": subject.username,
-            "message": text, "active_users": current["active_users"], "count": current["count"],
-            "truncated": current["truncated"]}
+            "show_id": show_id,
+            "user_id": subject.user_id,
+            "username": subject.username,
+            "message": text,
+            "active_users": current["active_users"],
+            "count": current["count"],
+            "truncated": current["truncated"],
+        }
         if batched:
             # Folded into one broadcast, and capped like every list: the newest ones.
             key = "joined" if event == "user_joined" else "left"
-            change[key] = [{"user_id": u.user_id, "username": u.username}
-                           for u in users[-self.list_limit:]]
+            change[key] = [
+                {"user_id": u.user_id, "username": u.username} for u in users[-self.list_limit :]
+            ]
             change[f"{key}_count"] = len(users)
         await self._fanout.to_show(event, change, show_id, skip=skip or None)
 

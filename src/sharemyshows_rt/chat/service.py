@@ -9,21 +9,26 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import logs, metrics
-from .auth import Identity
-from ..clock import utcnow
-from .checkins import CheckinRecorder
-from ..db.repositories import MessageDraft, MessagePage, MessageRepository, ShowRepository
-from ..errors import (MessageTooLong, MissingShowIdOrMessage, NotInShowRoom, RateLimitExceeded,
-                      ShowNotFound)
-from ..delivery.rooms import Fanout
-from ..delivery.feed import Deliver, Payload, ShowFeed
 from ..backends.limits import RateLimiter
-from ..locks import KeyedLock, SingleFlight
 from ..backends.presence import Departure, Presence
-from .roster import Roster
+from ..clock import utcnow
+from ..db.repositories import MessageDraft, MessagePage, MessageRepository, ShowRepository
+from ..delivery.feed import Deliver, Payload, ShowFeed
+from ..delivery.rooms import Fanout
+from ..delivery.writer import MessageWriter
+from ..errors import (
+    MessageTooLong,
+    MissingShowIdOrMessage,
+    NotInShowRoom,
+    RateLimitExceeded,
+    ShowNotFound,
+)
+from ..locks import KeyedLock, SingleFlight
 from ..schemas import UserRef, UserTyping, message_payload
 from ..schemas.limits import HISTORY_PAGE_MAX
-from ..delivery.writer import MessageWriter
+from .auth import Identity
+from .checkins import CheckinRecorder
+from .roster import Roster
 
 log = logging.getLogger(__name__)
 KNOWN_SHOW_SECONDS = 60.0  # shows are not deleted mid-show; remembering one saves a query
@@ -45,11 +50,22 @@ class Rates:
 class ChatService:
     """One instance per process; holds the connections this process serves."""
 
-    def __init__(self, *, shows: ShowRepository, messages: MessageRepository,
-                 checkins: CheckinRecorder, presence: Presence, roster: Roster,
-                 fanout: Fanout,
-                 feed: ShowFeed, writer: MessageWriter, limiter: RateLimiter, rates: Rates,
-                 history_limit: int, message_max_length: int) -> None:
+    def __init__(
+        self,
+        *,
+        shows: ShowRepository,
+        messages: MessageRepository,
+        checkins: CheckinRecorder,
+        presence: Presence,
+        roster: Roster,
+        fanout: Fanout,
+        feed: ShowFeed,
+        writer: MessageWriter,
+        limiter: RateLimiter,
+        rates: Rates,
+        history_limit: int,
+        message_max_length: int,
+    ) -> None:
         self._shows = shows
         self._messages = messages
         self._checkins = checkins
@@ -131,11 +147,15 @@ class ChatService:
             members = await self._roster.page(show_id)
             await self._fanout.to_connection("active_users", members, sid)
             if first:
-                await self._roster.joined(show_id, UserRef.model_construct(
-                    user_id=identity.user_id, username=identity.username), sid)
+                await self._roster.joined(
+                    show_id,
+                    UserRef.model_construct(user_id=identity.user_id, username=identity.username),
+                    sid,
+                )
 
-    async def _attach(self, sid: str, identity: Identity, show_id: int,
-                      after_id: int | None) -> bool:
+    async def _attach(
+        self, sid: str, identity: Identity, show_id: int, after_id: int | None
+    ) -> bool:
         """Enter the room with a gapless history, then presence; True when the user was not
         present before."""
         await self._enter_with_history(sid, show_id, after_id)
@@ -161,14 +181,21 @@ class ChatService:
             if reader or not await self._feed.attach_cached(sid, show_id, deliver):
                 await self._attach_read(sid, show_id, limit, None, deliver)
 
-    async def _attach_read(self, sid: str, show_id: int, limit: int, after_id: int | None,
-                           deliver: Deliver) -> None:
+    async def _attach_read(
+        self, sid: str, show_id: int, limit: int, after_id: int | None, deliver: Deliver
+    ) -> None:
         """Enter the room with the history read from the database."""
         while True:
             async with self._feed.joining(show_id) as ticket:
                 page = await self._feed.read_history(show_id, limit, after_id)
-                if await ticket.attach(sid, page.messages, limit, deliver,
-                                       after_id=after_id or 0, has_more=page.has_more):
+                if await ticket.attach(
+                    sid,
+                    page.messages,
+                    limit,
+                    deliver,
+                    after_id=after_id or 0,
+                    has_more=page.has_more,
+                ):
                     return
 
     async def leave(self, sid: str, show_id: int) -> None:
@@ -192,18 +219,22 @@ class ChatService:
         if not departure.last:
             return
         self._checkins.check_out(departure.user_id, departure.show_id)
-        await self._roster.left(departure.show_id, UserRef.model_construct(
-            user_id=departure.user_id, username=departure.username))
+        await self._roster.left(
+            departure.show_id,
+            UserRef.model_construct(user_id=departure.user_id, username=departure.username),
+        )
 
-    async def active_users(self, show_id: int, offset: int = 0,
-                           limit: int | None = None) -> dict[str, Any]:
+    async def active_users(
+        self, show_id: int, offset: int = 0, limit: int | None = None
+    ) -> dict[str, Any]:
         """Who is present in the show, each user once: a page, and the count."""
         return await self._roster.page(show_id, offset, limit)
 
     # ------------------------------------------------------------------ messages
 
-    async def send(self, sid: str, show_id: int | None, text: str | None,
-                   client_msg_id: str | None = None) -> dict[str, Any]:
+    async def send(
+        self, sid: str, show_id: int | None, text: str | None, client_msg_id: str | None = None
+    ) -> dict[str, Any]:
         """Store a message and deliver `new_message` to the whole room, sender included;
         returns its payload. A retry (same `client_msg_id`) returns the first one's."""
         identity = self._connections[sid]
@@ -215,24 +246,30 @@ class ChatService:
         if not await self._presence.is_member(show_id, sid):
             raise NotInShowRoom(f"join show {show_id} before sending to it")
         rates = self._rates
-        buckets = [(f"send:{identity.user_id}:{show_id}", rates.send_rate, rates.send_burst),
-                   (f"send:{identity.user_id}", rates.send_rate_user, rates.send_burst_user)]
+        buckets = [
+            (f"send:{identity.user_id}:{show_id}", rates.send_rate, rates.send_burst),
+            (f"send:{identity.user_id}", rates.send_rate_user, rates.send_burst_user),
+        ]
         wait = await self._limiter.take_all(buckets)
         if wait:
             # A retry of a stored message is answered, never refused: looked up only here,
             # so that an ordinary message costs no query.
             if client_msg_id is not None:
-                stored = await self._messages.by_client_msg_id(show_id, identity.user_id,
-                                                               client_msg_id)
+                stored = await self._messages.by_client_msg_id(
+                    show_id, identity.user_id, client_msg_id
+                )
                 if stored is not None:
                     return message_payload(stored)
             metrics.RATE_LIMITED.labels("send").inc()
             raise RateLimitExceeded(
                 f"at most {rates.send_rate:g} messages a second in a show (bursts of "
                 f"{rates.send_burst}) and {rates.send_rate_user:g} across shows (bursts of "
-                f"{rates.send_burst_user})", wait)
-        draft = MessageDraft(show_id, identity.user_id, identity.username, text, utcnow(),
-                             client_msg_id)
+                f"{rates.send_burst_user})",
+                wait,
+            )
+        draft = MessageDraft(
+            show_id, identity.user_id, identity.username, text, utcnow(), client_msg_id
+        )
         payload, created = await self._writer.store(draft)
         if not created:  # a retry: it spends no token
             await self._limiter.give_back(buckets)
@@ -250,8 +287,12 @@ class ChatService:
         if await self._limiter.take(key, rate, max(1, int(rate))):
             metrics.RATE_LIMITED.labels("typing").inc()
             return False
-        payload = UserTyping(show_id=show_id, user_id=identity.user_id,
-                             username=identity.username, is_typing=is_typing)
+        payload = UserTyping(
+            show_id=show_id,
+            user_id=identity.user_id,
+            username=identity.username,
+            is_typing=is_typing,
+        )
         await self._fanout.to_show("user_typing", payload.model_dump(), show_id, skip=sid)
         return True
 

@@ -20,8 +20,9 @@ def is_unavailable(exc: BaseException) -> bool:
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
     for error in _chain(exc):
-        if isinstance(error, (OperationalError, InterfaceError, PoolTimeout, TimeoutError,
-                              OSError)) or _is_driver_interface_error(error):
+        if isinstance(
+            error, (OperationalError, InterfaceError, PoolTimeout, TimeoutError, OSError)
+        ) or _is_driver_interface_error(error):
             return True
         sqlstate = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
         if isinstance(sqlstate, str) and sqlstate[:2] in UNAVAILABLE_SQLSTATE_CLASSES:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from alembic import command
 
 _PACKAGE = Path(__file__).resolve().parent.parent
 
@@ -41,5 +42,6 @@ async def pending(engine: AsyncEngine, url: URL) -> bool:
     heads = set(ScriptDirectory.from_config(alembic_config(url)).get_heads())
     async with engine.connect() as conn:
         current = await conn.run_sync(
-            lambda sync: set(MigrationContext.configure(sync).get_current_heads()))
+            lambda sync: set(MigrationContext.configure(sync).get_current_heads())
+        )
     return current != heads

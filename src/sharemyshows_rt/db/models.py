@@ -4,8 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, MetaData, String, Text
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY, so big ids are plain integers there.
@@ -39,8 +48,10 @@ class Show(Base):
 
 class ShowCheckin(Base):
     __tablename__ = "show_checkins"
-    __table_args__ = (UniqueConstraint("user_id", "show_id", name="uq_show_checkins_user_show"),
-                      Index("ix_show_checkins_show_id", "show_id", "checked_out_at"))
+    __table_args__ = (
+        UniqueConstraint("user_id", "show_id", name="uq_show_checkins_user_show"),
+        Index("ix_show_checkins_show_id", "show_id", "checked_out_at"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
@@ -54,8 +65,9 @@ class ChatMessage(Base):
     __table_args__ = (
         Index("ix_chat_messages_show_id_id", "show_id", "id"),
         # A sender's retry carries the same client_msg_id: stored once, across processes too.
-        UniqueConstraint("show_id", "user_id", "client_msg_id",
-                         name="uq_chat_messages_client_msg_id"),
+        UniqueConstraint(
+            "show_id", "user_id", "client_msg_id", name="uq_chat_messages_client_msg_id"
+        ),
         # Ids must only grow (clients resume from "the last id seen"): no rowid reuse on SQLite.
         {"sqlite_autoincrement": True},
     )
@@ -74,8 +86,9 @@ class PushSubscription(Base):
     __tablename__ = "push_subscriptions"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False,
-                                         index=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    )
     endpoint: Mapped[str] = mapped_column(Text, unique=True, nullable=False)
     p256dh: Mapped[str] = mapped_column(String(128), nullable=False)
     auth: Mapped[str] = mapped_column(String(64), nullable=False)
@@ -88,8 +101,10 @@ class ShowMute(Base):
 
     __tablename__ = "show_mutes"
 
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
-                                         primary_key=True)
-    show_id: Mapped[int] = mapped_column(ForeignKey("shows.id", ondelete="CASCADE"),
-                                         primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    show_id: Mapped[int] = mapped_column(
+        ForeignKey("shows.id", ondelete="CASCADE"), primary_key=True
+    )
     muted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)

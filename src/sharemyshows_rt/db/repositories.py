@@ -64,8 +64,9 @@ class UserRepository:
     async def get_many(self, user_ids: list[int]) -> dict[int, UserRecord]:
         """The users with these ids that exist."""
         async with self._engine.connect() as conn:
-            rows = (await conn.execute(
-                select(User.id, User.username).where(User.id.in_(user_ids)))).all()
+            rows = (
+                await conn.execute(select(User.id, User.username).where(User.id.in_(user_ids)))
+            ).all()
         return {row.id: UserRecord(row.id, row.username) for row in rows}
 
     async def get_or_create(self, username: str) -> UserRecord:
@@ -75,16 +76,20 @@ class UserRepository:
             return existing
         dialect = postgresql if self._engine.dialect.name == "postgresql" else sqlite
         async with self._engine.begin() as conn:
-            await conn.execute(dialect.insert(User).values(username=username)
-                               .on_conflict_do_nothing(index_elements=[User.username]))
+            await conn.execute(
+                dialect.insert(User)
+                .values(username=username)
+                .on_conflict_do_nothing(index_elements=[User.username])
+            )
         created = await self.by_username(username)
         assert created is not None
         return created
 
     async def by_username(self, username: str) -> UserRecord | None:
         async with self._engine.connect() as conn:
-            row = (await conn.execute(
-                select(User.id, User.username).where(User.username == username))).first()
+            row = (
+                await conn.execute(select(User.id, User.username).where(User.username == username))
+            ).first()
         return UserRecord(row.id, row.username) if row else None
 
 
@@ -94,7 +99,9 @@ class ShowRepository:
 
     async def exists(self, show_id: int) -> bool:
         async with self._engine.connect() as conn:
-            return (await conn.execute(select(Show.id).where(Show.id == show_id))).first() is not None
+            return (
+                await conn.execute(select(Show.id).where(Show.id == show_id))
+            ).first() is not None
 
 
 class MessageRepository:
@@ -121,10 +128,13 @@ class MessageRepository:
 
     async def _add_keyed(self, conn, drafts, keyed, results) -> None:
         dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-        statement = (dialect.insert(ChatMessage)
-                     .on_conflict_do_nothing(index_elements=["show_id", "user_id", "client_msg_id"])
-                     .returning(ChatMessage.id, ChatMessage.show_id, ChatMessage.user_id,
-                                ChatMessage.client_msg_id))
+        statement = (
+            dialect.insert(ChatMessage)
+            .on_conflict_do_nothing(index_elements=["show_id", "user_id", "client_msg_id"])
+            .returning(
+                ChatMessage.id, ChatMessage.show_id, ChatMessage.user_id, ChatMessage.client_msg_id
+            )
+        )
         firsts = {key: indexes[0] for key, indexes in keyed.items()}
         inserted = (await conn.execute(statement, [_row(drafts[i]) for i in firsts.values()])).all()
         for row in inserted:
@@ -136,31 +146,45 @@ class MessageRepository:
                 results[index] = Saved(original, False)
         if not keyed:
             return
-        existing = (await conn.execute(_message_select().where(
-            tuple_(ChatMessage.show_id, ChatMessage.user_id, ChatMessage.client_msg_id)
-            .in_(list(keyed))))).all()
+        existing = (
+            await conn.execute(
+                _message_select().where(
+                    tuple_(ChatMessage.show_id, ChatMessage.user_id, ChatMessage.client_msg_id).in_(
+                        list(keyed)
+                    )
+                )
+            )
+        ).all()
         for row in existing:
             for index in keyed.pop((row.show_id, row.user_id, row.client_msg_id), []):
                 results[index] = Saved(_from_row(row), False)
         if keyed:  # a conflicting row that vanished in between: cannot happen without deletes
             raise LookupError(f"messages {sorted(keyed)} neither stored nor found")
 
-    async def by_client_msg_id(self, show_id: int, user_id: int,
-                               client_msg_id: str) -> StoredMessage | None:
+    async def by_client_msg_id(
+        self, show_id: int, user_id: int, client_msg_id: str
+    ) -> StoredMessage | None:
         """The message this user stored in this show under `client_msg_id`, if any."""
-        query = _message_select().where(ChatMessage.show_id == show_id,
-                                        ChatMessage.user_id == user_id,
-                                        ChatMessage.client_msg_id == client_msg_id)
+        query = _message_select().where(
+            ChatMessage.show_id == show_id,
+            ChatMessage.user_id == user_id,
+            ChatMessage.client_msg_id == client_msg_id,
+        )
         async with self._engine.connect() as conn:
             row = (await conn.execute(query)).first()
         return _from_row(row) if row is not None else None
 
-    async def page(self, show_id: int, *, limit: int, before_id: int | None = None,
-                   after_id: int | None = None) -> MessagePage:
+    async def page(
+        self, show_id: int, *, limit: int, before_id: int | None = None, after_id: int | None = None
+    ) -> MessagePage:
         """The newest `limit` messages of a show between `after_id` and `before_id`
         (both exclusive), oldest first; `has_more` says older ones exist in that range."""
-        query = (_message_select().where(ChatMessage.show_id == show_id)
-                 .order_by(ChatMessage.id.desc()).limit(limit + 1))
+        query = (
+            _message_select()
+            .where(ChatMessage.show_id == show_id)
+            .order_by(ChatMessage.id.desc())
+            .limit(limit + 1)
+        )
         if before_id is not None:
             query = query.where(ChatMessage.id < before_id)
         if after_id is not None:
@@ -171,13 +195,17 @@ class MessageRepository:
         messages.reverse()
         return MessagePage(messages, has_more=len(rows) > limit)
 
-
-    async def after(self, show_id: int, after_id: int, *, limit: int,
-                    created_before: datetime | None = None) -> list[StoredMessage]:
+    async def after(
+        self, show_id: int, after_id: int, *, limit: int, created_before: datetime | None = None
+    ) -> list[StoredMessage]:
         """The oldest `limit` messages of a show after `after_id` (and created before the
         given time), oldest first."""
-        query = (_message_select().where(ChatMessage.show_id == show_id, ChatMessage.id > after_id)
-                 .order_by(ChatMessage.id).limit(limit))
+        query = (
+            _message_select()
+            .where(ChatMessage.show_id == show_id, ChatMessage.id > after_id)
+            .order_by(ChatMessage.id)
+            .limit(limit)
+        )
         if created_before is not None:
             query = query.where(ChatMessage.created_at < created_before)
         async with self._engine.connect() as conn:
@@ -194,17 +222,29 @@ _INSERT_ARRAYS = text(
     "CAST(:show_ids AS integer[]), CAST(:user_ids AS integer[]), CAST(:messages AS text[]), "
     "CAST(:created_ats AS timestamptz[]), CAST(:client_msg_ids AS varchar[])) WITH ORDINALITY "
     "AS draft(show_id, user_id, message, created_at, client_msg_id, position) "
-    "ORDER BY position RETURNING id")
+    "ORDER BY position RETURNING id"
+)
 
 
 async def _insert_plain(conn, drafts: list[MessageDraft]) -> list[int]:
     """Insert the drafts; their ids, in the drafts' order."""
     if conn.dialect.name == "postgresql":
-        ids = (await conn.execute(_INSERT_ARRAYS, {
-            "show_ids": [d.show_id for d in drafts], "user_ids": [d.user_id for d in drafts],
-            "messages": [d.message for d in drafts],
-            "created_ats": [d.created_at for d in drafts],
-            "client_msg_ids": [d.client_msg_id for d in drafts]})).scalars().all()
+        ids = (
+            (
+                await conn.execute(
+                    _INSERT_ARRAYS,
+                    {
+                        "show_ids": [d.show_id for d in drafts],
+                        "user_ids": [d.user_id for d in drafts],
+                        "messages": [d.message for d in drafts],
+                        "created_ats": [d.created_at for d in drafts],
+                        "client_msg_ids": [d.client_msg_id for d in drafts],
+                    },
+                )
+            )
+            .scalars()
+            .all()
+        )
         return sorted(ids)
     statement = insert(ChatMessage).returning(ChatMessage.id, sort_by_parameter_order=True)
     return list((await conn.execute(statement, [_row(draft) for draft in drafts])).scalars())
@@ -216,24 +256,49 @@ def _key(draft: MessageDraft) -> tuple[int, int, str]:
 
 
 def _row(draft: MessageDraft) -> dict:
-    return {"show_id": draft.show_id, "user_id": draft.user_id, "message": draft.message,
-            "created_at": draft.created_at, "client_msg_id": draft.client_msg_id}
+    return {
+        "show_id": draft.show_id,
+        "user_id": draft.user_id,
+        "message": draft.message,
+        "created_at": draft.created_at,
+        "client_msg_id": draft.client_msg_id,
+    }
 
 
 def _stored(draft: MessageDraft, id: int) -> StoredMessage:
-    return StoredMessage(id, draft.show_id, draft.user_id, draft.username, draft.message,
-                         draft.created_at, draft.client_msg_id)
+    return StoredMessage(
+        id,
+        draft.show_id,
+        draft.user_id,
+        draft.username,
+        draft.message,
+        draft.created_at,
+        draft.client_msg_id,
+    )
 
 
 def _message_select():
-    return select(ChatMessage.id, ChatMessage.show_id, ChatMessage.user_id, User.username,
-                  ChatMessage.message, ChatMessage.created_at, ChatMessage.client_msg_id
-                  ).join(User, User.id == ChatMessage.user_id)
+    return select(
+        ChatMessage.id,
+        ChatMessage.show_id,
+        ChatMessage.user_id,
+        User.username,
+        ChatMessage.message,
+        ChatMessage.created_at,
+        ChatMessage.client_msg_id,
+    ).join(User, User.id == ChatMessage.user_id)
 
 
 def _from_row(row) -> StoredMessage:
-    return StoredMessage(row.id, row.show_id, row.user_id, row.username, row.message,
-                         as_utc(row.created_at), row.client_msg_id)
+    return StoredMessage(
+        row.id,
+        row.show_id,
+        row.user_id,
+        row.username,
+        row.message,
+        as_utc(row.created_at),
+        row.client_msg_id,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,9 +324,17 @@ class CheckinRepository:
         statement = dialect.insert(ShowCheckin)
         statement = statement.on_conflict_do_update(
             index_elements=[ShowCheckin.user_id, ShowCheckin.show_id],
-            set_={"checked_out_at": statement.excluded.checked_out_at})
-        rows = [{"user_id": s.user_id, "show_id": s.show_id, "checked_in_at": s.checked_in_at,
-                 "checked_out_at": s.checked_out_at} for s in states]
+            set_={"checked_out_at": statement.excluded.checked_out_at},
+        )
+        rows = [
+            {
+                "user_id": s.user_id,
+                "show_id": s.show_id,
+                "checked_in_at": s.checked_in_at,
+                "checked_out_at": s.checked_out_at,
+            }
+            for s in states
+        ]
         async with self._engine.begin() as conn:
             await conn.execute(statement, rows)
 

@@ -28,8 +28,12 @@ class Outage(Protocol):
 class EchoPublisher:
     """Publishes committed messages and waits until Redis has handed each one back."""
 
-    def __init__(self, bus: Publishing | None, deliver: Callable[[list[Payload]], Awaitable[None]],
-                 outage: Outage) -> None:
+    def __init__(
+        self,
+        bus: Publishing | None,
+        deliver: Callable[[list[Payload]], Awaitable[None]],
+        outage: Outage,
+    ) -> None:
         self._bus = bus
         self._deliver = deliver
         self._outage = outage
@@ -49,8 +53,9 @@ class EchoPublisher:
             await self._bus.publish_messages(payloads)
             return
         loop = asyncio.get_running_loop()
-        echoes = [self.waiting.setdefault(payload["id"], loop.create_future())
-                  for payload in payloads]
+        echoes = [
+            self.waiting.setdefault(payload["id"], loop.create_future()) for payload in payloads
+        ]
         try:
             if not await self._bus.publish_messages(payloads):
                 # Redis is down: this process's members at least get them now.
@@ -59,8 +64,11 @@ class EchoPublisher:
             _, pending = await asyncio.wait(echoes, timeout=ECHO_TIMEOUT)
             if pending:
                 late = [payload for payload, echo in zip(payloads, echoes) if not echo.done()]
-                log.warning("%d message(s) did not come back from Redis (first: %s); "
-                            "delivering locally", len(late), late[0]["id"])
+                log.warning(
+                    "%d message(s) did not come back from Redis (first: %s); delivering locally",
+                    len(late),
+                    late[0]["id"],
+                )
                 await self._deliver(late)
         finally:
             for payload in payloads:

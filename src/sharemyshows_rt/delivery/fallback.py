@@ -11,10 +11,10 @@ from typing import Any, Protocol
 
 from ..clock import utcnow
 from ..db.repositories import MessageRepository
-from .rooms import Fanout
 from ..logs import now_and_then
 from ..schemas import message_payload
 from ..tasks import cancel
+from .rooms import Fanout
 
 log = logging.getLogger(__name__)
 Payload = dict[str, Any]
@@ -96,8 +96,9 @@ class DatabaseFallback:
                 after = self._feed.last_delivered(show_id)
                 if after is None:
                     break  # nobody here has seen this show's messages yet
-                page = await self._messages.after(show_id, after, limit=PAGE,
-                                                  created_before=settled)
+                page = await self._messages.after(
+                    show_id, after, limit=PAGE, created_before=settled
+                )
                 await self._feed.deliver([message_payload(message) for message in page])
                 if len(page) < PAGE:
                     break

@@ -21,13 +21,13 @@ from typing import Any, Protocol
 
 from .. import metrics
 from ..db.repositories import MessagePage, MessageRepository, StoredMessage
-from .rooms import Fanout
 from .crowd import CrowdWindow
 from .echo import EchoPublisher
 from .fallback import DatabaseFallback
 from .history_cache import HistoryCache
 from .joins import MAX_REMEMBERED, Deliver, JoinBook, Ticket
 from .order import Recent
+from .rooms import Fanout
 
 Payload = dict[str, Any]
 __all__ = ["Bus", "Deliver", "Payload", "ShowFeed", "Ticket"]
@@ -47,9 +47,17 @@ class Bus(Protocol):
 class ShowFeed:
     """Serialises delivering and attaching, per process."""
 
-    def __init__(self, fanout: Fanout, messages: MessageRepository, bus: Bus | None = None, *,
-                 history_limit: int = 50, history_cache_seconds: float = 0.0,
-                 crowd: int = 100, crowd_window: float = 0.0) -> None:
+    def __init__(
+        self,
+        fanout: Fanout,
+        messages: MessageRepository,
+        bus: Bus | None = None,
+        *,
+        history_limit: int = 50,
+        history_cache_seconds: float = 0.0,
+        crowd: int = 100,
+        crowd_window: float = 0.0,
+    ) -> None:
         self._fanout = fanout
         self._messages = messages
         self._bus = bus
@@ -108,15 +116,17 @@ class ShowFeed:
                 history = self._histories.get(show_id)
                 if history is not None:
                     history.append(payload)
-                by_show.setdefault(show_id, []).append(
-                    (payload, self._skip(show_id, message_id)))
+                by_show.setdefault(show_id, []).append((payload, self._skip(show_id, message_id)))
             for show_id, items in by_show.items():
                 metrics.MESSAGES_DELIVERED.inc(len(items))
                 gathering = self._gathering.get(show_id)
                 if gathering is not None:
                     gathering.extend(items)
-                elif ((crowd := self._crowd).window > 0 and not crowd.closed
-                      and self._fanout.room_size(show_id) > crowd.size):
+                elif (
+                    (crowd := self._crowd).window > 0
+                    and not crowd.closed
+                    and self._fanout.room_size(show_id) > crowd.size
+                ):
                     crowd.open(show_id, items)
                 else:
                     await self._fanout.to_show_here("new_message", items, show_id)
@@ -134,8 +144,9 @@ class ShowFeed:
         recent = self._recent.get(show_id)
         return recent.last_id if recent else None
 
-    async def read_history(self, show_id: int, limit: int,
-                           after_id: int | None = None) -> MessagePage:
+    async def read_history(
+        self, show_id: int, limit: int, after_id: int | None = None
+    ) -> MessagePage:
         """A show's join history from the database: the newest `limit` messages (after
         `after_id` when given). Read it inside `joining`."""
         if not limit:
@@ -162,8 +173,9 @@ class ShowFeed:
         merged in, as for a joiner)."""
         async with self.joining(show_id) as ticket:
             page = await self.read_history(show_id, self._history_limit)
-            await self._attach(ticket, None, page.messages, self._history_limit,
-                               None, 0, page.has_more)
+            await self._attach(
+                ticket, None, page.messages, self._history_limit, None, 0, page.has_more
+            )
 
     async def close(self) -> None:
         """Stop the background reads; send what is gathered, and gather nothing more."""
@@ -178,9 +190,16 @@ class ShowFeed:
         await self._crowd.send(show_id)
         await self._fanout.enter(sid, show_id)
 
-    async def _attach(self, ticket: Ticket, sid: str | None, history: list[StoredMessage],
-                      limit: int, deliver: Deliver | None, after_id: int, has_more: bool
-                      ) -> bool:
+    async def _attach(
+        self,
+        ticket: Ticket,
+        sid: str | None,
+        history: list[StoredMessage],
+        limit: int,
+        deliver: Deliver | None,
+        after_id: int,
+        has_more: bool,
+    ) -> bool:
         """Attach `sid` (None: only cache the history) under the feed's lock."""
         show_id = ticket.show_id
         async with self._lock:
@@ -189,8 +208,7 @@ class ShowFeed:
                 return False
             payloads, newest = completed
             if sid is None or deliver is None:  # refreshing the cache: nobody attaches
-                self._cache.remember(show_id, payloads[-limit:], has_more
-                                     or len(payloads) > limit)
+                self._cache.remember(show_id, payloads[-limit:], has_more or len(payloads) > limit)
                 return True
             recent = self._recent.get(show_id)
             if recent is None:

@@ -74,8 +74,9 @@ class HistoryCache:
 
     def remember(self, show_id: int, payloads: list[Payload], older: bool) -> None:
         """Cache the show's join history as just read (under the feed's lock)."""
-        self.histories[show_id] = History(deque(payloads, maxlen=self._limit),
-                                          older, time.monotonic())
+        self.histories[show_id] = History(
+            deque(payloads, maxlen=self._limit), older, time.monotonic()
+        )
         self.histories.move_to_end(show_id)
         while len(self.histories) > MAX_CACHED_SHOWS:
             self.histories.popitem(last=False)
@@ -90,8 +91,12 @@ class HistoryCache:
         try:
             await self._reread(show_id)
         except Exception:
-            log.warning("reading the join history of show %s again failed; the cached one "
-                        "stays until it is too old", show_id, exc_info=True)
+            log.warning(
+                "reading the join history of show %s again failed; the cached one "
+                "stays until it is too old",
+                show_id,
+                exc_info=True,
+            )
         finally:
             self._refreshing.pop(show_id, None)
 

@@ -12,8 +12,9 @@ from ..schemas import message_payload
 
 Payload = dict[str, Any]
 Deliver = Callable[[list[Payload], bool], Awaitable[None]]
-Attach = Callable[["Ticket", str | None, list[StoredMessage], int, "Deliver | None", int, bool],
-                  Awaitable[bool]]
+Attach = Callable[
+    ["Ticket", str | None, list[StoredMessage], int, "Deliver | None", int, bool], Awaitable[bool]
+]
 # Messages remembered for joiners still reading history; past this they simply read again.
 MAX_REMEMBERED = 5000
 
@@ -35,8 +36,16 @@ class Ticket:
         self.show_id = show_id
         self.mark = mark  # deliveries made by this process before the ticket was taken
 
-    async def attach(self, sid: str, history: list[StoredMessage], limit: int,
-                     deliver: Deliver, *, after_id: int = 0, has_more: bool = False) -> bool:
+    async def attach(
+        self,
+        sid: str,
+        history: list[StoredMessage],
+        limit: int,
+        deliver: Deliver,
+        *,
+        after_id: int = 0,
+        has_more: bool = False,
+    ) -> bool:
         """Enter the room and `deliver` the history (messages after `after_id`; `has_more`:
         older ones exist), completed with what was delivered since the ticket was taken, at
         most `limit` of the newest. False, with nothing done, when what was delivered since
@@ -66,8 +75,9 @@ class JoinBook:
         if joins.count == 0:
             del self.joins[show_id]
 
-    def completed(self, ticket: Ticket, history: list[StoredMessage], after_id: int
-                  ) -> tuple[list[Payload], int] | None:
+    def completed(
+        self, ticket: Ticket, history: list[StoredMessage], after_id: int
+    ) -> tuple[list[Payload], int] | None:
         """The history's payloads followed by what was delivered since the ticket and is
         newer, and the newest id among them; None when that is no longer known."""
         joins = self.joins[ticket.show_id]

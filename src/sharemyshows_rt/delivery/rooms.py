@@ -16,12 +16,14 @@ class Fanout(Protocol):
     async def exit(self, sid: str, show_id: int) -> None:
         """Take the connection out of the show's room."""
 
-    async def to_show(self, event: str, data: Any, show_id: int,
-                      skip: str | list[str] | None = None) -> None:
+    async def to_show(
+        self, event: str, data: Any, show_id: int, skip: str | list[str] | None = None
+    ) -> None:
         """Everyone in the show's room (on every process), except the `skip` connection(s)."""
 
-    async def to_show_here(self, event: str, items: list[tuple[Any, list[str] | None]],
-                           show_id: int) -> None:
+    async def to_show_here(
+        self, event: str, items: list[tuple[Any, list[str] | None]], show_id: int
+    ) -> None:
         """`event` once per `(data, skip)` item, in order, to the show's members connected
         to this process only, each except its `skip` connections."""
 

@@ -9,10 +9,10 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import metrics
-from ..tasks import cancel
 from ..db.repositories import MessageDraft, MessageRepository, StoredMessage
-from ..schemas import message_payload
 from ..errors import ServiceUnavailable, from_exception
+from ..schemas import message_payload
+from ..tasks import cancel
 from .feed import ShowFeed
 
 log = logging.getLogger(__name__)
@@ -23,9 +23,16 @@ Outcome = asyncio.Future[tuple[Payload, bool]]  # a draft's payload, and whether
 class MessageWriter:
     """One task that drains a bounded queue: insert a batch, commit, publish, answer."""
 
-    def __init__(self, repository: MessageRepository, feed: ShowFeed, *,
-                 max_batch: int = 1024, max_pending: int = 10_000, timeout: float = 5.0,
-                 on_stored: Callable[[StoredMessage], None] | None = None) -> None:
+    def __init__(
+        self,
+        repository: MessageRepository,
+        feed: ShowFeed,
+        *,
+        max_batch: int = 1024,
+        max_pending: int = 10_000,
+        timeout: float = 5.0,
+        on_stored: Callable[[StoredMessage], None] | None = None,
+    ) -> None:
         self._repository = repository
         self._feed = feed
         self._on_stored = on_stored
@@ -33,8 +40,7 @@ class MessageWriter:
         # this size still commits in one short transaction.
         self._max_batch = max_batch
         self._timeout = timeout
-        self._queue: asyncio.Queue[tuple[MessageDraft, Outcome]] = \
-            asyncio.Queue(max_pending)
+        self._queue: asyncio.Queue[tuple[MessageDraft, Outcome]] = asyncio.Queue(max_pending)
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -52,9 +58,10 @@ class MessageWriter:
         """Wait (at most `timeout`) until everything queued is stored and answered."""
         try:
             await asyncio.wait_for(self._queue.join(), timeout)
-        except asyncio.TimeoutError:
-            log.error("%d message(s) still waiting to be stored after %.0fs",
-                      self._queue.qsize(), timeout)
+        except TimeoutError:
+            log.error(
+                "%d message(s) still waiting to be stored after %.0fs", self._queue.qsize(), timeout
+            )
 
     async def store(self, draft: MessageDraft) -> tuple[Payload, bool]:
         """Store the message and publish it to its show; returns its payload once both are
@@ -94,8 +101,9 @@ class MessageWriter:
             if not future.done():
                 future.set_exception(error)
 
-    async def _store_and_publish(self, batch: list[tuple[MessageDraft, Outcome]]
-                                 ) -> Exception | None:
+    async def _store_and_publish(
+        self, batch: list[tuple[MessageDraft, Outcome]]
+    ) -> Exception | None:
         """Store the batch, publish it and answer its senders; the exception if storing failed
         (then nobody was answered and nothing published)."""
         drafts = [draft for draft, _ in batch]

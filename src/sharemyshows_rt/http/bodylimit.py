@@ -6,8 +6,8 @@ from __future__ import annotations
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .routes import JSON
 from ..errors import PayloadTooLarge
+from .routes import JSON
 
 MAX_BODY_BYTES = 64 * 1024
 

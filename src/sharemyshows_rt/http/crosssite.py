@@ -11,9 +11,9 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..chat.auth import Authenticator
-from .routes import JSON
 from ..errors import ChatError, Forbidden, UnsupportedMediaType
 from ..transport.origins import OriginCheck
+from .routes import JSON
 
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CSRF_HEADER = "x-csrf-token"  # Flask-JWT-Extended's JWT_ACCESS_CSRF_HEADER_NAME
@@ -51,7 +51,8 @@ class CrossSiteGuard:
             return Forbidden(f"origin {origin[:100]!r} may not make this request")
         claim = self._auth.csrf_claim(token)
         if claim is not None and not hmac.compare_digest(
-                headers.get(CSRF_HEADER, "").encode(), claim.encode()):
+            headers.get(CSRF_HEADER, "").encode(), claim.encode()
+        ):
             return Forbidden("missing or wrong X-CSRF-TOKEN header")
         if has_body(headers) and not is_json(headers.get("content-type", "")):
             return UnsupportedMediaType("the body must be application/json")

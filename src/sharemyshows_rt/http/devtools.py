@@ -14,15 +14,17 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
-from .routes import validated
 from ..chat.auth import issue_token
 from ..db.repositories import UserRepository
+from .routes import validated
 
 DEMO_DIRECTORY = Path(__file__).resolve().parent.parent / "demo"
 TOKEN_SECONDS = 12 * 3600
 BUNDLE = "vendor/socket.io.min.js"  # copied by ./scripts/build-demo, not in git
-BUNDLE_MISSING = ("demo page: the socket.io client bundle is missing; "
-                  "run ./scripts/build-demo (needs Node.js 20+)")
+BUNDLE_MISSING = (
+    "demo page: the socket.io client bundle is missing; "
+    "run ./scripts/build-demo (needs Node.js 20+)"
+)
 
 
 def demo_bundle_missing() -> bool:
@@ -67,6 +69,7 @@ class DevTools:
         token = issue_token(self._secret, user.id, expires_in=TOKEN_SECONDS)
         response = JSONResponse({"user_id": user.id, "username": user.username, "token": token})
         # Lax: sent to the API from pages of the same site (localhost:3000 -> localhost:8000).
-        response.set_cookie(self._cookie_name, token, max_age=TOKEN_SECONDS, httponly=True,
-                            samesite="lax", path="/")
+        response.set_cookie(
+            self._cookie_name, token, max_age=TOKEN_SECONDS, httponly=True, samesite="lax", path="/"
+        )
         return response

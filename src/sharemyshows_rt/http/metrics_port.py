@@ -38,16 +38,23 @@ class MetricsListener:
         self._server: WSGIServer | None = None
 
     def start(self) -> None:
-        infos = socket.getaddrinfo(self._host or None, self._port, type=socket.SOCK_STREAM,
-                                   flags=socket.AI_PASSIVE)
+        infos = socket.getaddrinfo(
+            self._host or None, self._port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )
         family, _, _, _, address = infos[0]
         server_class = type("MetricsServer", (_ThreadingServer,), {"address_family": family})
-        self._server = make_server(address[0], self._port, self._app, server_class,
-                                   handler_class=_QuietHandler)
-        threading.Thread(target=self._server.serve_forever, name="metrics-port",
-                         daemon=True).start()
-        log.info("metrics on %s port %d%s", address[0], self._port,
-                 " (METRICS_TOKEN required)" if self._token else "")
+        self._server = make_server(
+            address[0], self._port, self._app, server_class, handler_class=_QuietHandler
+        )
+        threading.Thread(
+            target=self._server.serve_forever, name="metrics-port", daemon=True
+        ).start()
+        log.info(
+            "metrics on %s port %d%s",
+            address[0],
+            self._port,
+            " (METRICS_TOKEN required)" if self._token else "",
+        )
 
     def stop(self) -> None:
         """Stop serving (blocks up to half a second: the server's poll interval)."""
@@ -56,12 +63,13 @@ class MetricsListener:
             self._server.server_close()
             self._server = None
 
-    def _app(self, environ: dict[str, Any],
-             start_response: Callable[..., Any]) -> Iterable[bytes]:
+    def _app(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if not metrics.authorized(environ.get("HTTP_AUTHORIZATION", ""), self._token):
             error = Unauthorized("METRICS_PORT needs the METRICS_TOKEN bearer token")
-            start_response("401 Unauthorized", [("Content-Type", "application/json"),
-                                                ("WWW-Authenticate", "Bearer")])
+            start_response(
+                "401 Unauthorized",
+                [("Content-Type", "application/json"), ("WWW-Authenticate", "Bearer")],
+            )
             return [orjson.dumps(error.http_body())]
         body, content_type = metrics.exposition()
         start_response("200 OK", [("Content-Type", content_type), ("Cache-Control", "no-store")])

@@ -10,15 +10,31 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from .. import __version__
-from ..schemas import (MAX_DB_INT, ActiveUsersPage, ActiveUsersQuery, ErrorResponse, Health,
-                       MessagePageOut, MessagesQuery, MuteState)
+from ..schemas import (
+    MAX_DB_INT,
+    ActiveUsersPage,
+    ActiveUsersQuery,
+    ErrorResponse,
+    Health,
+    MessagePageOut,
+    MessagesQuery,
+    MuteState,
+)
 
 REF = "#/components/schemas/{model}"
-SHOW_ID = {"name": "show_id", "in": "path", "required": True,
-           "schema": {"type": "integer", "minimum": 1, "maximum": MAX_DB_INT}}
+SHOW_ID = {
+    "name": "show_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "integer", "minimum": 1, "maximum": MAX_DB_INT},
+}
 # What any authenticated route may answer besides its success.
-AUTHENTICATED = {401: "no valid access token", 413: "the body is too large",
-                 422: "invalid parameters or body", 503: "a dependency is not answering"}
+AUTHENTICATED = {
+    401: "no valid access token",
+    413: "the body is too large",
+    422: "invalid parameters or body",
+    503: "a dependency is not answering",
+}
 ABOUT_SHOW = {404: "no such show"}
 
 
@@ -40,25 +56,64 @@ class Operation:
 # The push key and subscription routes answer 503 until VAPID keys are configured: they are
 # described in the README, not here, so that this document holds on every deployment.
 ROUTES = (
-    Operation("get", "/healthz", "healthz", "The process runs", {200: (Health, "alive")},
-              authenticated=False),
-    Operation("get", "/readyz", "readyz", "The database (and Redis) answer",
-              {200: (None, "ready"), 503: (None, "not ready")}, authenticated=False),
-    Operation("get", "/api/shows/{show_id}/messages", "showMessages",
-              "A page of a show's messages, oldest first",
-              {200: (MessagePageOut, "the page")}, query=MessagesQuery, errors=ABOUT_SHOW),
-    Operation("get", "/api/shows/{show_id}/active_users", "showActiveUsers",
-              "Who is in a show's chat now (a page, and the count)",
-              {200: (ActiveUsersPage, "the page")}, query=ActiveUsersQuery, errors=ABOUT_SHOW),
-    Operation("post", "/api/shows/{show_id}/mute", "muteShow",
-              "No push notifications for this show", {200: (MuteState, "muted")},
-              errors=ABOUT_SHOW),
-    Operation("put", "/api/shows/{show_id}/mute", "muteShowPut",
-              "No push notifications for this show", {200: (MuteState, "muted")},
-              errors=ABOUT_SHOW),
-    Operation("delete", "/api/shows/{show_id}/mute", "unmuteShow",
-              "Push notifications for this show again", {200: (MuteState, "unmuted")},
-              errors=ABOUT_SHOW),
+    Operation(
+        "get",
+        "/healthz",
+        "healthz",
+        "The process runs",
+        {200: (Health, "alive")},
+        authenticated=False,
+    ),
+    Operation(
+        "get",
+        "/readyz",
+        "readyz",
+        "The database (and Redis) answer",
+        {200: (None, "ready"), 503: (None, "not ready")},
+        authenticated=False,
+    ),
+    Operation(
+        "get",
+        "/api/shows/{show_id}/messages",
+        "showMessages",
+        "A page of a show's messages, oldest first",
+        {200: (MessagePageOut, "the page")},
+        query=MessagesQuery,
+        errors=ABOUT_SHOW,
+    ),
+    Operation(
+        "get",
+        "/api/shows/{show_id}/active_users",
+        "showActiveUsers",
+        "Who is in a show's chat now (a page, and the count)",
+        {200: (ActiveUsersPage, "the page")},
+        query=ActiveUsersQuery,
+        errors=ABOUT_SHOW,
+    ),
+    Operation(
+        "post",
+        "/api/shows/{show_id}/mute",
+        "muteShow",
+        "No push notifications for this show",
+        {200: (MuteState, "muted")},
+        errors=ABOUT_SHOW,
+    ),
+    Operation(
+        "put",
+        "/api/shows/{show_id}/mute",
+        "muteShowPut",
+        "No push notifications for this show",
+        {200: (MuteState, "muted")},
+        errors=ABOUT_SHOW,
+    ),
+    Operation(
+        "delete",
+        "/api/shows/{show_id}/mute",
+        "unmuteShow",
+        "Push notifications for this show again",
+        {200: (MuteState, "unmuted")},
+        errors=ABOUT_SHOW,
+    ),
 )
 
 
@@ -69,15 +124,19 @@ def document() -> dict[str, Any]:
     _, schemas = models_json_schema(
         [(m, "serialization") for m in sorted(models, key=lambda m: m.__name__)]
         + [(m, "validation") for m in sorted(inputs, key=lambda m: m.__name__)],
-        ref_template=REF)
+        ref_template=REF,
+    )
     paths: dict[str, dict[str, Any]] = {}
     for op in ROUTES:
         paths.setdefault(op.path, {})[op.method] = _operation(op)
     return {
         "openapi": "3.1.0",
-        "info": {"title": "sharemyshows-rt", "version": __version__,
-                 "description": "REST side of the ShareMyShows real-time chat. The chat itself "
-                                "is Socket.IO on /socket.io, described at /asyncapi.json."},
+        "info": {
+            "title": "sharemyshows-rt",
+            "version": __version__,
+            "description": "REST side of the ShareMyShows real-time chat. The chat itself "
+            "is Socket.IO on /socket.io, described at /asyncapi.json.",
+        },
         "components": {
             "schemas": schemas.get("$defs", {}),
             "securitySchemes": {
@@ -93,16 +152,25 @@ def _operation(op: Operation) -> dict[str, Any]:
     parameters = ([SHOW_ID] if "{show_id}" in op.path else []) + _query(op.query)
     responses = {str(status): _answer(model, text) for status, (model, text) in op.answers.items()}
     errors = {**(AUTHENTICATED if op.authenticated else {}), **op.errors}
-    responses.update({str(status): _answer(ErrorResponse, text)
-                      for status, text in errors.items() if str(status) not in responses})
+    responses.update(
+        {
+            str(status): _answer(ErrorResponse, text)
+            for status, text in errors.items()
+            if str(status) not in responses
+        }
+    )
     described: dict[str, Any] = {"summary": op.summary, "operationId": op.operation_id}
     if op.authenticated:
         described["security"] = [{"bearer": []}, {"cookie": []}]
     if parameters:
         described["parameters"] = parameters
     if op.body is not None:
-        described["requestBody"] = {"required": True, "content": {"application/json": {
-            "schema": {"$ref": REF.format(model=op.body.__name__)}}}}
+        described["requestBody"] = {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"$ref": REF.format(model=op.body.__name__)}}
+            },
+        }
     described["responses"] = responses
     return described
 
@@ -110,8 +178,10 @@ def _operation(op: Operation) -> dict[str, Any]:
 def _answer(model: type[BaseModel] | None, description: str) -> dict[str, Any]:
     if model is None:
         return {"description": description}
-    return {"description": description, "content": {"application/json": {
-        "schema": {"$ref": REF.format(model=model.__name__)}}}}
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": REF.format(model=model.__name__)}}},
+    }
 
 
 def _query(model: type[BaseModel] | None) -> list[dict[str, Any]]:
@@ -123,6 +193,12 @@ def _query(model: type[BaseModel] | None) -> list[dict[str, Any]]:
     for name, prop in schema["properties"].items():
         branches = [b for b in prop.get("anyOf", [prop]) if b.get("type") != "null"]
         value = {k: v for k, v in branches[0].items() if k != "title"}
-        parameters.append({"name": name, "in": "query",
-                           "required": name in schema.get("required", ()), "schema": value})
+        parameters.append(
+            {
+                "name": name,
+                "in": "query",
+                "required": name in schema.get("required", ()),
+                "schema": value,
+            }
+        )
     return parameters

@@ -6,12 +6,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .routes import JSON, M, show_id_of, validated
 from ..chat.auth import Authenticator, Identity
 from ..chat.mutes import set_muted
 from ..chat.service import ChatService
-from ..schemas import MuteState, PushEndpoint, PushSubscriptionIn, Subscribed, VapidKey
 from ..push.service import PushService
+from ..schemas import MuteState, PushEndpoint, PushSubscriptionIn, Subscribed, VapidKey
+from .routes import JSON, M, show_id_of, validated
 
 
 class PushApi:

@@ -14,13 +14,20 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .. import metrics
-from . import openapi
-from ..schemas import asyncapi
 from ..chat.auth import Authenticator, Identity
 from ..chat.service import ChatService, history_page_size
 from ..errors import ChatError, InvalidPayload, Unauthorized, from_exception
-from ..schemas import (HISTORY_PAGE_MAX, ActiveUsersQuery, Health, Id, MessageOut, MessagePageOut,
-                       MessagesQuery)
+from ..schemas import (
+    HISTORY_PAGE_MAX,
+    ActiveUsersQuery,
+    Health,
+    Id,
+    MessageOut,
+    MessagePageOut,
+    MessagesQuery,
+    asyncapi,
+)
+from . import openapi
 
 log = logging.getLogger(__name__)
 REST_LIMIT_MAX = HISTORY_PAGE_MAX
@@ -42,9 +49,16 @@ class ShowPath(BaseModel):
 class Api:
     """The routes, over the same chat service and authenticator as the socket."""
 
-    def __init__(self, chat: ChatService, authenticator: Authenticator,
-                 checks: dict[str, ReadinessCheck], history_limit: int, *,
-                 metrics_here: bool = True, metrics_token: str | None = None) -> None:
+    def __init__(
+        self,
+        chat: ChatService,
+        authenticator: Authenticator,
+        checks: dict[str, ReadinessCheck],
+        history_limit: int,
+        *,
+        metrics_here: bool = True,
+        metrics_token: str | None = None,
+    ) -> None:
         self._chat = chat
         self._auth = authenticator
         self._checks = checks
@@ -106,8 +120,11 @@ class Api:
         show_id = show_id_of(request)
         query = validated(MessagesQuery, {"limit": self._default_limit, **request.query_params})
         page = await self._chat.history(show_id, limit=query.limit, before_id=query.before_id)
-        body = MessagePageOut(show_id=show_id, messages=[MessageOut.of(m) for m in page.messages],
-                              has_more=page.has_more)
+        body = MessagePageOut(
+            show_id=show_id,
+            messages=[MessageOut.of(m) for m in page.messages],
+            has_more=page.has_more,
+        )
         return JSON(body.model_dump())
 
     async def active_users(self, request: Request) -> Response:
@@ -130,8 +147,10 @@ def validated(model: type[M], data: Any, *, raw_json: bool = False) -> M:
     try:
         return model.model_validate_json(data) if raw_json else model.model_validate(data)
     except ValidationError as exc:
-        details = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}"
-                            for e in exc.errors(include_url=False, include_input=False))
+        details = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}"
+            for e in exc.errors(include_url=False, include_input=False)
+        )
         raise InvalidPayload(details) from None
 
 

@@ -45,9 +45,16 @@ def is_inside(address: IPAddress) -> bool:
         embedded = address.ipv4_mapped or address.sixtofour
         if embedded is not None:
             return is_inside(embedded)
-    return (not address.is_global or address.is_reserved or address.is_multicast
-            or address.is_private or address.is_loopback or address.is_link_local
-            or address.is_unspecified or address in SHARED)
+    return (
+        not address.is_global
+        or address.is_reserved
+        or address.is_multicast
+        or address.is_private
+        or address.is_loopback
+        or address.is_link_local
+        or address.is_unspecified
+        or address in SHARED
+    )
 
 
 def literal_address(host: str) -> IPAddress | None:
@@ -96,8 +103,9 @@ class EndpointPolicy:
         if self.allow_listed(url):
             return url
         if url.scheme != "https":
-            raise EndpointRefused("endpoint must be an https:// URL "
-                                  "(or an origin in PUSH_ENDPOINT_ALLOWLIST)")
+            raise EndpointRefused(
+                "endpoint must be an https:// URL (or an origin in PUSH_ENDPOINT_ALLOWLIST)"
+            )
         host = url.raw_host.lower().rstrip(".")
         address = literal_address(host)
         if address is not None:
@@ -110,13 +118,14 @@ class EndpointPolicy:
         if labels[-1] in ("localhost", "localdomain", "internal", "local"):
             raise EndpointRefused("endpoint must not point into a private network")
         if not self._any_host and not self._known(host):
-            raise EndpointRefused("endpoint is not at a known push service "
-                                  "(PUSH_SERVICE_HOSTS)")
+            raise EndpointRefused("endpoint is not at a known push service (PUSH_SERVICE_HOSTS)")
         return url
 
     def _known(self, host: str) -> bool:
-        return any(host == pattern or (pattern.startswith("*.") and host.endswith(pattern[1:]))
-                   for pattern in self._hosts)
+        return any(
+            host == pattern or (pattern.startswith("*.") and host.endswith(pattern[1:]))
+            for pattern in self._hosts
+        )
 
 
 class InsideRefusingResolver(AbstractResolver):
@@ -126,15 +135,16 @@ class InsideRefusingResolver(AbstractResolver):
     def __init__(self) -> None:
         self._resolver = DefaultResolver()
 
-    async def resolve(self, host: str, port: int = 0,
-                      family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
         results = await self._resolver.resolve(host, port, family)
         for result in results:
             if is_inside(ipaddress.ip_address(result["host"].split("%", 1)[0])):
-                raise InsideAddress(f"{host} resolves to an address inside ({result['host']}): "
-                              "refused")
+                raise InsideAddress(
+                    f"{host} resolves to an address inside ({result['host']}): refused"
+                )
         return results
 
     async def close(self) -> None:
         await self._resolver.close()
-

@@ -57,8 +57,12 @@ class OriginGate:
         if self._consecutive < self._threshold or now < self._open_until:
             return
         self._open_until = now + self._backoff
-        log.warning("push service %s keeps failing (%d in a row): left alone for %.0fs",
-                    self.origin, self._consecutive, self._backoff)
+        log.warning(
+            "push service %s keeps failing (%d in a row): left alone for %.0fs",
+            self.origin,
+            self._consecutive,
+            self._backoff,
+        )
         self._backoff = min(self._backoff * 2, MAX_BACKOFF)
 
 
@@ -74,6 +78,7 @@ class OriginGates:
         if gate is None:
             if len(self._gates) >= MAX_IDLE_GATES:
                 self._gates = {key: kept for key, kept in self._gates.items() if not kept.idle}
-            gate = self._gates[origin] = OriginGate(origin, self._concurrency, self._failures,
-                                                   self._backoff)
+            gate = self._gates[origin] = OriginGate(
+                origin, self._concurrency, self._failures, self._backoff
+            )
         return gate

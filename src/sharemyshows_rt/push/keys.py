@@ -25,8 +25,11 @@ class VapidKeys:
     @property
     def public_key(self) -> str:
         """The application server key browsers subscribe with (uncompressed P-256 point)."""
-        return b64url(self.vapid.public_key.public_bytes(
-            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint))
+        return b64url(
+            self.vapid.public_key.public_bytes(
+                serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+            )
+        )
 
     @property
     def private_key(self) -> str:

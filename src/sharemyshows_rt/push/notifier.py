@@ -11,13 +11,13 @@ import time
 from datetime import timedelta
 from typing import Any
 
+from ..backends.coalesce import Coalescer
+from ..backends.events import Event, Events
+from ..backends.presence import Presence
 from ..clock import utcnow
 from ..db.push import PushRepository
 from ..db.repositories import StoredMessage
-from ..backends.presence import Presence
 from ..tasks import cancel_all
-from ..backends.coalesce import Coalescer
-from ..backends.events import Event, Events
 from .sender import Push, PushSender
 
 log = logging.getLogger(__name__)
@@ -27,9 +27,17 @@ FLUSH_SECONDS = 1.0
 
 
 class Notifier:
-    def __init__(self, repository: PushRepository, presence: Presence, sender: PushSender,
-                 coalescer: Coalescer, events: Events, *, checkin_window: float,
-                 url_template: str) -> None:
+    def __init__(
+        self,
+        repository: PushRepository,
+        presence: Presence,
+        sender: PushSender,
+        coalescer: Coalescer,
+        events: Events,
+        *,
+        checkin_window: float,
+        url_template: str,
+    ) -> None:
         self._repository = repository
         self._presence = presence
         self._sender = sender
@@ -42,8 +50,10 @@ class Notifier:
 
     def start(self) -> None:
         self._sender.start()
-        self._tasks = [asyncio.create_task(self._events.run(self.handle), name="push-events"),
-                       asyncio.create_task(self._flush(), name="push-folds")]
+        self._tasks = [
+            asyncio.create_task(self._events.run(self.handle), name="push-events"),
+            asyncio.create_task(self._flush(), name="push-folds"),
+        ]
 
     async def stop(self) -> None:
         await cancel_all(self._tasks)
@@ -51,10 +61,16 @@ class Notifier:
 
     def message_stored(self, message: StoredMessage) -> None:
         """On the message path: only hands the message over."""
-        self._events.put({"id": message.id, "show_id": message.show_id,
-                          "user_id": message.user_id, "username": message.username,
-                          "text": message.message[:PREVIEW],
-                          "mentions": sorted(set(MENTION.findall(message.message)))[:20]})
+        self._events.put(
+            {
+                "id": message.id,
+                "show_id": message.show_id,
+                "user_id": message.user_id,
+                "username": message.username,
+                "text": message.message[:PREVIEW],
+                "mentions": sorted(set(MENTION.findall(message.message)))[:20],
+            }
+        )
 
     async def handle(self, events: list[Event]) -> None:
         """Notify for a batch of stored messages, one pass per show."""
@@ -67,8 +83,9 @@ class Notifier:
     async def _notify_show(self, show_id: int, messages: list[Event]) -> None:
         mentioned = sorted({name for m in messages for name in m["mentions"]})
         since = utcnow() - timedelta(seconds=self._checkin_window)
-        audience = await self._repository.audience(show_id, checked_in_since=since,
-                                                   mentioned=mentioned)
+        audience = await self._repository.audience(
+            show_id, checked_in_since=since, mentioned=mentioned
+        )
         if not audience:
             return
         present = await self._presence.present_users(show_id, [user for user, _ in audience])
@@ -85,16 +102,25 @@ class Notifier:
                 mentioned_them = any(username in m["mentions"] for m in theirs)
                 await self._push(user_id, show_id, len(theirs), last, urgent=mentioned_them)
 
-    async def _push(self, user_id: int, show_id: int, count: int, last: dict[str, Any], *,
-                    urgent: bool = False) -> None:
-        self._sender.enqueue(Push(
-            user_id=user_id,
-            payload={"type": "chat", "show_id": show_id, "show_title": await self._title(show_id),
-                     "count": count, "last": last,
-                     "url": self._url_template.format(show_id=show_id)},
-            # One topic per show: a newer push replaces one the device has not received yet.
-            topic=f"show-{show_id}",
-            urgency="high" if urgent else "normal"))
+    async def _push(
+        self, user_id: int, show_id: int, count: int, last: dict[str, Any], *, urgent: bool = False
+    ) -> None:
+        self._sender.enqueue(
+            Push(
+                user_id=user_id,
+                payload={
+                    "type": "chat",
+                    "show_id": show_id,
+                    "show_title": await self._title(show_id),
+                    "count": count,
+                    "last": last,
+                    "url": self._url_template.format(show_id=show_id),
+                },
+                # One topic per show: a newer push replaces one the device has not received yet.
+                topic=f"show-{show_id}",
+                urgency="high" if urgent else "normal",
+            )
+        )
 
     async def _title(self, show_id: int) -> str:
         title = self._titles.get(show_id)

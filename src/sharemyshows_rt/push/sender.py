@@ -20,8 +20,13 @@ from yarl import URL
 from .. import metrics
 from ..db.push import PushRepository, Subscription
 from ..tasks import cancel_all
-from .endpoints import (EndpointPolicy, EndpointRefused, InsideAddress, InsideRefusingResolver,
-                        origin)
+from .endpoints import (
+    EndpointPolicy,
+    EndpointRefused,
+    InsideAddress,
+    InsideRefusingResolver,
+    origin,
+)
 from .gates import OriginGates
 from .keys import VapidKeys
 
@@ -66,8 +71,16 @@ class Limits:
 
 
 class PushSender:
-    def __init__(self, repository: PushRepository, keys: VapidKeys, subject: str,
-                 policy: EndpointPolicy, *, ttl: int, limits: Limits = Limits()) -> None:
+    def __init__(
+        self,
+        repository: PushRepository,
+        keys: VapidKeys,
+        subject: str,
+        policy: EndpointPolicy,
+        *,
+        ttl: int,
+        limits: Limits = Limits(),
+    ) -> None:
         self._repository = repository
         self._keys = keys
         self._subject = subject
@@ -76,8 +89,9 @@ class PushSender:
         self._limits = limits
         self._queue: asyncio.Queue[Push] = asyncio.Queue(limits.max_queue)
         self._slots = asyncio.Semaphore(limits.concurrency)
-        self._gates = OriginGates(limits.origin_concurrency, limits.origin_failures,
-                                  limits.origin_backoff)
+        self._gates = OriginGates(
+            limits.origin_concurrency, limits.origin_failures, limits.origin_backoff
+        )
         self._pending = 0  # deliveries in flight, waiting for a slot or for their retry
         self._tasks: set[asyncio.Task[None]] = set()
         self._timers: set[asyncio.TimerHandle] = set()
@@ -86,14 +100,18 @@ class PushSender:
 
     def start(self) -> None:
         limits = self._limits
-        timeout = aiohttp.ClientTimeout(total=limits.connect_timeout + limits.read_timeout,
-                                        sock_connect=limits.connect_timeout,
-                                        sock_read=limits.read_timeout)
+        timeout = aiohttp.ClientTimeout(
+            total=limits.connect_timeout + limits.read_timeout,
+            sock_connect=limits.connect_timeout,
+            sock_read=limits.read_timeout,
+        )
         # Allow-listed origins (the operator's own push service) may be inside.
         self._sessions = {
-            False: aiohttp.ClientSession(timeout=timeout, connector=aiohttp.TCPConnector(
-                resolver=InsideRefusingResolver())),
-            True: aiohttp.ClientSession(timeout=timeout)}
+            False: aiohttp.ClientSession(
+                timeout=timeout, connector=aiohttp.TCPConnector(resolver=InsideRefusingResolver())
+            ),
+            True: aiohttp.ClientSession(timeout=timeout),
+        }
         self._loader = asyncio.create_task(self._load(), name="push-sender")
 
     async def stop(self) -> None:
@@ -135,8 +153,7 @@ class PushSender:
             return
         if self._pending >= self._limits.max_queue:
             metrics.PUSHES.labels("dropped").inc()
-            log.warning("push backlog full: a notification for user %s was dropped",
-                        push.user_id)
+            log.warning("push backlog full: a notification for user %s was dropped", push.user_id)
             return
         self._pending += 1
         self._launch(Delivery(subscription, push, url, origin(url)))
@@ -179,8 +196,12 @@ class PushSender:
             raise
         except Exception as exc:  # one unusable device must not silence the rest
             metrics.PUSHES.labels("failed").inc()
-            log.warning("push to a device of user %s at %s failed: %r",
-                        delivery.push.user_id, delivery.origin, exc)
+            log.warning(
+                "push to a device of user %s at %s failed: %r",
+                delivery.push.user_id,
+                delivery.origin,
+                exc,
+            )
         finally:
             if finished:
                 self._pending -= 1
@@ -189,14 +210,15 @@ class PushSender:
         """The push service's status (None: unreachable, timed out) and Retry-After."""
         try:
             return await self._post(delivery)
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             if isinstance(exc.__cause__, InsideAddress):
                 return INSIDE, None  # never retried: the name points inside
             log.warning("push service %s unreachable: %r", delivery.origin, exc)
             return None, None
 
-    async def _outcome(self, delivery: Delivery, status: int | None,
-                       retry_after: float | None) -> bool:
+    async def _outcome(
+        self, delivery: Delivery, status: int | None, retry_after: float | None
+    ) -> bool:
         """Count what the push service said; False when a retry was scheduled."""
         if status is not None and 200 <= status < 300:
             metrics.PUSHES.labels("sent").inc()
@@ -221,18 +243,31 @@ class PushSender:
 
     async def _post(self, delivery: Delivery) -> tuple[int, float | None]:
         subscription, push = delivery.subscription, delivery.push
-        pusher = WebPusher({"endpoint": subscription.endpoint,
-                            "keys": {"p256dh": subscription.p256dh, "auth": subscription.auth}})
+        pusher = WebPusher(
+            {
+                "endpoint": subscription.endpoint,
+                "keys": {"p256dh": subscription.p256dh, "auth": subscription.auth},
+            }
+        )
         body = pusher.encode(orjson.dumps(push.payload), "aes128gcm")["body"]
-        claims = {"sub": self._subject, "aud": delivery.origin,
-                  "exp": int(time.time()) + VAPID_LIFETIME}
-        headers = {**self._keys.vapid.sign(claims), "Urgency": push.urgency, "Topic": push.topic,
-                   "TTL": str(self._ttl), "Content-Encoding": "aes128gcm"}
+        claims = {
+            "sub": self._subject,
+            "aud": delivery.origin,
+            "exp": int(time.time()) + VAPID_LIFETIME,
+        }
+        headers = {
+            **self._keys.vapid.sign(claims),
+            "Urgency": push.urgency,
+            "Topic": push.topic,
+            "TTL": str(self._ttl),
+            "Content-Encoding": "aes128gcm",
+        }
         headers.pop("Crypto-Key", None)  # RFC 8292 carries the key in Authorization's k=
         session = self._sessions[self._policy.allow_listed(delivery.url)]
         # A redirect is a failed delivery: following it could lead anywhere.
-        async with session.post(delivery.url, data=body, headers=headers,
-                                allow_redirects=False) as response:
+        async with session.post(
+            delivery.url, data=body, headers=headers, allow_redirects=False
+        ) as response:
             await response.content.read(MAX_ANSWER_BYTES)
             return response.status, _seconds(response.headers.get("Retry-After"))
 

@@ -26,8 +26,9 @@ def _decoded(value: str) -> bytes:
 
 
 class PushService:
-    def __init__(self, repository: PushRepository, keys: VapidKeys | None,
-                 policy: EndpointPolicy) -> None:
+    def __init__(
+        self, repository: PushRepository, keys: VapidKeys | None, policy: EndpointPolicy
+    ) -> None:
         self._repository = repository
         self._keys = keys
         self._policy = policy
@@ -50,15 +51,20 @@ class PushService:
             raise InvalidPayload(str(refused)) from None
         try:
             ec.EllipticCurvePublicKey.from_encoded_point(
-                ec.SECP256R1(), _decoded(subscription.keys.p256dh))
+                ec.SECP256R1(), _decoded(subscription.keys.p256dh)
+            )
         except ValueError:
-            raise InvalidPayload("keys.p256dh must be a P-256 public key (uncompressed point)") \
-                from None
+            raise InvalidPayload(
+                "keys.p256dh must be a P-256 public key (uncompressed point)"
+            ) from None
         if len(_decoded(subscription.keys.auth)) != 16:
             raise InvalidPayload("keys.auth must be 16 bytes")
-        await self._repository.subscribe(user_id, Subscription(
-            subscription.endpoint, subscription.keys.p256dh, subscription.keys.auth), utcnow(),
-            keep=MAX_SUBSCRIPTIONS_PER_USER)
+        await self._repository.subscribe(
+            user_id,
+            Subscription(subscription.endpoint, subscription.keys.p256dh, subscription.keys.auth),
+            utcnow(),
+            keep=MAX_SUBSCRIPTIONS_PER_USER,
+        )
 
     async def unsubscribe(self, user_id: int, endpoint: str) -> bool:
         return await self._repository.unsubscribe(user_id, endpoint)

@@ -22,32 +22,53 @@ def document() -> dict[str, Any]:
     _, schemas = models_json_schema(
         [(m, "validation") for m in sorted(inbound, key=lambda m: m.__name__)]
         + [(m, "serialization") for m in sorted(outbound, key=lambda m: m.__name__)],
-        ref_template=SCHEMA)
+        ref_template=SCHEMA,
+    )
     messages: dict[str, Any] = {}
     operations: dict[str, Any] = {}
     for name, event in CLIENT_EVENTS.items():
         messages[name] = _message(name, event.payload.__name__, event.summary)
         messages[f"{name}_ack"] = {
-            "name": f"{name}_ack", "summary": f"The acknowledgement of {name}",
-            "payload": {"oneOf": [{"$ref": SCHEMA.format(model=event.ack.__name__)},
-                                  {"$ref": SCHEMA.format(model=ACK_ERROR.__name__)}]}}
+            "name": f"{name}_ack",
+            "summary": f"The acknowledgement of {name}",
+            "payload": {
+                "oneOf": [
+                    {"$ref": SCHEMA.format(model=event.ack.__name__)},
+                    {"$ref": SCHEMA.format(model=ACK_ERROR.__name__)},
+                ]
+            },
+        }
         operations[name] = {
-            "action": "receive", "channel": CHANNEL, "summary": event.summary,
+            "action": "receive",
+            "channel": CHANNEL,
+            "summary": event.summary,
             "messages": [_in_channel(name)],
-            "reply": {"channel": CHANNEL, "messages": [_in_channel(f"{name}_ack")]}}
+            "reply": {"channel": CHANNEL, "messages": [_in_channel(f"{name}_ack")]},
+        }
     for name, (model, summary) in SERVER_EVENTS.items():
         messages[name] = _message(name, model.__name__, summary)
-        operations[f"emit_{name}"] = {"action": "send", "channel": CHANNEL, "summary": summary,
-                                      "messages": [_in_channel(name)]}
+        operations[f"emit_{name}"] = {
+            "action": "send",
+            "channel": CHANNEL,
+            "summary": summary,
+            "messages": [_in_channel(name)],
+        }
     return {
         "asyncapi": "3.0.0",
-        "info": {"title": "sharemyshows-rt", "version": __version__,
-                 "description": "The ShareMyShows real-time chat over Socket.IO (namespace /). "
-                                "Every client event is acknowledged."},
+        "info": {
+            "title": "sharemyshows-rt",
+            "version": __version__,
+            "description": "The ShareMyShows real-time chat over Socket.IO (namespace /). "
+            "Every client event is acknowledged.",
+        },
         "defaultContentType": "application/json",
-        "channels": {"chat": {
-            "address": "/socket.io/", "title": "The chat namespace",
-            "messages": {name: {"$ref": f"#/components/messages/{name}"} for name in messages}}},
+        "channels": {
+            "chat": {
+                "address": "/socket.io/",
+                "title": "The chat namespace",
+                "messages": {name: {"$ref": f"#/components/messages/{name}"} for name in messages},
+            }
+        },
         "operations": operations,
         "components": {"messages": messages, "schemas": schemas.get("$defs", {})},
     }

@@ -7,11 +7,31 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
-from .events import (AckError, ActiveUsersAck, ActiveUsersPage, Connected, ErrorEvent, HistoryAck,
-                     MessageHistory, MessageOut, MuteAck, PresenceChange, SendMessageAck, ShowAck,
-                     TypingAck, UserTyping)
-from .inbound import (GetActiveUsers, GetMessageHistory, JoinShow, LeaveShow, MuteShow,
-                      SendMessage, Typing)
+from .events import (
+    AckError,
+    ActiveUsersAck,
+    ActiveUsersPage,
+    Connected,
+    ErrorEvent,
+    HistoryAck,
+    MessageHistory,
+    MessageOut,
+    MuteAck,
+    PresenceChange,
+    SendMessageAck,
+    ShowAck,
+    TypingAck,
+    UserTyping,
+)
+from .inbound import (
+    GetActiveUsers,
+    GetMessageHistory,
+    JoinShow,
+    LeaveShow,
+    MuteShow,
+    SendMessage,
+    Typing,
+)
 
 
 @dataclass(frozen=True)

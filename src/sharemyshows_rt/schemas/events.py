@@ -50,9 +50,15 @@ class MessageOut(Outgoing):
 def message_payload(stored: StoredMessage) -> NewMessage:
     """A stored message as every event and response carries it: `MessageOut`'s fields
     (built once per message, without a model: a third of the cost)."""
-    return {"id": stored.id, "show_id": stored.show_id, "user_id": stored.user_id,
-            "username": stored.username, "message": stored.message,
-            "created_at": isoformat_z(stored.created_at), "client_msg_id": stored.client_msg_id}
+    return {
+        "id": stored.id,
+        "show_id": stored.show_id,
+        "user_id": stored.user_id,
+        "username": stored.username,
+        "message": stored.message,
+        "created_at": isoformat_z(stored.created_at),
+        "client_msg_id": stored.client_msg_id,
+    }
 
 
 class MessagePageOut(Outgoing):

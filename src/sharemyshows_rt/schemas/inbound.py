@@ -5,12 +5,29 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, TypeVar
 
-from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt,
-                      StrictStr, StringConstraints, ValidationError, WithJsonSchema)
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    StringConstraints,
+    ValidationError,
+    WithJsonSchema,
+)
 
 from ..errors import InvalidPayload
-from .limits import (CLIENT_MSG_ID_MAX, HISTORY_PAGE_MAX, MAX_DB_INT, MAX_MESSAGE_ID, MAX_OFFSET,
-                     PRESENCE_PAGE_MAX)
+from .limits import (
+    CLIENT_MSG_ID_MAX,
+    HISTORY_PAGE_MAX,
+    MAX_DB_INT,
+    MAX_MESSAGE_ID,
+    MAX_OFFSET,
+    PRESENCE_PAGE_MAX,
+)
 
 _DIGITS = re.compile(r"[0-9]{1,10}")
 
@@ -37,9 +54,18 @@ def _storable(text: str) -> str:
     return text
 
 
-Id = Annotated[int, BeforeValidator(_positive_id), WithJsonSchema({"anyOf": [
-    {"type": "integer", "minimum": 1, "maximum": MAX_DB_INT},
-    {"type": "string", "pattern": _DIGITS.pattern}]})]
+Id = Annotated[
+    int,
+    BeforeValidator(_positive_id),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "integer", "minimum": 1, "maximum": MAX_DB_INT},
+                {"type": "string", "pattern": _DIGITS.pattern},
+            ]
+        }
+    ),
+]
 Text = Annotated[StrictStr, AfterValidator(_storable)]
 # Message ids are `bigint`s; 0 means "none seen yet".
 MessageId = Annotated[StrictInt, Field(ge=0, le=MAX_MESSAGE_ID)]
@@ -79,8 +105,9 @@ class SendMessage(Incoming):
     show_id: Id | None = None
     message: Text | None = None
     # Chosen by the client; a retry with the same id is stored and broadcast only once.
-    client_msg_id: Annotated[Text, StringConstraints(min_length=1,
-                                                     max_length=CLIENT_MSG_ID_MAX)] | None = None
+    client_msg_id: (
+        Annotated[Text, StringConstraints(min_length=1, max_length=CLIENT_MSG_ID_MAX)] | None
+    ) = None
 
 
 class GetMessageHistory(ShowRef):

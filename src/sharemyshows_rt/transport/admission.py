@@ -31,7 +31,8 @@ class Slot:
     def __init__(self, slots: asyncio.Semaphore, deadline: float) -> None:
         self._slots: asyncio.Semaphore | None = slots
         self._timer: asyncio.TimerHandle | None = asyncio.get_running_loop().call_later(
-            deadline, self.release)
+            deadline, self.release
+        )
 
     def release(self) -> None:
         if self._slots is not None:
@@ -56,8 +57,11 @@ class HandshakeGate:
         everything else pass straight through."""
 
         async def gated(scope: Scope, receive: Any, send: Any) -> None:
-            if (scope["type"] != "websocket" or not scope.get("path", "").startswith(path)
-                    or b"sid=" in scope.get("query_string", b"")):
+            if (
+                scope["type"] != "websocket"
+                or not scope.get("path", "").startswith(path)
+                or b"sid=" in scope.get("query_string", b"")
+            ):
                 return await app(scope, receive, send)
             slot = await self._enter()
             scope[SCOPE_KEY] = slot

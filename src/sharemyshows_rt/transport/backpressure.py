@@ -12,9 +12,9 @@ from typing import Any
 import engineio
 from engineio import async_socket, packet
 
-from . import asgi_environ
 from .. import metrics
 from ..chat.limits import DROPPED_FIRST
+from . import asgi_environ
 from .enginesocket import EngineSocket, monitor_heartbeats
 from .websocket import AbortingWebSocket, Outbox
 
@@ -154,9 +154,14 @@ class SendQueue(asyncio.Queue):
         at once when the websocket can take them (a group commit's messages to a show);
         `at_once`: see `AbortingWebSocket.write_frame`."""
         websocket = self._websocket
-        if (websocket is not None and not self.qsize() and not self.overflowed
-                and not self._discarding and not self._closing
-                and websocket.write_frame(frames, at_once=at_once)):
+        if (
+            websocket is not None
+            and not self.qsize()
+            and not self.overflowed
+            and not self._discarding
+            and not self._closing
+            and websocket.write_frame(frames, at_once=at_once)
+        ):
             return None
         for item in items:
             self.put_nowait(item)
@@ -166,8 +171,9 @@ class SendQueue(asyncio.Queue):
         if self._flusher is not None:
             return  # it will get to what was just queued
         websocket = self._websocket
-        while self.qsize() and self._queue[0] is not None \
-                and websocket.write_packet(self._queue[0]):  # type: ignore[attr-defined]
+        while (
+            self.qsize() and self._queue[0] is not None and websocket.write_packet(self._queue[0])
+        ):  # type: ignore[attr-defined]
             self._take()  # written at once: no task needed
         if self.qsize():
             self._flusher = asyncio.ensure_future(self._flush(websocket))
@@ -214,15 +220,19 @@ class SendQueue(asyncio.Queue):
         socket = next((s for s in self._server.sockets.values() if s.queue is self), None)
         if socket is None:
             return
-        log.warning("closing connection %s: it stopped reading (%d packets waiting)",
-                    socket.sid, dropped)
+        log.warning(
+            "closing connection %s: it stopped reading (%d packets waiting)", socket.sid, dropped
+        )
         self._server.start_background_task(self._server.close_stalled, socket)
         self.put_nowait(None)  # let the writer end as soon as it is unblocked
 
 
 def _droppable(item: Any) -> bool:
-    return (isinstance(item, packet.Packet) and isinstance(item.data, str)
-            and item.data.startswith(_DROPPED_FIRST))
+    return (
+        isinstance(item, packet.Packet)
+        and isinstance(item.data, str)
+        and item.data.startswith(_DROPPED_FIRST)
+    )
 
 
 class _Sockets(dict):
@@ -243,10 +253,14 @@ class BoundedEngineServer(engineio.AsyncServer):
 
     def __init__(self, *args: Any, send_timeout: float = 20.0, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        websocket = type("TimedWebSocket", (AbortingWebSocket,),
-                         {"timeout": send_timeout, "outbox": Outbox()})
-        self._async = {**self._async, "websocket": websocket,
-                       "translate_request": asgi_environ.translate_request}
+        websocket = type(
+            "TimedWebSocket", (AbortingWebSocket,), {"timeout": send_timeout, "outbox": Outbox()}
+        )
+        self._async = {
+            **self._async,
+            "websocket": websocket,
+            "translate_request": asgi_environ.translate_request,
+        }
 
     @property
     def sockets(self) -> _Sockets:
@@ -267,9 +281,12 @@ class BoundedEngineServer(engineio.AsyncServer):
             # (a drain, a timeout): that request gets a 400, not a server error.
             log.info("request for a closed session refused: %s", exc)
             response = self._bad_request("Session is disconnected")
-            await self._async["make_response"](response["status"], response["headers"],
-                                               response["response"],
-                                               {"asgi.scope": scope, "asgi.send": send})
+            await self._async["make_response"](
+                response["status"],
+                response["headers"],
+                response["response"],
+                {"asgi.scope": scope, "asgi.send": send},
+            )
             return None
 
     def create_queue(self, *args: Any, **kwargs: Any) -> asyncio.Queue:

@@ -72,8 +72,9 @@ class FastBroadcast(socketio.AsyncManager):
         self._rooms_of: dict[tuple[str, str], dict[Any, None]] = {}
         super().__init__(*args, **kwargs)
 
-    def basic_enter_room(self, sid: str, namespace: str, room: Any,
-                         eio_sid: str | None = None) -> None:
+    def basic_enter_room(
+        self, sid: str, namespace: str, room: Any, eio_sid: str | None = None
+    ) -> None:
         super().basic_enter_room(sid, namespace, room, eio_sid=eio_sid)
         self._rooms_of.setdefault((namespace, sid), {})[room] = None
 
@@ -103,13 +104,22 @@ class FastBroadcast(socketio.AsyncManager):
         """The rooms a client is in, its own sid room included, as python-socketio's."""
         return [room for room in self._rooms_of.get((namespace, sid), ()) if room is not None]
 
-    async def emit(self, event: str, data: Any, namespace: str, room: Any = None,
-                   skip_sid: Any = None, callback: Any = None, to: Any = None,
-                   **kwargs: Any) -> None:
+    async def emit(
+        self,
+        event: str,
+        data: Any,
+        namespace: str,
+        room: Any = None,
+        skip_sid: Any = None,
+        callback: Any = None,
+        to: Any = None,
+        **kwargs: Any,
+    ) -> None:
         room = to or room
         if callback is not None or namespace not in self.rooms:
-            return await super().emit(event, data, namespace, room=room, skip_sid=skip_sid,
-                                      callback=callback, **kwargs)
+            return await super().emit(
+                event, data, namespace, room=room, skip_sid=skip_sid, callback=callback, **kwargs
+            )
         if isinstance(data, tuple):
             args = list(data)
         elif data is not None:
@@ -129,8 +139,9 @@ class FastBroadcast(socketio.AsyncManager):
             if socket is not None and not socket.closed:
                 socket.queue.put_nowait(pkt, alone)
 
-    async def emit_each(self, event: str, items: list[tuple[Any, list[str] | None]],
-                        namespace: str, room: str) -> None:
+    async def emit_each(
+        self, event: str, items: list[tuple[Any, list[str] | None]], namespace: str, room: str
+    ) -> None:
         """Emit `event` once per `(data, skip_sids)` item to a room, in order; each member
         gets its packets in one put (a group commit's messages to one show)."""
         if namespace not in self.rooms:
@@ -160,6 +171,7 @@ class FastBroadcast(socketio.AsyncManager):
         """The engine.io packet of a Socket.IO event, encoded once for every recipient."""
         # binary=False: our payloads are JSON, and finding that out walks the whole payload
         # (with it, encode() always gives one string: no attachments to send apart).
-        encoded = self.server.packet_class(packet.EVENT, namespace=namespace,
-                                           data=[event, *args], binary=False).encode()
+        encoded = self.server.packet_class(
+            packet.EVENT, namespace=namespace, data=[event, *args], binary=False
+        ).encode()
         return eio_packet.Packet(eio_packet.MESSAGE, encoded)

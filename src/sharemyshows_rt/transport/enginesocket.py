@@ -30,7 +30,8 @@ class EngineSocket(async_socket.AsyncSocket):
         if self.last_ping:
             self.last_ping = None
             self._ping_timer = asyncio.get_running_loop().call_later(
-                self.server.ping_interval, self._ping)
+                self.server.ping_interval, self._ping
+            )
 
     def _ping(self) -> None:
         self._ping_timer = None
@@ -99,8 +100,9 @@ class EngineSocket(async_socket.AsyncSocket):
             await self.queue.put(packet.Packet(packet.NOOP))  # ends the pending poll
             pkt = await self._next_packet(ws)
             if pkt is None or pkt.packet_type != packet.UPGRADE:
-                log.info("engine.io session %s: failed websocket upgrade, no upgrade packet",
-                         self.sid)
+                log.info(
+                    "engine.io session %s: failed websocket upgrade, no upgrade packet", self.sid
+                )
                 return False
             return True
         finally:
@@ -118,8 +120,11 @@ class EngineSocket(async_socket.AsyncSocket):
         if data is None:
             return None
         if len(data) > self.server.max_http_buffer_size:
-            log.info("engine.io session %s: closed, a packet of %d bytes is too large",
-                     self.sid, len(data))
+            log.info(
+                "engine.io session %s: closed, a packet of %d bytes is too large",
+                self.sid,
+                len(data),
+            )
             return None
         try:
             return packet.Packet(encoded_packet=data)
@@ -138,16 +143,20 @@ async def monitor_heartbeats(server: Any) -> None:
         try:
             await asyncio.wait_for(server.service_task_event.wait(), timeout=every)
             break
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
         now = time.time()
         for sid, socket in list(server.sockets.items()):
             if socket.closed:
                 server.sockets.pop(sid, None)
-            elif (not socket.closing and socket.last_ping
-                  and now - socket.last_ping > server.ping_timeout):
+            elif (
+                not socket.closing
+                and socket.last_ping
+                and now - socket.last_ping > server.ping_timeout
+            ):
                 try:
                     await socket.check_ping_timeout()
                 except Exception:
-                    log.exception("closing engine.io session %s after a missed heartbeat "
-                                  "failed", sid)
+                    log.exception(
+                        "closing engine.io session %s after a missed heartbeat failed", sid
+                    )

@@ -30,13 +30,15 @@ class SocketFanout:
     async def exit(self, sid: str, show_id: int) -> None:
         await self._server.leave_room(sid, room_of(show_id))
 
-    async def to_show(self, event: str, data: Any, show_id: int,
-                      skip: str | list[str] | None = None) -> None:
+    async def to_show(
+        self, event: str, data: Any, show_id: int, skip: str | list[str] | None = None
+    ) -> None:
         """Everyone in the show's room, except the `skip` connection(s)."""
         await self._server.emit(event, data, room=room_of(show_id), skip_sid=skip)
 
-    async def to_show_here(self, event: str, items: list[tuple[Any, list[str] | None]],
-                           show_id: int) -> None:
+    async def to_show_here(
+        self, event: str, items: list[tuple[Any, list[str] | None]], show_id: int
+    ) -> None:
         """`event` once per `(data, skip)` item, in order, to the show's members connected
         to this process only (the others deliver their own), each except its `skip`
         connections; a member gets them all in one write."""
@@ -53,8 +55,11 @@ class SocketFanout:
     def room_sizes(self) -> dict[int, int]:
         """Connections per show on this process."""
         rooms = self._server.manager.rooms.get("/", {})
-        return {int(room[5:]): len(members) for room, members in list(rooms.items())
-                if isinstance(room, str) and room.startswith("show:")}
+        return {
+            int(room[5:]): len(members)
+            for room, members in list(rooms.items())
+            if isinstance(room, str) and room.startswith("show:")
+        }
 
     async def to_connection(self, event: str, data: Any, sid: str) -> None:
         """A connection of this process (never through Redis)."""

@@ -10,8 +10,20 @@ from typing import Any
 
 # What a later Socket.IO CONNECT on the same session (another namespace) reads again:
 # the token may come from the query string or the cookie.
-KEPT = frozenset({"REQUEST_METHOD", "PATH_INFO", "QUERY_STRING", "REMOTE_ADDR", "HTTP_COOKIE",
-                  "HTTP_HOST", "HTTP_ORIGIN", "wsgi.url_scheme", "asgi.receive", "asgi.send"})
+KEPT = frozenset(
+    {
+        "REQUEST_METHOD",
+        "PATH_INFO",
+        "QUERY_STRING",
+        "REMOTE_ADDR",
+        "HTTP_COOKIE",
+        "HTTP_HOST",
+        "HTTP_ORIGIN",
+        "wsgi.url_scheme",
+        "asgi.receive",
+        "asgi.send",
+    }
+)
 
 
 def shed_handshake(environ: dict[str, Any]) -> None:

@@ -13,21 +13,33 @@ import socketio
 from socketio import packet
 
 from .. import logs, metrics
-from .admission import HandshakeGate
+from ..backends.limits import ConnectionCap
+from ..backends.memory.limits import TokenBucket
 from ..chat.auth import Authenticator
-from .backpressure import BoundedEngineServer
 from ..chat.limits import RESERVED_EVENTS, admit_connection, flood_bucket
 from ..chat.mutes import set_muted
 from ..chat.service import ChatService, history_page_size
-from ..errors import (ChatError, InvalidPayload, ServiceUnavailable, UnknownEvent,
-                      from_exception)
+from ..errors import ChatError, InvalidPayload, ServiceUnavailable, UnknownEvent, from_exception
+from ..push.service import PushService
+from ..schemas import (
+    Connected,
+    GetActiveUsers,
+    GetMessageHistory,
+    Incoming,
+    JoinShow,
+    LeaveShow,
+    MessageOut,
+    MessagePageOut,
+    MuteShow,
+    SendMessage,
+    Typing,
+    parse,
+)
+from ..schemas.limits import EVENT_NAME_ECHO_MAX
+from .admission import HandshakeGate
+from .backpressure import BoundedEngineServer
 from .fanout import NAMESPACE
 from .footprint import shed_handshake
-from ..backends.limits import ConnectionCap
-from ..push.service import PushService
-from ..schemas import (Connected, GetActiveUsers, GetMessageHistory, Incoming, JoinShow, LeaveShow,
-                       MessageOut, MessagePageOut, MuteShow, SendMessage, Typing, parse)
-from ..schemas.limits import EVENT_NAME_ECHO_MAX
 
 log = logging.getLogger(__name__)
 Ack = dict[str, Any]
@@ -37,8 +49,15 @@ Handler = Callable[[str, Any], Awaitable[Ack]]
 class ChatNamespace(socketio.AsyncNamespace):
     """Thin handlers: one per client event, each `payload model -> service call -> ack`."""
 
-    def __init__(self, chat: ChatService, authenticator: Authenticator, cap: ConnectionCap,
-                 max_connections_per_user: int, history_limit: int, push: PushService) -> None:
+    def __init__(
+        self,
+        chat: ChatService,
+        authenticator: Authenticator,
+        cap: ConnectionCap,
+        max_connections_per_user: int,
+        history_limit: int,
+        push: PushService,
+    ) -> None:
         super().__init__(NAMESPACE)
         self._chat = chat
         self._push = push
@@ -103,8 +122,9 @@ class ChatNamespace(socketio.AsyncNamespace):
             if identity is not None:
                 metrics.CONNECTIONS.dec()
                 await self._cap.release(identity.user_id, sid)
-        logs.event(log, "disconnect", sid=sid, user=identity.user_id if identity else None,
-                   reason=reason)
+        logs.event(
+            log, "disconnect", sid=sid, user=identity.user_id if identity else None, reason=reason
+        )
 
     async def handle(self, sid: str, event: str, args: tuple[Any, ...]) -> Ack:
         """Run one client event; failures become an `error` event and a failed ack."""
@@ -131,10 +151,12 @@ class ChatNamespace(socketio.AsyncNamespace):
         identity = self._chat.identity(sid) if self._chat.has(sid) else None
         user_id = identity.user_id if identity else None
         if not isinstance(exc, ChatError):
-            log.error("event %r from sid=%s user=%s failed: %r", event, sid, user_id, exc,
-                      exc_info=exc)
-        logs.event(log, "error", sid=sid, user=user_id, event=printable(event)[:64],
-                   error=error.message)
+            log.error(
+                "event %r from sid=%s user=%s failed: %r", event, sid, user_id, exc, exc_info=exc
+            )
+        logs.event(
+            log, "error", sid=sid, user=user_id, event=printable(event)[:64], error=error.message
+        )
         try:
             await self._reply(sid, "error", error.event_payload(printable(event)))
         except Exception:
@@ -152,8 +174,9 @@ class ChatNamespace(socketio.AsyncNamespace):
         return {"ok": True, "show_id": payload.show_id}
 
     async def _send_message(self, sid: str, payload: SendMessage) -> Ack:
-        message = await self._chat.send(sid, payload.show_id, payload.message,
-                                        payload.client_msg_id)
+        message = await self._chat.send(
+            sid, payload.show_id, payload.message, payload.client_msg_id
+        )
         return {"ok": True, "message": message}
 
     async def _typing(self, sid: str, payload: Typing) -> Ack:
@@ -161,20 +184,26 @@ class ChatNamespace(socketio.AsyncNamespace):
         return {"ok": True, "show_id": payload.show_id, "dropped": not sent}
 
     async def _mute_show(self, sid: str, payload: MuteShow) -> Ack:
-        await set_muted(self._chat, self._push, self._chat.identity(sid).user_id,
-                        payload.show_id, True)
+        await set_muted(
+            self._chat, self._push, self._chat.identity(sid).user_id, payload.show_id, True
+        )
         return {"ok": True, "show_id": payload.show_id, "muted": True}
 
     async def _unmute_show(self, sid: str, payload: MuteShow) -> Ack:
-        await set_muted(self._chat, self._push, self._chat.identity(sid).user_id,
-                        payload.show_id, False)
+        await set_muted(
+            self._chat, self._push, self._chat.identity(sid).user_id, payload.show_id, False
+        )
         return {"ok": True, "show_id": payload.show_id, "muted": False}
 
     async def _get_message_history(self, sid: str, payload: GetMessageHistory) -> Ack:
-        page = await self._chat.history(payload.show_id, limit=payload.limit or self._history_limit,
-                                        before_id=payload.before_id)
-        body = MessagePageOut(show_id=payload.show_id, has_more=page.has_more,
-                              messages=[MessageOut.of(m) for m in page.messages]).model_dump()
+        page = await self._chat.history(
+            payload.show_id, limit=payload.limit or self._history_limit, before_id=payload.before_id
+        )
+        body = MessagePageOut(
+            show_id=payload.show_id,
+            has_more=page.has_more,
+            messages=[MessageOut.of(m) for m in page.messages],
+        ).model_dump()
         body["before_id"] = payload.before_id
         await self._reply(sid, "message_history", body)
         return {"ok": True, **body}
@@ -200,8 +229,14 @@ class ChatServer(socketio.AsyncServer):
 
     _chat_namespace: ChatNamespace
 
-    def __init__(self, *, events_per_second: int = 100, send_queue_limit: int = 500,
-                 handshakes: HandshakeGate | None = None, **options: Any) -> None:
+    def __init__(
+        self,
+        *,
+        events_per_second: int = 100,
+        send_queue_limit: int = 500,
+        handshakes: HandshakeGate | None = None,
+        **options: Any,
+    ) -> None:
         # A peer that does not read for as long as the heartbeat allows is gone.
         options.setdefault("send_timeout", options.get("ping_timeout", 20.0))
         super().__init__(**options)
@@ -246,29 +281,36 @@ class ChatServer(socketio.AsyncServer):
             # (25 s) after the client said goodbye; answer it now.
             socket.queue.put_nowait(None)
 
-    async def _handle_event(self, eio_sid: str, namespace: str | None, id: int | None,
-                            data: Any) -> None:
+    async def _handle_event(
+        self, eio_sid: str, namespace: str | None, id: int | None, data: Any
+    ) -> None:
         namespace = namespace or NAMESPACE
         sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
         if sid is None or not self.manager.is_connected(sid, namespace):
             return
         if self._flooding(eio_sid):
             metrics.RATE_LIMITED.labels("events").inc()
-            log.warning("disconnecting sid=%s: more than %d events a second", sid,
-                        self._events_per_second)
+            log.warning(
+                "disconnecting sid=%s: more than %d events a second", sid, self._events_per_second
+            )
             await self.disconnect(sid, namespace=namespace)
             return
-        if isinstance(data, list) and data and isinstance(data[0], str) \
-                and data[0] not in RESERVED_EVENTS:
+        if (
+            isinstance(data, list)
+            and data
+            and isinstance(data[0], str)
+            and data[0] not in RESERVED_EVENTS
+        ):
             # The chat namespace routes its events itself: straight to it (python-socketio's
             # own path looks up a handler for the event, then the namespace, per event).
             ack = await self._chat_namespace.handle(sid, data[0], tuple(data[1:]))
         else:
-            name = data[0] if isinstance(data, list) and data and isinstance(data[0], str) \
-                else ""
-            error = UnknownEvent(f"{name!r} is reserved") if name \
-                else InvalidPayload("no event name")
+            name = data[0] if isinstance(data, list) and data and isinstance(data[0], str) else ""
+            error = (
+                UnknownEvent(f"{name!r} is reserved") if name else InvalidPayload("no event name")
+            )
             ack = await self._chat_namespace.refuse(sid, name, error)
         if id is not None:
-            await self._send_packet(eio_sid, self.packet_class(
-                packet.ACK, namespace=namespace, id=id, data=[ack]))
+            await self._send_packet(
+                eio_sid, self.packet_class(packet.ACK, namespace=namespace, id=id, data=[ack])
+            )

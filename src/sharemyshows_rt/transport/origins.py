@@ -18,8 +18,7 @@ class OriginCheck:
     def __call__(self, origin: str | None, environ: Mapping[str, Any]) -> bool:
         if not origin:
             return True  # not a browser: the contract lets it in
-        return self.allows(origin, environ.get("wsgi.url_scheme", "http"),
-                           environ.get("HTTP_HOST"))
+        return self.allows(origin, environ.get("wsgi.url_scheme", "http"), environ.get("HTTP_HOST"))
 
     def allows(self, origin: str, scheme: str, host: str | None) -> bool:
         """True for an allowed origin, or the server's own (`scheme://host` of the request;

@@ -100,10 +100,19 @@ class RedisBus:
 
     async def publish_messages(self, payloads: list[dict[str, Any]]) -> bool:
         """Publish stored messages (in id order) to every process, in one Redis message."""
-        return await self._manager.publish_raw({
-            "method": "emit", "event": BATCH_EVENT, "data": [payloads], "binary": False,
-            "namespace": "/", "room": BATCH_ROOM, "skip_sid": None, "callback": None,
-            "host_id": FEED_HOST})
+        return await self._manager.publish_raw(
+            {
+                "method": "emit",
+                "event": BATCH_EVENT,
+                "data": [payloads],
+                "binary": False,
+                "namespace": "/",
+                "room": BATCH_ROOM,
+                "skip_sid": None,
+                "callback": None,
+                "host_id": FEED_HOST,
+            }
+        )
 
     def ordered(self, show_ids: list[int]) -> AbstractAsyncContextManager[None]:
         return self._locks.ordered(show_ids)

@@ -28,10 +28,12 @@ def socket_server(settings: Settings, backend: Backend) -> tuple[ChatServer, Bus
     manager: socketio.AsyncManager = FastBroadcast()
     bus: Bus | None = None
     if backend.broker is not None and backend.locks is not None:
-        redis_manager = ChatRedisManager(backend.broker.url, channel=backend.broker.channel,
-                                         json=OrjsonPacket.json,
-                                         redis_options={"socket_connect_timeout": 2,
-                                                        "health_check_interval": 10})
+        redis_manager = ChatRedisManager(
+            backend.broker.url,
+            channel=backend.broker.channel,
+            json=OrjsonPacket.json,
+            redis_options={"socket_connect_timeout": 2, "health_check_interval": 10},
+        )
         manager, bus = redis_manager, RedisBus(redis_manager, backend.locks)
     server = ChatServer(
         async_mode="asgi",

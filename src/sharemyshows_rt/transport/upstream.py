@@ -52,74 +52,143 @@ ENGINEIO, SOCKETIO, UVICORN, WEBSOCKETS = TESTED
 STARLETTE, PYTHON = "starlette", "python"
 INTERNALS: tuple[Internal, ...] = (
     # python-engineio: the server
-    Internal(ENGINEIO, "AsyncServer._async (the async driver's table: websocket, "
-             "translate_request, make_response)", "transport/backpressure"),
-    Internal(ENGINEIO, "AsyncServer.sockets assigned in __init__ (wrapped as _Sockets), "
-             "read by sid", "transport/backpressure, transport/broadcast, transport/namespace, app"),
-    Internal(ENGINEIO, "AsyncServer.handlers, async_handlers read by the socket",
-             "transport/enginesocket"),
+    Internal(
+        ENGINEIO,
+        "AsyncServer._async (the async driver's table: websocket, "
+        "translate_request, make_response)",
+        "transport/backpressure",
+    ),
+    Internal(
+        ENGINEIO,
+        "AsyncServer.sockets assigned in __init__ (wrapped as _Sockets), read by sid",
+        "transport/backpressure, transport/broadcast, transport/namespace, app",
+    ),
+    Internal(
+        ENGINEIO,
+        "AsyncServer.handlers, async_handlers read by the socket",
+        "transport/enginesocket",
+    ),
     Internal(ENGINEIO, "cors_allowed_origins called with (origin, environ)", "transport/origins"),
     Internal(ENGINEIO, "AsyncServer._service_task", "transport/backpressure"),
     Internal(ENGINEIO, "AsyncServer._bad_request", "transport/backpressure"),
-    Internal(ENGINEIO, "AsyncServer.create_queue() called with no arguments for a socket's "
-             "queue", "transport/backpressure"),
+    Internal(
+        ENGINEIO,
+        "AsyncServer.create_queue() called with no arguments for a socket's queue",
+        "transport/backpressure",
+    ),
     Internal(ENGINEIO, "AsyncServer.service_task_event, create_event()", "transport/enginesocket"),
-    Internal(ENGINEIO, "async_drivers.asgi.translate_request's environ (replaced)",
-             "transport/asgi_environ, transport/footprint"),
+    Internal(
+        ENGINEIO,
+        "async_drivers.asgi.translate_request's environ (replaced)",
+        "transport/asgi_environ, transport/footprint",
+    ),
     # python-engineio: the socket
-    Internal(ENGINEIO, "async_socket.AsyncSocket made by the server, __class__ swapped",
-             "transport/backpressure"),
-    Internal(ENGINEIO, "AsyncSocket.schedule_ping, last_ping, check_ping_timeout",
-             "transport/enginesocket"),
+    Internal(
+        ENGINEIO,
+        "async_socket.AsyncSocket made by the server, __class__ swapped",
+        "transport/backpressure",
+    ),
+    Internal(
+        ENGINEIO,
+        "AsyncSocket.schedule_ping, last_ping, check_ping_timeout",
+        "transport/enginesocket",
+    ),
     Internal(ENGINEIO, "AsyncSocket.receive, _websocket_handler", "transport/enginesocket"),
-    Internal(ENGINEIO, "AsyncSocket.connected, upgraded, upgrading, closing, closed, queue",
-             "transport/enginesocket, transport/backpressure, transport/namespace"),
-    Internal(ENGINEIO, "async_drivers.asgi.WebSocket (subclassed: __call__, send, close, "
-             "asgi_receive; handler is the socket's bound _websocket_handler)",
-             "transport/websocket, transport/enginesocket"),
-    Internal(ENGINEIO, "asgi environ 'asgi.send' is uvicorn's bound send (__self__)",
-             "transport/websocket, transport/footprint"),
-    Internal(ENGINEIO, "packet.Packet instances take attributes (no __slots__)",
-             "transport/websocket"),
+    Internal(
+        ENGINEIO,
+        "AsyncSocket.connected, upgraded, upgrading, closing, closed, queue",
+        "transport/enginesocket, transport/backpressure, transport/namespace",
+    ),
+    Internal(
+        ENGINEIO,
+        "async_drivers.asgi.WebSocket (subclassed: __call__, send, close, "
+        "asgi_receive; handler is the socket's bound _websocket_handler)",
+        "transport/websocket, transport/enginesocket",
+    ),
+    Internal(
+        ENGINEIO,
+        "asgi environ 'asgi.send' is uvicorn's bound send (__self__)",
+        "transport/websocket, transport/footprint",
+    ),
+    Internal(
+        ENGINEIO, "packet.Packet instances take attributes (no __slots__)", "transport/websocket"
+    ),
     # python-socketio: the server
     Internal(SOCKETIO, "AsyncServer._engineio_server_class", "transport/namespace"),
     Internal(SOCKETIO, "AsyncServer._handle_connect", "transport/namespace"),
     Internal(SOCKETIO, "AsyncServer._handle_event", "transport/namespace"),
     Internal(SOCKETIO, "AsyncServer._handle_eio_disconnect", "transport/namespace"),
     Internal(SOCKETIO, "AsyncServer._send_packet", "transport/namespace"),
-    Internal(SOCKETIO, "AsyncServer.environ, packet_class, manager_initialized",
-             "transport/namespace, transport/broadcast, transport/server"),
+    Internal(
+        SOCKETIO,
+        "AsyncServer.environ, packet_class, manager_initialized",
+        "transport/namespace, transport/broadcast, transport/server",
+    ),
     Internal(SOCKETIO, "packet.Packet.json, uses_binary_events", "transport/wire"),
     # python-socketio: the client manager
-    Internal(SOCKETIO, "AsyncManager.basic_enter_room, basic_leave_room, basic_disconnect",
-             "transport/broadcast"),
-    Internal(SOCKETIO, "AsyncManager.rooms layout {namespace: {room: {sid: eio_sid}}}",
-             "transport/broadcast, transport/fanout"),
-    Internal(SOCKETIO, "AsyncManager.pending_connect, pending_disconnect, callbacks",
-             "transport/broadcast"),
-    Internal(SOCKETIO, "AsyncManager.get_participants, sid_from_eio_sid, is_connected",
-             "transport/broadcast, transport/namespace"),
-    Internal(SOCKETIO, "AsyncRedisManager._handle_emit and its message layout",
-             "transport/redis_manager"),
+    Internal(
+        SOCKETIO,
+        "AsyncManager.basic_enter_room, basic_leave_room, basic_disconnect",
+        "transport/broadcast",
+    ),
+    Internal(
+        SOCKETIO,
+        "AsyncManager.rooms layout {namespace: {room: {sid: eio_sid}}}",
+        "transport/broadcast, transport/fanout",
+    ),
+    Internal(
+        SOCKETIO,
+        "AsyncManager.pending_connect, pending_disconnect, callbacks",
+        "transport/broadcast",
+    ),
+    Internal(
+        SOCKETIO,
+        "AsyncManager.get_participants, sid_from_eio_sid, is_connected",
+        "transport/broadcast, transport/namespace",
+    ),
+    Internal(
+        SOCKETIO, "AsyncRedisManager._handle_emit and its message layout", "transport/redis_manager"
+    ),
     Internal(SOCKETIO, "AsyncRedisManager._publish", "transport/redis_manager"),
-    Internal(SOCKETIO, "AsyncRedisManager._redis_listen_with_retries, _redis_connect, pubsub, "
-             "channel", "transport/redis_manager"),
+    Internal(
+        SOCKETIO,
+        "AsyncRedisManager._redis_listen_with_retries, _redis_connect, pubsub, channel",
+        "transport/redis_manager",
+    ),
     # uvicorn
-    Internal(UVICORN, "protocols.http.httptools_impl.HttpToolsProtocol "
-             "(handle_websocket_upgrade, parser)", "transport/http_protocol, serving"),
-    Internal(UVICORN, "websockets-sansio protocol: conn, writable, handshake_complete, "
-             "close_sent, disconnected, transport", "transport/websocket"),
-    Internal(UVICORN, "websockets-sansio protocol: request, response (dropped after the "
-             "handshake)", "transport/footprint"),
-    Internal(UVICORN, "supervisors.multiprocess.Process (replaced), Process._server, "
-             "Multiprocess(config, sockets)", "serving"),
+    Internal(
+        UVICORN,
+        "protocols.http.httptools_impl.HttpToolsProtocol (handle_websocket_upgrade, parser)",
+        "transport/http_protocol, serving",
+    ),
+    Internal(
+        UVICORN,
+        "websockets-sansio protocol: conn, writable, handshake_complete, "
+        "close_sent, disconnected, transport",
+        "transport/websocket",
+    ),
+    Internal(
+        UVICORN,
+        "websockets-sansio protocol: request, response (dropped after the handshake)",
+        "transport/footprint",
+    ),
+    Internal(
+        UVICORN,
+        "supervisors.multiprocess.Process (replaced), Process._server, "
+        "Multiprocess(config, sockets)",
+        "serving",
+    ),
     Internal(UVICORN, "Server.handle_exit, started, should_exit", "serving"),
     # websockets
-    Internal(WEBSOCKETS, "ServerProtocol.extensions (through uvicorn's conn)", "transport/websocket"),
+    Internal(
+        WEBSOCKETS, "ServerProtocol.extensions (through uvicorn's conn)", "transport/websocket"
+    ),
     Internal(WEBSOCKETS, "http11.Request.headers kept by the parser", "transport/footprint"),
     # starlette and the standard library
     Internal(STARLETTE, "requests.cookie_parser (not exported)", "chat/auth"),
-    Internal(PYTHON, "asyncio.Queue._getters, _putters, _finished, _queue", "transport/backpressure"),
+    Internal(
+        PYTHON, "asyncio.Queue._getters, _putters, _finished, _queue", "transport/backpressure"
+    ),
     Internal(PYTHON, "logging._srcfile", "logs"),
 )
 

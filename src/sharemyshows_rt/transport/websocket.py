@@ -181,8 +181,12 @@ class AbortingWebSocket(asgi.WebSocket):
         `at_once`: straight to the transport unless frames wait in the outbox (nothing else
         for this connection is expected this turn: the outbox would only cost its hop)."""
         protocol = self._protocol
-        if (self._sending_since is not None or self.gone or not protocol.writable.is_set()
-                or not protocol.handshake_complete):
+        if (
+            self._sending_since is not None
+            or self.gone
+            or not protocol.writable.is_set()
+            or not protocol.handshake_complete
+        ):
             return False
         if at_once and not self.outbox.holds(self):
             self.outbox.write_now(self, [frame])
@@ -238,14 +242,13 @@ class AbortingWebSocket(asgi.WebSocket):
         self.outbox.flush_one(self)  # the close frame comes after every written frame
         try:
             await asyncio.wait_for(super().close(), self.timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
         if not self._ended:
             # The timer holds this websocket and, through it, the whole connection: only
             # while the peer has yet to answer (a timer for every close kept each closed
             # connection's objects for `timeout` seconds).
-            self._abort_timer = asyncio.get_running_loop().call_later(self.timeout,
-                                                                      self._abort)
+            self._abort_timer = asyncio.get_running_loop().call_later(self.timeout, self._abort)
 
     @property
     def _ended(self) -> bool:
@@ -273,8 +276,7 @@ async def _watch_sends() -> None:
         for websocket in list(AbortingWebSocket._blocked):
             since = websocket._sending_since
             if since is not None and now - since > websocket.timeout:
-                log.warning("aborting a connection that has not read for %.0fs",
-                            websocket.timeout)
+                log.warning("aborting a connection that has not read for %.0fs", websocket.timeout)
                 websocket._unblocked()
                 websocket._abort()
 

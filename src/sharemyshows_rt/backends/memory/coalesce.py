@@ -22,8 +22,9 @@ class MemoryCoalescer(Coalescer):
         self._windows: dict[tuple[int, int], _Window] = {}
         self._ends: list[tuple[float, tuple[int, int]]] = []
 
-    async def offer(self, user_id: int, show_id: int, count: int, last: dict[str, Any],
-                    now: float) -> bool:
+    async def offer(
+        self, user_id: int, show_id: int, count: int, last: dict[str, Any], now: float
+    ) -> bool:
         key = (user_id, show_id)
         window = self._windows.get(key)
         if window is None or window.until <= now:
@@ -54,4 +55,3 @@ class MemoryCoalescer(Coalescer):
         for key in [key for key, w in self._windows.items() if w.until <= now and not w.pending]:
             del self._windows[key]
         return folded
-

@@ -56,8 +56,13 @@ class MemoryPresence(Presence):
     async def page(self, show_id: int, offset: int, limit: int) -> tuple[list[Member], int]:
         users = self._shows.get(show_id, {})
         listed = islice(users.items(), offset, offset + limit)
-        return ([Member(user_id, attendance.username, next(iter(attendance.sids)))
-                 for user_id, attendance in listed], len(users))
+        return (
+            [
+                Member(user_id, attendance.username, next(iter(attendance.sids)))
+                for user_id, attendance in listed
+            ],
+            len(users),
+        )
 
     async def present_users(self, show_id: int, user_ids: list[int]) -> set[int]:
         users = self._shows.get(show_id, {})

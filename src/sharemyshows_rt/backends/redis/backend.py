@@ -36,15 +36,23 @@ class RedisBackend(Backend):
 
     def __init__(self, url: str, namespace: str, *, coalesce_seconds: float = 60.0) -> None:
         self.namespace = namespace
-        self.redis = Redis.from_pool(BlockingConnectionPool.from_url(
-            url, max_connections=POOL_SIZE, timeout=POOL_WAIT_SECONDS,
-            socket_connect_timeout=2, socket_timeout=5, health_check_interval=10))
+        self.redis = Redis.from_pool(
+            BlockingConnectionPool.from_url(
+                url,
+                max_connections=POOL_SIZE,
+                timeout=POOL_WAIT_SECONDS,
+                socket_connect_timeout=2,
+                socket_timeout=5,
+                health_check_interval=10,
+            )
+        )
         self.broker = Broker(url, f"{namespace}:socketio")
         proc = uuid.uuid4().hex
         self.limiter = RedisRateLimiter(self.redis, namespace)
         self.cap = RedisConnectionCap(self.redis, namespace, proc)
-        self.presence = RedisPresence(self.redis, namespace, proc=proc,
-                                      on_dead_process=self.cap.release_process)
+        self.presence = RedisPresence(
+            self.redis, namespace, proc=proc, on_dead_process=self.cap.release_process
+        )
         self.locks = PublishLocks(self.redis, namespace)
         self.coalescer = RedisCoalescer(self.redis, namespace, coalesce_seconds)
         self.events = RedisEvents(self.redis, namespace, proc)

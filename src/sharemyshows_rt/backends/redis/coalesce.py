@@ -54,17 +54,20 @@ class RedisCoalescer(Coalescer):
         self._offer = redis.register_script(_OFFER)
         self._due = redis.register_script(_DUE)
 
-    async def offer(self, user_id: int, show_id: int, count: int, last: dict[str, Any],
-                    now: float) -> bool:
+    async def offer(
+        self, user_id: int, show_id: int, count: int, last: dict[str, Any], now: float
+    ) -> bool:
         member = f"{user_id}:{show_id}"
-        send = await self._offer(keys=[self._prefix + member, self._due_key],
-                                 args=[now, self._window, count, orjson.dumps(last), member,
-                                       self._ttl_ms])
+        send = await self._offer(
+            keys=[self._prefix + member, self._due_key],
+            args=[now, self._window, count, orjson.dumps(last), member, self._ttl_ms],
+        )
         return bool(send)
 
     async def due(self, now: float) -> list[Folded]:
-        rows = await self._due(keys=[self._due_key],
-                               args=[now, self._window, self._prefix, self._ttl_ms])
+        rows = await self._due(
+            keys=[self._due_key], args=[now, self._window, self._prefix, self._ttl_ms]
+        )
         rows = [row.decode() if isinstance(row, bytes) else row for row in rows]
         folded = []
         for i in range(0, len(rows), 3):

@@ -36,8 +36,12 @@ class RedisEvents(Events):
                 try:
                     async with self._redis.pipeline(transaction=False) as pipe:
                         for event in batch:
-                            pipe.xadd(self._stream, {"e": orjson.dumps(event)},
-                                      maxlen=100_000, approximate=True)
+                            pipe.xadd(
+                                self._stream,
+                                {"e": orjson.dumps(event)},
+                                maxlen=100_000,
+                                approximate=True,
+                            )
                         await pipe.execute()
                     break
                 except Exception as exc:
@@ -51,8 +55,9 @@ class RedisEvents(Events):
                 claimed = await self._claim()
                 if claimed:
                     await self._handle(handle, claimed)
-                answer = await self._redis.xreadgroup(self._group, self._consumer,
-                                                      {self._stream: ">"}, count=BATCH, block=1000)
+                answer = await self._redis.xreadgroup(
+                    self._group, self._consumer, {self._stream: ">"}, count=BATCH, block=1000
+                )
                 for _, entries in answer or []:
                     await self._handle(handle, entries)
             except asyncio.CancelledError:
@@ -70,8 +75,9 @@ class RedisEvents(Events):
 
     async def _claim(self) -> list[Any]:
         """Entries another consumer took and never acknowledged (it died)."""
-        result = await self._redis.xautoclaim(self._stream, self._group, self._consumer,
-                                              min_idle_time=self.CLAIM_IDLE_MS, count=BATCH)
+        result = await self._redis.xautoclaim(
+            self._stream, self._group, self._consumer, min_idle_time=self.CLAIM_IDLE_MS, count=BATCH
+        )
         return result[1] if result else []
 
     async def _handle(self, handle: Handler, entries: list[Any]) -> None:

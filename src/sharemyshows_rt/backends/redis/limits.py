@@ -11,8 +11,8 @@ from redis.exceptions import RedisError
 
 from ... import metrics
 from ..limits import Bucket, ConnectionCap, RateLimiter
-from .outage import LocalWhileDown
 from ..memory.limits import MemoryConnectionCap, MemoryRateLimiter
+from .outage import LocalWhileDown
 
 log = logging.getLogger(__name__)
 
@@ -85,8 +85,9 @@ class RedisRateLimiter(LocalWhileDown, RateLimiter):
 
     kept_here = "rate limits"
 
-    def __init__(self, redis: Redis, namespace: str,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, redis: Redis, namespace: str, clock: Callable[[], float] = time.time
+    ) -> None:
         self._clock = clock  # wall-clock seconds: every process reads the same buckets
         self._take_all = redis.register_script(_TAKE_ALL)
         self._give_back = redis.register_script(_GIVE_BACK)
@@ -141,8 +142,10 @@ class RedisConnectionCap(LocalWhileDown, ConnectionCap):
     async def acquire(self, user_id: int, sid: str, cap: int) -> bool:
         now = time.time()
         try:
-            ok = await self._acquire(keys=[f"{self._prefix}:conns:{user_id}", self._leases],
-                                     args=[sid, cap, now, now + LEASE_SECONDS, f"{user_id}:{sid}"])
+            ok = await self._acquire(
+                keys=[f"{self._prefix}:conns:{user_id}", self._leases],
+                args=[sid, cap, now, now + LEASE_SECONDS, f"{user_id}:{sid}"],
+            )
         except RedisError as exc:
             # Counted here until Redis is back; `renew` then records the slot there too.
             self._carry_on_locally(exc)

@@ -19,8 +19,13 @@ class LocalWhileDown:
 
     def _carry_on_locally(self, exc: Exception) -> None:
         """Redis did not answer: the caller answers from its own view instead."""
-        now_and_then(log, type(self).__name__,
-                     "%s kept in this process: Redis unreachable (%r)", self.kept_here, exc)
+        now_and_then(
+            log,
+            type(self).__name__,
+            "%s kept in this process: Redis unreachable (%r)",
+            self.kept_here,
+            exc,
+        )
         self._redis_was_down()
 
     def _redis_was_down(self) -> None:

@@ -14,8 +14,8 @@ from redis.exceptions import RedisError
 
 from ... import metrics
 from ...tasks import cancel
-from .outage import LocalWhileDown
 from ..presence import Departure, Member, Presence
+from .outage import LocalWhileDown
 
 log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 3.0
@@ -90,8 +90,14 @@ class RedisPresence(LocalWhileDown, Presence):
 
     kept_here = "presence"
 
-    def __init__(self, redis: Redis, namespace: str, *, proc: str | None = None,
-                 on_dead_process: DeadProcess | None = None) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        namespace: str,
+        *,
+        proc: str | None = None,
+        on_dead_process: DeadProcess | None = None,
+    ) -> None:
         self._redis = redis
         self._prefix = f"{namespace}:presence"
         self.proc = proc or uuid.uuid4().hex
@@ -166,9 +172,10 @@ class RedisPresence(LocalWhileDown, Presence):
         now = time.time()
         for sid, (user_id, username, shows) in list(self._local.items()):
             for show_id in sorted(shows):  # a copy: joins and leaves go on meanwhile
-                await self._join(keys=_keys(self._prefix, show_id, self.proc),
-                                 args=[sid, user_id, username, f"{show_id}:{sid}", now,
-                                       self._base(show_id)])
+                await self._join(
+                    keys=_keys(self._prefix, show_id, self.proc),
+                    args=[sid, user_id, username, f"{show_id}:{sid}", now, self._base(show_id)],
+                )
 
     async def sweep(self) -> list[Departure]:
         """Remove the connections of processes that stopped heartbeating; report departures."""
@@ -178,7 +185,9 @@ class RedisPresence(LocalWhileDown, Presence):
             if proc == self.proc or await self._redis.exists(f"{self._prefix}:alive:{proc}"):
                 continue
             # One survivor sweeps a dead process; the lock expires if that survivor dies too.
-            if not await self._redis.set(f"{self._prefix}:sweeping:{proc}", self.proc, nx=True, ex=30):
+            if not await self._redis.set(
+                f"{self._prefix}:sweeping:{proc}", self.proc, nx=True, ex=30
+            ):
                 continue
             if self._on_dead_process is not None:
                 await self._on_dead_process(proc)
@@ -210,9 +219,17 @@ class RedisPresence(LocalWhileDown, Presence):
         self._local.setdefault(sid, (user_id, username, set()))[2].add(show_id)
         try:
             with metrics.timed(metrics.REDIS_SECONDS, "presence_join"):
-                first = await self._join(keys=_keys(self._prefix, show_id, self.proc),
-                                         args=[sid, user_id, username, f"{show_id}:{sid}",
-                                               time.time(), self._base(show_id)])
+                first = await self._join(
+                    keys=_keys(self._prefix, show_id, self.proc),
+                    args=[
+                        sid,
+                        user_id,
+                        username,
+                        f"{show_id}:{sid}",
+                        time.time(),
+                        self._base(show_id),
+                    ],
+                )
         except RedisError as exc:
             self._carry_on_locally(exc)
             return first_here
@@ -243,8 +260,10 @@ class RedisPresence(LocalWhileDown, Presence):
             return Departure(show_id, user_id, username, last=not tabs)
 
     async def _leave_one(self, show_id: int, sid: str, proc: str) -> Departure | None:
-        result = await self._leave(keys=_keys(self._prefix, show_id, proc),
-                                   args=[sid, f"{show_id}:{sid}", self._base(show_id)])
+        result = await self._leave(
+            keys=_keys(self._prefix, show_id, proc),
+            args=[sid, f"{show_id}:{sid}", self._base(show_id)],
+        )
         if result is None:
             return None
         user, name, last = result
@@ -259,15 +278,19 @@ class RedisPresence(LocalWhileDown, Presence):
         base = self._base(show_id)
         try:
             with metrics.timed(metrics.REDIS_SECONDS, "presence_page"):
-                result = await self._page(keys=[f"{base}:order", f"{base}:names"],
-                                          args=[offset, limit, base])
+                result = await self._page(
+                    keys=[f"{base}:order", f"{base}:names"], args=[offset, limit, base]
+                )
         except RedisError as exc:
             self._carry_on_locally(exc)
             members = self._local_members(show_id)
-            return members[offset:offset + limit], len(members)
+            return members[offset : offset + limit], len(members)
         rows = [part.decode() if isinstance(part, bytes) else part for part in result[1:]]
-        members = [Member(int(rows[i]), rows[i + 1], rows[i + 2])
-                   for i in range(0, len(rows), 3) if rows[i + 2]]
+        members = [
+            Member(int(rows[i]), rows[i + 1], rows[i + 2])
+            for i in range(0, len(rows), 3)
+            if rows[i + 2]
+        ]
         return members, int(result[0])
 
     def _base(self, show_id: int) -> str:
@@ -275,8 +298,11 @@ class RedisPresence(LocalWhileDown, Presence):
 
     def _local_members(self, show_id: int) -> list[Member]:
         """Who is in the show on this process (all there is to go on without Redis)."""
-        return [Member(user_id, self._local[min(sids)][1], min(sids))
-                for (show, user_id), sids in self._tabs.items() if show == show_id and sids]
+        return [
+            Member(user_id, self._local[min(sids)][1], min(sids))
+            for (show, user_id), sids in self._tabs.items()
+            if show == show_id and sids
+        ]
 
     async def present_users(self, show_id: int, user_ids: list[int]) -> set[int]:
         if not user_ids:
