@@ -37,7 +37,7 @@ from ..schemas import (
 )
 from ..schemas.limits import EVENT_NAME_ECHO_MAX
 from .admission import HandshakeGate
-from .backpressure import BoundedEngineServer
+from .engineserver import BoundedEngineServer
 from .fanout import NAMESPACE
 from .footprint import shed_handshake
 

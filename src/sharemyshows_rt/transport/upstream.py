@@ -56,12 +56,13 @@ INTERNALS: tuple[Internal, ...] = (
         ENGINEIO,
         "AsyncServer._async (the async driver's table: websocket, "
         "translate_request, make_response)",
-        "transport/backpressure",
+        "transport/engineserver",
     ),
     Internal(
         ENGINEIO,
         "AsyncServer.sockets assigned in __init__ (wrapped as _Sockets), read by sid",
-        "transport/backpressure, transport/broadcast, transport/namespace, app",
+        "transport/engineserver, transport/backpressure, transport/broadcast, "
+        "transport/namespace, app",
     ),
     Internal(
         ENGINEIO,
@@ -69,12 +70,12 @@ INTERNALS: tuple[Internal, ...] = (
         "transport/enginesocket",
     ),
     Internal(ENGINEIO, "cors_allowed_origins called with (origin, environ)", "transport/origins"),
-    Internal(ENGINEIO, "AsyncServer._service_task", "transport/backpressure"),
-    Internal(ENGINEIO, "AsyncServer._bad_request", "transport/backpressure"),
+    Internal(ENGINEIO, "AsyncServer._service_task", "transport/engineserver"),
+    Internal(ENGINEIO, "AsyncServer._bad_request", "transport/engineserver"),
     Internal(
         ENGINEIO,
         "AsyncServer.create_queue() called with no arguments for a socket's queue",
-        "transport/backpressure",
+        "transport/engineserver",
     ),
     Internal(ENGINEIO, "AsyncServer.service_task_event, create_event()", "transport/enginesocket"),
     Internal(
@@ -86,7 +87,7 @@ INTERNALS: tuple[Internal, ...] = (
     Internal(
         ENGINEIO,
         "async_socket.AsyncSocket made by the server, __class__ swapped",
-        "transport/backpressure",
+        "transport/engineserver",
     ),
     Internal(
         ENGINEIO,
