@@ -52,8 +52,9 @@ from .push.notifier import Notifier
 from .push.sender import Limits, PushSender
 from .push.service import PushService
 from .transport import server as transport
+from .transport.chatserver import ChatServer
 from .transport.fanout import SocketFanout
-from .transport.namespace import ChatNamespace, ChatServer
+from .transport.namespace import ChatNamespace
 from .transport.origins import OriginCheck
 
 log = logging.getLogger(__name__)

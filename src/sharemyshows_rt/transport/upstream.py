@@ -62,7 +62,7 @@ INTERNALS: tuple[Internal, ...] = (
         ENGINEIO,
         "AsyncServer.sockets assigned in __init__ (wrapped as _Sockets), read by sid",
         "transport/engineserver, transport/backpressure, transport/broadcast, "
-        "transport/namespace, app",
+        "transport/chatserver, app",
     ),
     Internal(
         ENGINEIO,
@@ -98,7 +98,7 @@ INTERNALS: tuple[Internal, ...] = (
     Internal(
         ENGINEIO,
         "AsyncSocket.connected, upgraded, upgrading, closing, closed, queue",
-        "transport/enginesocket, transport/backpressure, transport/namespace",
+        "transport/enginesocket, transport/backpressure, transport/chatserver",
     ),
     Internal(
         ENGINEIO,
@@ -115,15 +115,15 @@ INTERNALS: tuple[Internal, ...] = (
         ENGINEIO, "packet.Packet instances take attributes (no __slots__)", "transport/websocket"
     ),
     # python-socketio: the server
-    Internal(SOCKETIO, "AsyncServer._engineio_server_class", "transport/namespace"),
-    Internal(SOCKETIO, "AsyncServer._handle_connect", "transport/namespace"),
-    Internal(SOCKETIO, "AsyncServer._handle_event", "transport/namespace"),
-    Internal(SOCKETIO, "AsyncServer._handle_eio_disconnect", "transport/namespace"),
-    Internal(SOCKETIO, "AsyncServer._send_packet", "transport/namespace"),
+    Internal(SOCKETIO, "AsyncServer._engineio_server_class", "transport/chatserver"),
+    Internal(SOCKETIO, "AsyncServer._handle_connect", "transport/chatserver"),
+    Internal(SOCKETIO, "AsyncServer._handle_event", "transport/chatserver"),
+    Internal(SOCKETIO, "AsyncServer._handle_eio_disconnect", "transport/chatserver"),
+    Internal(SOCKETIO, "AsyncServer._send_packet", "transport/chatserver"),
     Internal(
         SOCKETIO,
         "AsyncServer.environ, packet_class, manager_initialized",
-        "transport/namespace, transport/broadcast, transport/server",
+        "transport/chatserver, transport/broadcast, transport/server",
     ),
     Internal(SOCKETIO, "packet.Packet.json, uses_binary_events", "transport/wire"),
     # python-socketio: the client manager
@@ -145,7 +145,7 @@ INTERNALS: tuple[Internal, ...] = (
     Internal(
         SOCKETIO,
         "AsyncManager.get_participants, sid_from_eio_sid, is_connected",
-        "transport/broadcast, transport/namespace",
+        "transport/broadcast, transport/chatserver",
     ),
     Internal(
         SOCKETIO, "AsyncRedisManager._handle_emit and its message layout", "transport/redis_manager"
