@@ -8,7 +8,6 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
@@ -17,25 +16,16 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import BaseRoute
 
-from . import metrics
+from . import metrics, wiring
 from .backends import open_backend
 from .backends.base import Backend
 from .backends.presence import Presence
 from .chat.auth import Authenticator
-from .chat.checkins import CheckinRecorder
-from .chat.roster import Roster
-from .chat.service import ChatService, Rates
+from .chat.service import ChatService
 from .config import Settings
 from .db.engine import create_engine
 from .db.push import PushRepository
-from .db.repositories import (
-    CheckinRepository,
-    MessageRepository,
-    ShowRepository,
-    UserRepository,
-    ping,
-)
-from .delivery.feed import Bus, ShowFeed
+from .db.repositories import UserRepository, ping
 from .delivery.writer import MessageWriter
 from .errors import ChatError
 from .http.bodylimit import BodyLimit
@@ -45,16 +35,13 @@ from .http.metrics_port import MetricsListener
 from .http.push import PushApi
 from .http.routes import Api, chat_error, http_error
 from .push.endpoints import EndpointPolicy
-from .push.keys import VapidKeys
-from .push.keys import beside_database as keys_beside_database
-from .push.keys import parse as parse_vapid_key
-from .push.notifier import Notifier
-from .push.sender import Limits, PushSender
 from .push.service import PushService
 from .transport import server as transport
+from .transport.chatserver import ChatServer
 from .transport.fanout import SocketFanout
-from .transport.namespace import ChatNamespace, ChatServer
+from .transport.namespace import ChatNamespace
 from .transport.origins import OriginCheck
+from .wiring import ChatParts
 
 log = logging.getLogger(__name__)
 Check = Callable[[], Awaitable[None]]
@@ -101,10 +88,10 @@ def build(settings: Settings, host: str = "127.0.0.1") -> Service:
     # The chat service emits through the server, and the server's namespace calls the
     # service: the server is made first, bound to its namespace once both exist.
     sio, bus = transport.socket_server(settings, backend)
-    pushes, keys = PushRepository(engine), vapid_keys(settings)
+    pushes, keys = PushRepository(engine), wiring.vapid_keys(settings)
     policy = EndpointPolicy(settings.push_endpoint_allowlist, settings.push_service_hosts)
-    notifier = _notifier(settings, keys, pushes, backend, policy)
-    parts = _chat(settings, engine, backend, SocketFanout(sio), bus, notifier)
+    notifier = wiring.notifier(settings, keys, pushes, backend, policy)
+    parts = wiring.chat_parts(settings, engine, backend, SocketFanout(sio), bus, notifier)
     push = PushService(pushes, keys, policy)
     namespace = ChatNamespace(
         parts.chat,
@@ -115,34 +102,17 @@ def build(settings: Settings, host: str = "127.0.0.1") -> Service:
         push,
     )
     transport.bind(sio, namespace, parts.feed)
-
-    async def accepting() -> None:
-        if not namespace.accepting:
-            raise RuntimeError("shutting down")
-
-    async def database_ready() -> None:
-        await ping(engine)
-
-    checks: dict[str, Check] = {
-        "accepting": accepting,
-        "database": database_ready,
-        **backend.checks(),
-    }
     metrics_token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
     api = Api(
         parts.chat,
         authenticator,
-        checks,
+        _checks(namespace, engine, backend),
         settings.history_limit,
         metrics_here=settings.metrics_port is None,
         metrics_token=metrics_token,
     )
     metrics.watch_rooms(parts.fanout.room_sizes)
-    metrics_port = (
-        None
-        if settings.metrics_port is None
-        else MetricsListener(settings.metrics_host or host, settings.metrics_port, metrics_token)
-    )
+    metrics_port = _metrics_port(settings, host, metrics_token)
     lifespan = _lifespan(settings, engine, backend, sio, parts, metrics_port)
     routes = api.routes() + PushApi(push, parts.chat, authenticator).routes()
     if settings.development:
@@ -163,71 +133,24 @@ def build(settings: Settings, host: str = "127.0.0.1") -> Service:
     )
 
 
-@dataclass
-class _Chat:
-    """The chat rules and the delivery, with what the lifespan starts and stops."""
-
-    chat: ChatService
-    feed: ShowFeed
-    writer: MessageWriter
-    roster: Roster
-    checkins: CheckinRecorder
-    notifier: Notifier | None
-    fanout: SocketFanout
+def _metrics_port(settings: Settings, host: str, token: str | None) -> MetricsListener | None:
+    """The separate metrics listener, when a metrics port is configured."""
+    if settings.metrics_port is None:
+        return None
+    return MetricsListener(settings.metrics_host or host, settings.metrics_port, token)
 
 
-def _chat(
-    settings: Settings,
-    engine: Any,
-    backend: Backend,
-    fanout: SocketFanout,
-    bus: Bus | None,
-    notifier: Notifier | None,
-) -> _Chat:
-    messages = MessageRepository(engine)
-    feed = ShowFeed(
-        fanout,
-        messages,
-        bus,
-        history_limit=settings.history_limit,
-        history_cache_seconds=settings.history_cache_seconds,
-        crowd=settings.presence_list_limit,
-        crowd_window=settings.message_coalesce_ms / 1000,
-    )
-    writer = MessageWriter(
-        messages,
-        feed,
-        timeout=settings.db_timeout,
-        on_stored=notifier.message_stored if notifier else None,
-    )
-    roster = Roster(
-        backend.presence,
-        fanout,
-        list_limit=settings.presence_list_limit,
-        coalesce_seconds=settings.presence_coalesce_ms / 1000,
-    )
-    checkins = CheckinRecorder(CheckinRepository(engine))
-    chat = ChatService(
-        shows=ShowRepository(engine),
-        messages=messages,
-        checkins=checkins,
-        presence=backend.presence,
-        roster=roster,
-        fanout=fanout,
-        feed=feed,
-        writer=writer,
-        limiter=backend.limiter,
-        rates=Rates(
-            settings.send_rate,
-            settings.send_burst,
-            settings.typing_rate,
-            settings.send_rate_user,
-            settings.send_burst_user,
-        ),
-        history_limit=settings.history_limit,
-        message_max_length=settings.message_max_length,
-    )
-    return _Chat(chat, feed, writer, roster, checkins, notifier, fanout)
+def _checks(namespace: ChatNamespace, engine: Any, backend: Backend) -> dict[str, Check]:
+    """The readiness checks: still accepting, the database answers, and the backend's own."""
+
+    async def accepting() -> None:
+        if not namespace.accepting:
+            raise RuntimeError("shutting down")
+
+    async def database_ready() -> None:
+        await ping(engine)
+
+    return {"accepting": accepting, "database": database_ready, **backend.checks()}
 
 
 def _lifespan(
@@ -235,7 +158,7 @@ def _lifespan(
     engine: Any,
     backend: Backend,
     sio: ChatServer,
-    parts: _Chat,
+    parts: ChatParts,
     metrics_port: MetricsListener | None,
 ) -> Any:
     @contextlib.asynccontextmanager
@@ -297,53 +220,6 @@ def _rest(
             Exception: chat_error,
         },
         lifespan=lifespan,
-    )
-
-
-def vapid_keys(settings: Settings) -> VapidKeys | None:
-    """The VAPID keys: configured, or (development, SQLite) kept beside the database."""
-    if settings.vapid_private_key is not None:
-        return parse_vapid_key(settings.vapid_private_key.get_secret_value())
-    database = settings.sqlalchemy_url.database
-    if settings.development and settings.is_sqlite and database and database != ":memory:":
-        return keys_beside_database(Path(database))
-    log.warning("push notifications disabled: VAPID_PRIVATE_KEY is not set")
-    return None
-
-
-def _notifier(
-    settings: Settings,
-    keys: VapidKeys | None,
-    repository: PushRepository,
-    backend: Backend,
-    policy: EndpointPolicy,
-) -> Notifier | None:
-    if keys is None:
-        return None
-    subject = settings.vapid_subject or "mailto:dev@localhost"
-    sender = PushSender(
-        repository,
-        keys,
-        subject,
-        policy,
-        ttl=settings.push_ttl,
-        limits=Limits(
-            concurrency=settings.push_concurrency,
-            origin_concurrency=settings.push_origin_concurrency,
-            connect_timeout=settings.push_connect_timeout,
-            read_timeout=settings.push_read_timeout,
-            origin_failures=settings.push_origin_failures,
-            origin_backoff=settings.push_origin_backoff,
-        ),
-    )
-    return Notifier(
-        repository,
-        backend.presence,
-        sender,
-        backend.coalescer,
-        backend.events,
-        checkin_window=settings.push_checkin_window,
-        url_template=settings.push_url_template,
     )
 
 

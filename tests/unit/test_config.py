@@ -8,9 +8,9 @@ from sharemyshows_rt.config import (
     DEFAULT_DATABASE_URL,
     DEVELOPMENT_SECRET,
     ConfigError,
-    async_url,
     load_settings,
 )
+from sharemyshows_rt.config_database import async_url
 
 
 @pytest.fixture(autouse=True)

@@ -14,7 +14,8 @@ from ..config import Settings
 from ..delivery.feed import Bus, ShowFeed
 from .admission import HandshakeGate
 from .broadcast import FastBroadcast
-from .namespace import ChatNamespace, ChatServer
+from .chatserver import ChatServer
+from .namespace import ChatNamespace
 from .origins import OriginCheck
 from .redis_manager import ChatRedisManager, RedisBus
 from .wire import OrjsonPacket

@@ -56,12 +56,13 @@ INTERNALS: tuple[Internal, ...] = (
         ENGINEIO,
         "AsyncServer._async (the async driver's table: websocket, "
         "translate_request, make_response)",
-        "transport/backpressure",
+        "transport/engineserver",
     ),
     Internal(
         ENGINEIO,
         "AsyncServer.sockets assigned in __init__ (wrapped as _Sockets), read by sid",
-        "transport/backpressure, transport/broadcast, transport/namespace, app",
+        "transport/engineserver, transport/backpressure, transport/broadcast, "
+        "transport/chatserver, app",
     ),
     Internal(
         ENGINEIO,
@@ -69,12 +70,12 @@ INTERNALS: tuple[Internal, ...] = (
         "transport/enginesocket",
     ),
     Internal(ENGINEIO, "cors_allowed_origins called with (origin, environ)", "transport/origins"),
-    Internal(ENGINEIO, "AsyncServer._service_task", "transport/backpressure"),
-    Internal(ENGINEIO, "AsyncServer._bad_request", "transport/backpressure"),
+    Internal(ENGINEIO, "AsyncServer._service_task", "transport/engineserver"),
+    Internal(ENGINEIO, "AsyncServer._bad_request", "transport/engineserver"),
     Internal(
         ENGINEIO,
         "AsyncServer.create_queue() called with no arguments for a socket's queue",
-        "transport/backpressure",
+        "transport/engineserver",
     ),
     Internal(ENGINEIO, "AsyncServer.service_task_event, create_event()", "transport/enginesocket"),
     Internal(
@@ -86,7 +87,7 @@ INTERNALS: tuple[Internal, ...] = (
     Internal(
         ENGINEIO,
         "async_socket.AsyncSocket made by the server, __class__ swapped",
-        "transport/backpressure",
+        "transport/engineserver",
     ),
     Internal(
         ENGINEIO,
@@ -97,7 +98,7 @@ INTERNALS: tuple[Internal, ...] = (
     Internal(
         ENGINEIO,
         "AsyncSocket.connected, upgraded, upgrading, closing, closed, queue",
-        "transport/enginesocket, transport/backpressure, transport/namespace",
+        "transport/enginesocket, transport/backpressure, transport/chatserver",
     ),
     Internal(
         ENGINEIO,
@@ -114,15 +115,15 @@ INTERNALS: tuple[Internal, ...] = (
         ENGINEIO, "packet.Packet instances take attributes (no __slots__)", "transport/websocket"
     ),
     # python-socketio: the server
-    Internal(SOCKETIO, "AsyncServer._engineio_server_class", "transport/namespace"),
-    Internal(SOCKETIO, "AsyncServer._handle_connect", "transport/namespace"),
-    Internal(SOCKETIO, "AsyncServer._handle_event", "transport/namespace"),
-    Internal(SOCKETIO, "AsyncServer._handle_eio_disconnect", "transport/namespace"),
-    Internal(SOCKETIO, "AsyncServer._send_packet", "transport/namespace"),
+    Internal(SOCKETIO, "AsyncServer._engineio_server_class", "transport/chatserver"),
+    Internal(SOCKETIO, "AsyncServer._handle_connect", "transport/chatserver"),
+    Internal(SOCKETIO, "AsyncServer._handle_event", "transport/chatserver"),
+    Internal(SOCKETIO, "AsyncServer._handle_eio_disconnect", "transport/chatserver"),
+    Internal(SOCKETIO, "AsyncServer._send_packet", "transport/chatserver"),
     Internal(
         SOCKETIO,
         "AsyncServer.environ, packet_class, manager_initialized",
-        "transport/namespace, transport/broadcast, transport/server",
+        "transport/chatserver, transport/broadcast, transport/server",
     ),
     Internal(SOCKETIO, "packet.Packet.json, uses_binary_events", "transport/wire"),
     # python-socketio: the client manager
@@ -144,7 +145,7 @@ INTERNALS: tuple[Internal, ...] = (
     Internal(
         SOCKETIO,
         "AsyncManager.get_participants, sid_from_eio_sid, is_connected",
-        "transport/broadcast, transport/namespace",
+        "transport/broadcast, transport/chatserver",
     ),
     Internal(
         SOCKETIO, "AsyncRedisManager._handle_emit and its message layout", "transport/redis_manager"
