@@ -95,15 +95,12 @@ def graceful_server(settings: Settings, host: str, port: int) -> GracefulServer:
 
 
 def tune_garbage_collector() -> None:
-    """Collect less often, and never walk what start-up made. Every connection keeps a few
-    hundred tracked objects, so with the defaults a storm of fans triggers full collections
-    over millions of them: in `bench/run storm` (5,000 joins) they took 4.4 of 15 CPU-seconds
-    and paused the server up to 0.8 s. The young generation's threshold counts objects made
-    minus objects freed: at 25,000 the bursts of a busy loop (a group commit's batch, the
-    coroutines of 2,000 senders in flight) no longer trigger collections that walk objects
-    about to be freed (`bench/run write`: 2.5 s of 23 in the two younger generations at
-    7,000, none measurable now). Collecting the middle one every 4th time keeps its pauses
-    short in a storm (at most 0.24 s; at 50,000 and 10 they reached 0.7 s)."""
+    """Collect less often, and never walk what start-up made: every connection keeps a few
+    hundred tracked objects, which full collections would walk over and over in a storm.
+    The young generation's threshold (objects made minus freed) is above a busy loop's bursts
+    (a group commit's batch, the coroutines of senders in flight), so collections do not walk
+    objects about to be freed; the middle one is collected every 4th time, to keep its pauses
+    short."""
     gc.collect()
     gc.freeze()
     gc.set_threshold(25_000, 4, 100)

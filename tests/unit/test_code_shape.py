@@ -1,4 +1,4 @@
-"""The style's size limits hold where issue 18 asked for them, and the show feed's parts do
+"""The style's size limits hold in every module of the package, and the show feed's parts do
 not import each other in a circle."""
 
 import ast
@@ -9,19 +9,19 @@ import pytest
 import sharemyshows_rt
 
 PACKAGE = Path(sharemyshows_rt.__file__).parent
-CHECKED = ["chat", "delivery", "push", "db"]
 MAX_MODULE_LINES = 300
 MAX_FUNCTION_LINES = 60
 
 
 def _modules() -> list[Path]:
-    return sorted(path for name in CHECKED for path in (PACKAGE / name).rglob("*.py"))
+    return sorted(PACKAGE.rglob("*.py"))
 
 
 @pytest.mark.parametrize("path", _modules(), ids=lambda path: str(path.relative_to(PACKAGE)))
 def test_modules_and_functions_are_small(path):
     source = path.read_text()
-    assert len(source.splitlines()) <= MAX_MODULE_LINES
+    lines = len(source.splitlines())
+    assert lines <= MAX_MODULE_LINES, f"{lines} lines"
     long = [
         f"{node.name} ({node.end_lineno - node.lineno + 1} lines)"
         for node in ast.walk(ast.parse(source))

@@ -4,7 +4,6 @@ typing. Transports call these; nothing here knows about Socket.IO packets or HTT
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,17 +20,16 @@ from ..errors import (
     MissingShowIdOrMessage,
     NotInShowRoom,
     RateLimitExceeded,
-    ShowNotFound,
 )
-from ..locks import KeyedLock, SingleFlight
+from ..locks import KeyedLock
 from ..schemas import UserRef, UserTyping, message_payload
 from ..schemas.limits import HISTORY_PAGE_MAX
 from .auth import Identity
 from .checkins import CheckinRecorder
 from .roster import Roster
+from .shows import KnownShows
 
 log = logging.getLogger(__name__)
-KNOWN_SHOW_SECONDS = 60.0  # shows are not deleted mid-show; remembering one saves a query
 RESUME_LIMIT = 500  # messages sent to a client resuming after a reconnect; it pages the rest
 
 
@@ -66,7 +64,7 @@ class ChatService:
         history_limit: int,
         message_max_length: int,
     ) -> None:
-        self._shows = shows
+        self._shows = KnownShows(shows)
         self._messages = messages
         self._checkins = checkins
         self._presence = presence
@@ -79,9 +77,7 @@ class ChatService:
         self._history_limit = history_limit
         self._message_max_length = message_max_length
         self._connections: dict[str, Identity] = {}
-        self._known_shows: dict[int, float] = {}
         self._membership = KeyedLock()
-        self._show_lookups = SingleFlight()
 
     # ------------------------------------------------------------------ connections
 
@@ -116,21 +112,7 @@ class ChatService:
 
     async def require_show(self, show_id: int) -> None:
         """Raise ShowNotFound unless the show exists."""
-        if self._show_known(show_id):
-            return
-        # One lookup per show at a time: a storm of joiners waits for it, not the pool.
-        async with self._show_lookups.once(show_id) as looker:
-            if not looker and self._show_known(show_id):
-                return
-            if not await self._shows.exists(show_id):
-                raise ShowNotFound(f"there is no show {show_id}")
-            if len(self._known_shows) > 100_000:
-                self._known_shows.clear()
-            self._known_shows[show_id] = time.monotonic()
-
-    def _show_known(self, show_id: int) -> bool:
-        seen = self._known_shows.get(show_id)
-        return seen is not None and time.monotonic() - seen < KNOWN_SHOW_SECONDS
+        await self._shows.require(show_id)
 
     async def join(self, sid: str, show_id: int, last_message_id: int | None = None) -> None:
         """Join a show: the joiner gets `message_history` then `active_users`; the others get

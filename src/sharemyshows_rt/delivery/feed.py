@@ -70,8 +70,8 @@ class ShowFeed:
         self._book = JoinBook()
         self.fallback = DatabaseFallback(self, messages, fanout)
         publisher = EchoPublisher(bus, self.deliver, self.fallback)
-        # Bound once: publishing and delivering do no more lookups than when all this was
-        # one class.
+        # Bound once: publishing and delivering reach the parts' state without an attribute
+        # lookup through the part that owns it.
         self.publish = publisher.publish
         self._echoes = publisher.waiting
         self._gathering = self._crowd.gathering

@@ -49,7 +49,7 @@ class MessageOut(Outgoing):
 
 def message_payload(stored: StoredMessage) -> NewMessage:
     """A stored message as every event and response carries it: `MessageOut`'s fields
-    (built once per message, without a model: a third of the cost)."""
+    (a plain dict built once per message: no model on the hot path)."""
     return {
         "id": stored.id,
         "show_id": stored.show_id,

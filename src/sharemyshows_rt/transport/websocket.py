@@ -46,8 +46,8 @@ def frame_of(pkt: Any) -> bytes:
 class Outbox:
     """Frames written during one turn of the event loop, kept per connection and written one
     turn later with one system call per connection: a group commit's broadcasts and its
-    senders' acks (sent a turn after the commit) leave together. On loopback, the write
-    system call is a third of the write path's CPU."""
+    senders' acks (sent a turn after the commit) leave together: the fewer system calls,
+    the cheaper the write path."""
 
     # Bytes one connection may have waiting here, beyond its first frame: about what its
     # transport takes before it pauses (asyncio's high-water mark). Past it the connection's

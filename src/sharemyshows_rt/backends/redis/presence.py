@@ -16,64 +16,14 @@ from ... import metrics
 from ...tasks import cancel
 from ..presence import Departure, Member, Presence
 from .outage import LocalWhileDown
+from .presence_scripts import JOIN, LEAVE, PAGE
 
 log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 3.0
 ALIVE_SECONDS = 10.0  # a process silent this long is dead: its connections are swept
 
-# Per show: `sids` (hash sid -> user), `order` (zset user -> first arrival), `names` (hash
-# user -> username), `tab:<user>` (set of that user's sids); per process: `entries`.
 
-# KEYS: sids, order, names, entries. ARGV: sid, user_id, username, entry, now, show base.
-# Idempotent: the same sid joining again changes nothing. Returns 1 on the user's first tab.
-_JOIN = """
-if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-redis.call('SADD', KEYS[4], ARGV[4])
-local tabs = ARGV[6] .. ':tab:' .. ARGV[2]
-redis.call('SADD', tabs, ARGV[1])
-if redis.call('SCARD', tabs) == 1 then
-  redis.call('ZADD', KEYS[2], ARGV[5], ARGV[2])
-  redis.call('HSET', KEYS[3], ARGV[2], ARGV[3])
-  return 1
-end
-return 0
-"""
-
-# KEYS as for join. ARGV: sid, entry, show base. Returns {user_id, username, last} or nil.
-_LEAVE = """
-local user = redis.call('HGET', KEYS[1], ARGV[1])
-if not user then return nil end
-redis.call('HDEL', KEYS[1], ARGV[1])
-redis.call('SREM', KEYS[4], ARGV[2])
-local tabs = ARGV[3] .. ':tab:' .. user
-redis.call('SREM', tabs, ARGV[1])
-local name = redis.call('HGET', KEYS[3], user) or ''
-if redis.call('SCARD', tabs) == 0 then
-  redis.call('ZREM', KEYS[2], user)
-  redis.call('HDEL', KEYS[3], user)
-  return {user, name, 1}
-end
-return {user, name, 0}
-"""
-
-# KEYS: order, names. ARGV: offset, limit, show base. Returns {total, user, name, sid, ...}.
-# A limit of 0 is the count alone (ZRANGE's stop would be -1: the whole room, on every join).
-_PAGE = """
-local result = {redis.call('ZCARD', KEYS[1])}
-if tonumber(ARGV[2]) <= 0 then return result end
-local users = redis.call('ZRANGE', KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[1]) + tonumber(ARGV[2]) - 1)
-for _, user in ipairs(users) do
-  local sids = redis.call('SMEMBERS', ARGV[3] .. ':tab:' .. user)
-  table.sort(sids)
-  table.insert(result, user)
-  table.insert(result, redis.call('HGET', KEYS[2], user) or '')
-  table.insert(result, sids[1] or '')
-end
-return result
-"""
-
-
+# A show's keys and this process's `entries`, in the order the scripts take them as KEYS.
 def _keys(prefix: str, show_id: int, proc: str) -> list[str]:
     base = f"{prefix}:show:{show_id}"
     return [f"{base}:sids", f"{base}:order", f"{base}:names", f"{prefix}:proc:{proc}:entries"]
@@ -101,9 +51,9 @@ class RedisPresence(LocalWhileDown, Presence):
         self._redis = redis
         self._prefix = f"{namespace}:presence"
         self.proc = proc or uuid.uuid4().hex
-        self._join = redis.register_script(_JOIN)
-        self._leave = redis.register_script(_LEAVE)
-        self._page = redis.register_script(_PAGE)
+        self._join = redis.register_script(JOIN)
+        self._leave = redis.register_script(LEAVE)
+        self._page = redis.register_script(PAGE)
         self._local: dict[str, tuple[int, str, set[int]]] = {}  # sid -> (user, name, shows)
         self._tabs: dict[tuple[int, int], set[str]] = {}  # (show, user) -> sids here
         self._unrecorded_leaves: set[tuple[int, str]] = set()  # Redis was down: retry
