@@ -19,6 +19,10 @@ from ..schemas import (
     MessagePageOut,
     MessagesQuery,
     MuteState,
+    PushEndpoint,
+    PushSubscriptionIn,
+    Subscribed,
+    VapidKey,
 )
 
 REF = "#/components/schemas/{model}"
@@ -53,8 +57,8 @@ class Operation:
     errors: dict[int, str] = field(default_factory=dict)
 
 
-# The push key and subscription routes answer 503 until VAPID keys are configured: they are
-# described in the README, not here, so that this document holds on every deployment.
+# Push is off (503, documented) on a deployment without VAPID keys.
+PUSH_OFF = {503: "push notifications are not configured (no VAPID key)"}
 ROUTES = (
     Operation(
         "get",
@@ -89,6 +93,32 @@ ROUTES = (
         {200: (ActiveUsersPage, "the page")},
         query=ActiveUsersQuery,
         errors=ABOUT_SHOW,
+    ),
+    Operation(
+        "get",
+        "/api/push/vapid_public_key",
+        "pushPublicKey",
+        "The application server key browsers subscribe with",
+        {200: (VapidKey, "the key")},
+        errors=PUSH_OFF,
+    ),
+    Operation(
+        "post",
+        "/api/push/subscriptions",
+        "pushSubscribe",
+        "Store (or update) the browser's push subscription; at most 10 a user, oldest replaced",
+        {201: (Subscribed, "stored")},
+        body=PushSubscriptionIn,
+        errors=PUSH_OFF,
+    ),
+    Operation(
+        "delete",
+        "/api/push/subscriptions",
+        "pushUnsubscribe",
+        "Forget a push subscription, by endpoint",
+        {204: (None, "forgotten (or never stored)")},
+        query=PushEndpoint,
+        errors=PUSH_OFF,
     ),
     Operation(
         "post",
