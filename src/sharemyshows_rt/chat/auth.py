@@ -232,12 +232,15 @@ class UserLoader:
             self._running = False
 
 
-def issue_token(secret: str, user_id: int, *, expires_in: int = 3600) -> str:
-    """An access token as Flask-JWT-Extended issues it (for operators, demos and tests)."""
+def issue_token(
+    secret: str, user_id: int, *, expires_in: int = 3600, claims: dict[str, Any] | None = None
+) -> str:
+    """An access token as Flask-JWT-Extended issues it (for operators, demos and tests);
+    `claims` are its `additional_claims` (e.g. the admin claim)."""
     import uuid
 
     now = int(time.time())
-    claims = {
+    standard = {
         "sub": str(user_id),
         "type": "access",
         "fresh": False,
@@ -246,4 +249,4 @@ def issue_token(secret: str, user_id: int, *, expires_in: int = 3600) -> str:
         "nbf": now,
         "exp": now + expires_in,
     }
-    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+    return jwt.encode({**(claims or {}), **standard}, secret, algorithm=ALGORITHM)

@@ -31,6 +31,7 @@
     typingUsers: new Map(), // username -> timer that forgets a stale indicator
     isAdmin: false,
     isModerator: false, // a moderator of this show, or an admin
+    moderationChecked: false, // the moderation state route has answered
     slowModeSeconds: 0,
   };
   var socket = null;
@@ -391,10 +392,12 @@
         return response.json();
       }).then(function (body) {
         state.isModerator = Boolean(body);
+        state.moderationChecked = true;
         if (body) setSlowMode(body.slow_mode_seconds || 0);
         renderModeration();
         renderMessages();
       }, function (error) {
+        state.moderationChecked = true;
         showError(ui.chatError, 'Moderation state: ' + error.message);
       });
   }
@@ -468,6 +471,7 @@
     state.isAdmin = user.is_admin === true;
     state.isModerator = state.isAdmin;
     state.slowModeSeconds = 0;
+    state.moderationChecked = false;
     ui.me.textContent = user.username;
     ui.login.hidden = true;
     ui.chat.hidden = false;
