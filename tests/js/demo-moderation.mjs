@@ -121,6 +121,7 @@ async function main() {
                                       args: CHROMIUM_FLAGS, timeout: 30_000 });
     mod = await person('mod');
     fan = await person('fan');
+    summary.fan = fan.username;
   });
   await scenario.step('login', 'the admin logs in: the page shows the moderation controls',
     async () => {

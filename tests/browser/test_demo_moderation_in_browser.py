@@ -1,0 +1,59 @@
+"""Moderation on the demo page in a real browser: tests/js/demo-moderation.mjs drives Debian's
+Chromium with playwright-core. Two browser contexts: a site admin (the development login's
+`admin: true` puts the ADMIN_CLAIM claim in the token) and a fan. The fan's message deleted by
+the admin leaves both windows; the fan deletes their own; the admin times the fan out (the
+fan's next send says `Timed out`), turns slow mode on and bans the fan (the fan's page stops).
+Then the database must hold what the pages showed."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+# npm ci on a first run, a server, and a Node script bounded at 120 s by its own watchdog.
+pytestmark = pytest.mark.timeout(420)
+
+GROUPS = {"login", "delete", "timeout", "slow-mode", "ban", "browser"}
+
+
+def test_a_moderator_and_a_fan_on_the_demo_page(run_js, chromium, dev_server, page_server):
+    show = dev_server.db.add_show()
+    query = urlencode({"api": dev_server.localhost_url, "show": show.id})
+    run = run_js(
+        "demo-moderation.mjs",
+        "--page",
+        f"{page_server.origin}/index.html?{query}",
+        "--chromium",
+        chromium,
+        server=dev_server.server,
+    )
+    assert run.summary["ok"] and run.returncode == 0, (
+        f"exit {run.returncode}; {run.summary['failed']} failed:\n{run.report()}"
+    )
+    assert GROUPS <= {check["group"] for check in run.summary["checks"]}, run.report()
+
+    ids = run.summary["ids"]
+    with dev_server.db.engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT id, deleted_at FROM chat_messages WHERE show_id = :show ORDER BY id"),
+            {"show": show.id},
+        ).all()
+    # Kept as deleted, not removed; the time-out refused the fourth message (never stored).
+    assert [row.id for row in rows] == [ids["spam"], ids["oops"], ids["rant"]], rows
+    assert {row.id for row in rows if row.deleted_at is not None} == {ids["spam"], ids["oops"]}
+
+    # What the pages showed is the show's state: slow mode on, the fan banned and timed out.
+    with httpx.Client(base_url=dev_server.base_url, timeout=10) as client:
+        admin = client.post("/api/dev/login", json={"username": "auditor", "admin": True})
+        assert admin.status_code == 200 and admin.json()["is_admin"] is True, admin.text
+        state = client.get(
+            f"/api/shows/{show.id}/moderation/state",
+            headers={"Authorization": f"Bearer {admin.json()['token']}"},
+        )
+    assert state.status_code == 200, state.text
+    body = state.json()
+    assert body["slow_mode_seconds"] == 30, body
+    assert [ban["username"] for ban in body["bans"]] == [run.summary["fan"]], body
