@@ -233,14 +233,14 @@ class UserLoader:
 
 
 def issue_token(
-    secret: str, user_id: int, *, expires_in: int = 3600, claims: dict[str, Any] | None = None
+    secret: str, user_id: int, *, expires_in: int = 3600, extra: dict[str, Any] | None = None
 ) -> str:
     """An access token as Flask-JWT-Extended issues it (for operators, demos and tests);
-    `claims` are its `additional_claims` (e.g. the admin claim)."""
+    `extra`: its `additional_claims`."""
     import uuid
 
     now = int(time.time())
-    standard = {
+    claims = {
         "sub": str(user_id),
         "type": "access",
         "fresh": False,
@@ -248,5 +248,6 @@ def issue_token(
         "iat": now,
         "nbf": now,
         "exp": now + expires_in,
+        **(extra or {}),
     }
-    return jwt.encode({**(claims or {}), **standard}, secret, algorithm=ALGORITHM)
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)

@@ -72,7 +72,7 @@ class DevTools:
         body = validated(DevLogin, await request.body(), raw_json=True)
         user = await self._users.get_or_create(body.username)
         claims = {self._admin_claim: True} if body.admin else None
-        token = issue_token(self._secret, user.id, expires_in=TOKEN_SECONDS, claims=claims)
+        token = issue_token(self._secret, user.id, expires_in=TOKEN_SECONDS, extra=claims)
         answer = {"user_id": user.id, "username": user.username, "is_admin": body.admin}
         response = JSONResponse({**answer, "token": token})
         # Lax: sent to the API from pages of the same site (localhost:3000 -> localhost:8000).
