@@ -84,6 +84,7 @@ def build(settings: Settings, host: str = "127.0.0.1") -> Service:
         settings.jwt_cookie_name,
         UserRepository(engine),
         remember_seconds=settings.user_cache_seconds,
+        admin_claim=settings.admin_claim,
     )
     # The chat service emits through the server, and the server's namespace calls the
     # service: the server is made first, bound to its namespace once both exist.
@@ -100,6 +101,7 @@ def build(settings: Settings, host: str = "127.0.0.1") -> Service:
         settings.max_connections_per_user,
         settings.history_limit,
         push,
+        parts.moderation,
     )
     transport.bind(sio, namespace, parts.feed)
     metrics_token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
@@ -171,6 +173,7 @@ def _lifespan(
             parts.notifier.start()
         transport.start(sio)
         await backend.start(parts.chat.swept)
+        await parts.moderation.start()
         log.info(
             "serving with %s; presence and fan-out in %s",
             settings.sqlalchemy_url.get_backend_name(),

@@ -8,6 +8,7 @@ from .. import metrics
 from ..backends.limits import ConnectionCap
 from ..backends.memory.limits import TokenBucket
 from ..errors import TooManyConnections
+from ..schemas.limits import HISTORY_PAGE_MAX
 
 # Names the Socket.IO protocol keeps for itself: a client may not send them as events.
 RESERVED_EVENTS = frozenset(
@@ -29,3 +30,9 @@ async def admit_connection(cap: ConnectionCap, user_id: int, sid: str, most: int
     if not await cap.acquire(user_id, sid, most):
         metrics.RATE_LIMITED.labels("connections").inc()
         raise TooManyConnections(f"at most {most} connections per user")
+
+
+def history_page_size(history_limit: int) -> int:
+    """The page of history a client gets when it names no size: the join history's size,
+    within 1..HISTORY_PAGE_MAX."""
+    return max(1, min(history_limit, HISTORY_PAGE_MAX))

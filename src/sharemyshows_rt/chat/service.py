@@ -23,9 +23,9 @@ from ..errors import (
 )
 from ..locks import KeyedLock
 from ..schemas import UserRef, UserTyping, message_payload
-from ..schemas.limits import HISTORY_PAGE_MAX
 from .auth import Identity
 from .checkins import CheckinRecorder
+from .moderation_state import Guard
 from .roster import Roster
 from .shows import KnownShows
 
@@ -63,6 +63,7 @@ class ChatService:
         rates: Rates,
         history_limit: int,
         message_max_length: int,
+        guard: Guard,
     ) -> None:
         self._shows = KnownShows(shows)
         self._messages = messages
@@ -76,6 +77,7 @@ class ChatService:
         self._rates = rates
         self._history_limit = history_limit
         self._message_max_length = message_max_length
+        self._guard = guard
         self._connections: dict[str, Identity] = {}
         self._membership = KeyedLock()
 
@@ -93,6 +95,10 @@ class ChatService:
     def sids(self) -> list[str]:
         """The connections this process serves now."""
         return list(self._connections)
+
+    def sids_of(self, user_id: int) -> list[str]:
+        """The user's connections on this process."""
+        return [sid for sid, who in self._connections.items() if who.user_id == user_id]
 
     async def disconnected(self, sid: str) -> None:
         """The connection is gone: it leaves every show it was in."""
@@ -120,7 +126,9 @@ class ChatService:
         the history is exactly the messages after it (a client resuming)."""
         identity = self._connections[sid]
         await self.require_show(show_id)
+        self._guard.check_join(identity, show_id)
         async with self._membership.hold(identity.user_id):
+            await self._guard.before_history(sid, show_id, last_message_id)
             first = await self._attach(sid, identity, show_id, last_message_id)
             logs.event(log, "join", sid=sid, user=identity.user_id, show=show_id)
             # Every join, not only the first tab's: a check-in queued by a process that then
@@ -128,6 +136,7 @@ class ChatService:
             self._checkins.check_in(identity.user_id, show_id)
             members = await self._roster.page(show_id)
             await self._fanout.to_connection("active_users", members, sid)
+            await self._guard.after_join(sid, show_id)
             if first:
                 await self._roster.joined(
                     show_id,
@@ -180,17 +189,19 @@ class ChatService:
                 ):
                     return
 
-    async def leave(self, sid: str, show_id: int) -> None:
-        """Leave a show; the others get `user_left` when it was the user's last connection."""
+    async def leave(self, sid: str, show_id: int) -> bool:
+        """Leave a show; the others get `user_left` when it was the user's last connection.
+        False: the connection was not in the show."""
         identity = self._connections[sid]
         async with self._membership.hold(identity.user_id):
             departure = await self._presence.leave(show_id, sid)
             if departure is None:
-                return  # never joined: nothing changes, nobody is told
+                return False  # never joined: nothing changes, nobody is told
             self._feed.forget(sid, show_id)
             await self._fanout.exit(sid, show_id)
             logs.event(log, "leave", sid=sid, user=identity.user_id, show=show_id)
             await self._departed(departure)
+            return True
 
     async def swept(self, departures: list[Departure]) -> None:
         """Connections of a dead process were removed from presence: tell the rooms."""
@@ -225,6 +236,8 @@ class ChatService:
             raise MissingShowIdOrMessage("send_message needs a show_id and a non-empty message")
         if len(text) > self._message_max_length:
             raise MessageTooLong(f"{len(text)} characters; at most {self._message_max_length}")
+        if show_id in self._guard.shows:  # ban, time-out, slow mode: before any token
+            await self._guard.check_send(identity, show_id)
         if not await self._presence.is_member(show_id, sid):
             raise NotInShowRoom(f"join show {show_id} before sending to it")
         rates = self._rates
@@ -282,9 +295,3 @@ class ChatService:
         """A page of a show's messages, oldest first, older than `before_id`."""
         await self.require_show(show_id)
         return await self._messages.page(show_id, limit=limit, before_id=before_id)
-
-
-def history_page_size(history_limit: int) -> int:
-    """The page of history a client gets when it names no size: the join history's size,
-    within 1..HISTORY_PAGE_MAX."""
-    return max(1, min(history_limit, HISTORY_PAGE_MAX))

@@ -123,8 +123,8 @@ class Actor(Outgoing):
 
 
 class ModerationActionOut(Outgoing):
-    """One entry of the audit trail. `seconds` is a time-out's or slow mode's length, or
-    the number of messages a purge deleted."""
+    """One entry of the audit trail: `seconds` of a time-out or slow mode, `count` of the
+    messages a purge deleted."""
 
     id: int
     action: str
@@ -133,6 +133,7 @@ class ModerationActionOut(Outgoing):
     message_id: int | None
     seconds: int | None
     reason: str | None
+    count: int | None = None
     created_at: str
 
 
