@@ -119,7 +119,10 @@ def build(settings: Settings, host: str = "127.0.0.1") -> Service:
     routes = api.routes() + PushApi(push, parts.chat, authenticator).routes()
     if settings.development:
         routes += DevTools(
-            UserRepository(engine), settings.jwt_secret, settings.jwt_cookie_name
+            UserRepository(engine),
+            settings.jwt_secret,
+            settings.jwt_cookie_name,
+            settings.admin_claim,
         ).routes()
     rest = _rest(settings, routes, authenticator, lifespan)
     return Service(
