@@ -391,7 +391,7 @@
         if (!response.ok) return null; // 403: not a moderator (the usual case)
         return response.json();
       }).then(function (body) {
-        state.isModerator = Boolean(body);
+        state.isModerator = state.isAdmin || Boolean(body);
         state.moderationChecked = true;
         if (body) setSlowMode(body.slow_mode_seconds || 0);
         renderModeration();
