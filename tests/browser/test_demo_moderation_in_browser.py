@@ -7,6 +7,7 @@ Then the database must hold what the pages showed."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import urlencode
 
 import httpx
@@ -16,11 +17,14 @@ from sqlalchemy import text
 # npm ci on a first run, a server, and a Node script bounded at 120 s by its own watchdog.
 pytestmark = pytest.mark.timeout(420)
 
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+SCREENSHOT = ARTIFACTS / "demo-moderation.png"  # the moderator's page after the ban
 GROUPS = {"login", "delete", "timeout", "slow-mode", "ban", "browser"}
 
 
 def test_a_moderator_and_a_fan_on_the_demo_page(run_js, chromium, dev_server, page_server):
     show = dev_server.db.add_show()
+    SCREENSHOT.unlink(missing_ok=True)
     query = urlencode({"api": dev_server.localhost_url, "show": show.id})
     run = run_js(
         "demo-moderation.mjs",
@@ -28,12 +32,15 @@ def test_a_moderator_and_a_fan_on_the_demo_page(run_js, chromium, dev_server, pa
         f"{page_server.origin}/index.html?{query}",
         "--chromium",
         chromium,
+        "--screenshot",
+        str(SCREENSHOT),
         server=dev_server.server,
     )
     assert run.summary["ok"] and run.returncode == 0, (
         f"exit {run.returncode}; {run.summary['failed']} failed:\n{run.report()}"
     )
     assert GROUPS <= {check["group"] for check in run.summary["checks"]}, run.report()
+    assert SCREENSHOT.is_file() and SCREENSHOT.stat().st_size > 10_000, SCREENSHOT
 
     ids = run.summary["ids"]
     with dev_server.db.engine.connect() as conn:
