@@ -32,6 +32,7 @@ from .http.bodylimit import BodyLimit
 from .http.crosssite import CrossSiteGuard
 from .http.devtools import DevTools
 from .http.metrics_port import MetricsListener
+from .http.moderation import ModerationApi
 from .http.push import PushApi
 from .http.routes import Api, chat_error, http_error
 from .push.endpoints import EndpointPolicy
@@ -117,6 +118,7 @@ def build(settings: Settings, host: str = "127.0.0.1") -> Service:
     metrics_port = _metrics_port(settings, host, metrics_token)
     lifespan = _lifespan(settings, engine, backend, sio, parts, metrics_port)
     routes = api.routes() + PushApi(push, parts.chat, authenticator).routes()
+    routes += ModerationApi(parts.moderation, authenticator).routes()
     if settings.development:
         routes += DevTools(
             UserRepository(engine),

@@ -22,8 +22,10 @@ from ..delivery.feed import ShowFeed
 from ..delivery.rooms import Fanout
 from ..errors import Forbidden, MessageNotFound, UserNotFound
 from ..schemas.limits import PURGE_SECONDS
+from ..schemas.moderation import ModerationLog, ModerationState
 from .auth import Identity
 from .moderation_state import Guard
+from .moderation_views import audit_page, standing_state
 from .service import ChatService
 
 log = logging.getLogger(__name__)
@@ -82,6 +84,18 @@ class Moderation:
             return
         if await self._repository.is_moderator(show_id, user_id):
             raise Forbidden(f"user {user_id} is a moderator of show {show_id}")
+
+    async def audit(
+        self, identity: Identity, show_id: int, *, limit: int, before_id: int | None
+    ) -> ModerationLog:
+        """The audit trail, for moderators."""
+        await self.require_moderator(identity, show_id)
+        return await audit_page(self._repository, show_id, limit=limit, before_id=before_id)
+
+    async def state(self, identity: Identity, show_id: int) -> ModerationState:
+        """The standing state, for moderators."""
+        await self.require_moderator(identity, show_id)
+        return await standing_state(self.guard, self._users, show_id)
 
     # ------------------------------------------------------------------ actions
 

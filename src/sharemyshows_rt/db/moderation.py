@@ -146,10 +146,10 @@ class ModerationRepository:
             await conn.execute(insert(ModerationAction).values(**_fields(draft)))
 
     async def actions(self, show_id: int, *, limit: int, before_id: int | None) -> tuple:
-        """The newest `limit` actions of a show before `before_id`, newest first, with the
-        actors' names; and whether older ones exist."""
+        """The newest `limit` actions of a show before `before_id`, newest first (rows with
+        the actor's `username`); and whether older ones exist."""
         query = (
-            select(ModerationAction, User.username)
+            select(*ModerationAction.__table__.columns, User.username)
             .join(User, User.id == ModerationAction.actor_id)
             .where(ModerationAction.show_id == show_id)
             .order_by(ModerationAction.id.desc())
@@ -159,7 +159,7 @@ class ModerationRepository:
             query = query.where(ModerationAction.id < before_id)
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).all()
-        return [(row[0], row[1]) for row in rows[:limit]], len(rows) > limit
+        return rows[:limit], len(rows) > limit
 
     # ------------------------------------------------------------------ messages
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, StrictBool, StrictInt, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints
 
 from .events import Outgoing
 from .inbound import Id, Incoming, MessageId, ShowRef, Text
 from .limits import (
+    HISTORY_PAGE_MAX,
+    MAX_MESSAGE_ID,
     MODERATION_REASON_MAX,
     SLOW_MODE_MAX_SECONDS,
     TIMEOUT_MAX_SECONDS,
@@ -164,3 +166,12 @@ class ModerationState(Outgoing):
     slow_mode_seconds: int
     bans: list[BanOut]
     timeouts: list[TimeoutOut]
+
+
+class ModerationQuery(BaseModel):
+    """`GET /api/shows/{show_id}/moderation`: paged like the messages route."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    limit: int = Field(50, ge=1, le=HISTORY_PAGE_MAX)
+    before_id: int | None = Field(None, ge=1, le=MAX_MESSAGE_ID)
