@@ -64,3 +64,24 @@ def test_a_moderator_and_a_fan_on_the_demo_page(run_js, chromium, dev_server, pa
     body = state.json()
     assert body["slow_mode_seconds"] == 30, body
     assert [ban["username"] for ban in body["bans"]] == [run.summary["fan"]], body
+
+
+def test_the_development_login_makes_an_admin_only_when_asked(dev_server):
+    """The demo's moderator: `admin: true` (the JSON true) puts the admin claim in the token,
+    which the moderation state route honours; without it, a fan; anything else is refused."""
+    show = dev_server.db.add_show()
+    route = f"/api/shows/{show.id}/moderation/state"
+    with httpx.Client(base_url=dev_server.base_url, timeout=10) as client:
+        answers = {}
+        for label, extra in (("fan", {}), ("admin", {"admin": True})):
+            client.cookies.clear()  # a login with a cookie would need an Origin (CSRF)
+            login = client.post("/api/dev/login", json={"username": f"dev_{label}", **extra})
+            assert login.status_code == 200, login.text
+            bearer = {"Authorization": f"Bearer {login.json()['token']}"}
+            answers[label] = (login.json()["is_admin"], client.get(route, headers=bearer))
+        client.cookies.clear()
+        refused = client.post("/api/dev/login", json={"username": "dev_x", "admin": "true"})
+    assert answers["fan"][0] is False and answers["fan"][1].status_code == 403
+    assert answers["admin"][0] is True and answers["admin"][1].status_code == 200
+    assert answers["admin"][1].json()["slow_mode_seconds"] == 0
+    assert refused.status_code == 422, refused.text
