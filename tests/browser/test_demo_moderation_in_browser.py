@@ -2,8 +2,9 @@
 Chromium with playwright-core. Two browser contexts: a site admin (the development login's
 `admin: true` puts the ADMIN_CLAIM claim in the token) and a fan. The fan's message deleted by
 the admin leaves both windows; the fan deletes their own; the admin times the fan out (the
-fan's next send says `Timed out`), turns slow mode on and bans the fan (the fan's page stops).
-Then the database must hold what the pages showed."""
+fan's next send says `Timed out`), turns slow mode on, bans the fan (the fan's page stops)
+and unbans them. Then the database, the state route and the audit trail must hold what the
+pages showed."""
 
 from __future__ import annotations
 
@@ -52,18 +53,29 @@ def test_a_moderator_and_a_fan_on_the_demo_page(run_js, chromium, dev_server, pa
     assert [row.id for row in rows] == [ids["spam"], ids["oops"], ids["rant"]], rows
     assert {row.id for row in rows if row.deleted_at is not None} == {ids["spam"], ids["oops"]}
 
-    # What the pages showed is the show's state: slow mode on, the fan banned and timed out.
+    # What the pages showed is the show's state and audit trail: slow mode on, nobody banned
+    # any more, and every action (the fan's own deletion included), newest first.
     with httpx.Client(base_url=dev_server.base_url, timeout=10) as client:
         admin = client.post("/api/dev/login", json={"username": "auditor", "admin": True})
         assert admin.status_code == 200 and admin.json()["is_admin"] is True, admin.text
-        state = client.get(
-            f"/api/shows/{show.id}/moderation/state",
-            headers={"Authorization": f"Bearer {admin.json()['token']}"},
-        )
+        bearer = {"Authorization": f"Bearer {admin.json()['token']}"}
+        state = client.get(f"/api/shows/{show.id}/moderation/state", headers=bearer)
+        audit = client.get(f"/api/shows/{show.id}/moderation", headers=bearer)
     assert state.status_code == 200, state.text
-    body = state.json()
-    assert body["slow_mode_seconds"] == 30, body
-    assert [ban["username"] for ban in body["bans"]] == [run.summary["fan"]], body
+    assert (state.json()["slow_mode_seconds"], state.json()["bans"]) == (30, []), state.json()
+    assert audit.status_code == 200, audit.text
+    actions = [
+        (a["action"], a["actor"]["username"], a["message_id"]) for a in audit.json()["actions"]
+    ]
+    mod, fan = run.summary["mod"], run.summary["fan"]
+    assert actions == [
+        ("unban_user", mod, None),
+        ("ban_user", mod, None),
+        ("set_slow_mode", mod, None),
+        ("timeout_user", mod, None),
+        ("delete_message", fan, ids["oops"]),
+        ("delete_message", mod, ids["spam"]),
+    ], actions
 
 
 def test_the_development_login_makes_an_admin_only_when_asked(dev_server):

@@ -3,7 +3,8 @@
 // moderator (a site admin through the development login) and a fan, each in a browser
 // context of their own. The fan's message deleted by the moderator leaves both windows; the
 // fan deletes their own; the moderator times the fan out (the fan's send says `Timed out`),
-// turns slow mode on (the fan's page says so), then bans the fan (the fan's page stops).
+// turns slow mode on (the fan's page says so), bans the fan (the fan's page stops), and
+// unbans them (the fan joins again).
 //
 //   node demo-moderation.mjs --page 'http://localhost:8001/index.html?api=http://localhost:8000&show=1' \
 //        [--chromium /usr/bin/chromium] [--screenshot ../../test-artifacts/demo-moderation.png]
@@ -121,6 +122,7 @@ async function main() {
                                       args: CHROMIUM_FLAGS, timeout: 30_000 });
     mod = await person('mod');
     fan = await person('fan');
+    summary.mod = mod.username;
     summary.fan = fan.username;
   });
   await scenario.step('login', 'the admin logs in: the page shows the moderation controls',
@@ -198,11 +200,24 @@ async function main() {
       await until(mod, (name) => !Array.from(document.querySelectorAll('#active-users li'))
         .some((item) => item.firstChild.textContent.trim() === name), fan.username,
       'the fan leaving the moderator\'s active list');
+      await until(mod, (name) => Array.from(document.querySelectorAll('#banned-users li'))
+        .some((item) => item.firstChild.textContent === name), fan.username,
+      'the fan listed under Banned on the moderator\'s page');
       if (args.screenshot) {
         mkdirSync(dirname(args.screenshot), { recursive: true });
         await mod.page.screenshot({ path: args.screenshot });
       }
     });
+  await scenario.step('ban', 'the moderator unbans the fan: the fan can join again', async () => {
+    await mod.page.locator('#banned-users button[data-action="unban"]').click();
+    await until(mod, () => document.querySelector('#bans').hidden, null,
+      'the Banned list emptying');
+    await login(fan);
+    await until(mod, (name) => Array.from(document.querySelectorAll('#active-users li'))
+      .some((item) => item.firstChild.textContent.trim() === name), fan.username,
+    'the fan back in the moderator\'s active list');
+    expectEqual(await textOf(fan.page, '#chat-error'), '', 'the fan\'s error line');
+  });
   await scenario.step('browser', 'no console errors or page errors', async () => {
     const problems = people.flatMap((who) => who.problems.map((p) => `${who.name}: ${p}`));
     expectEqual(problems, [], 'problems');

@@ -33,6 +33,7 @@
     isModerator: false, // a moderator of this show, or an admin
     moderationChecked: false, // the moderation state route has answered
     slowModeSeconds: 0,
+    bans: new Map(), // user_id -> username: the show's bans, as this moderator knows them
   };
   var socket = null;
   var typingSent = false;
@@ -47,6 +48,7 @@
     typing: $('typing'), chatError: $('chat-error'), composer: $('composer'),
     input: $('message-input'), send: $('send'), showId: $('show-id'), notify: $('notify'),
     admin: $('admin'), moderation: $('moderation'), slowMode: $('slow-mode'), notice: $('notice'),
+    bans: $('bans'), bannedUsers: $('banned-users'),
   };
 
   // ------------------------------------------------------------------ rendering
@@ -151,6 +153,22 @@
       ui.slowMode.appendChild(option);
       ui.slowMode.value = option.value;
     }
+  }
+
+  // The bans this page knows (the state route's at login, then its own): each with Unban.
+  // Bans by other moderators meanwhile show after a reload: nothing announces them.
+  function renderBans() {
+    var items = Array.from(state.bans.entries()).map(function (entry) {
+      var item = el('li', '', entry[1]);
+      item.dataset.userId = String(entry[0]);
+      var button = el('button', 'action unban', 'Unban');
+      button.type = 'button';
+      button.dataset.action = 'unban';
+      item.appendChild(button);
+      return item;
+    });
+    ui.bannedUsers.replaceChildren.apply(ui.bannedUsers, items);
+    ui.bans.hidden = !state.isModerator || items.length === 0;
   }
 
   function showNotice(text) {
@@ -380,8 +398,22 @@
     } else if (action === 'timeout') {
       moderate('timeout_user', { user_id: message.user_id, seconds: TIMEOUT_SECONDS });
     } else if (action === 'ban' || action === 'ban-purge') {
-      moderate('ban_user', { user_id: message.user_id, purge: action === 'ban-purge' });
+      moderate('ban_user', { user_id: message.user_id, purge: action === 'ban-purge' },
+        function () {
+          state.bans.set(message.user_id, message.username);
+          renderBans();
+        });
     }
+  }
+
+  function handleUnban(event) {
+    var button = event.target.closest('button[data-action="unban"]');
+    if (!button) return;
+    var userId = Number(button.closest('li').dataset.userId);
+    moderate('unban_user', { user_id: userId }, function () {
+      state.bans.delete(userId);
+      renderBans();
+    });
   }
 
   // Whether this user moderates the show: the state route answers only moderators and admins.
@@ -393,9 +425,13 @@
       }).then(function (body) {
         state.isModerator = state.isAdmin || Boolean(body);
         state.moderationChecked = true;
-        if (body) setSlowMode(body.slow_mode_seconds || 0);
+        if (body) {
+          setSlowMode(body.slow_mode_seconds || 0);
+          (body.bans || []).forEach(function (ban) { state.bans.set(ban.user_id, ban.username); });
+        }
         renderModeration();
         renderMessages();
+        renderBans();
       }, function (error) {
         state.moderationChecked = true;
         showError(ui.chatError, 'Moderation state: ' + error.message);
@@ -472,6 +508,7 @@
     state.isModerator = state.isAdmin;
     state.slowModeSeconds = 0;
     state.moderationChecked = false;
+    state.bans.clear();
     ui.me.textContent = user.username;
     ui.login.hidden = true;
     ui.chat.hidden = false;
@@ -482,6 +519,7 @@
     renderComposer();
     showNotice('');
     renderModeration();
+    renderBans();
     checkModerator();
     connect();
     ui.input.focus();
@@ -537,6 +575,7 @@
   ui.input.addEventListener('input', handleInputChange);
   ui.leave.addEventListener('click', leave);
   ui.messages.addEventListener('click', handleMessageAction);
+  ui.bannedUsers.addEventListener('click', handleUnban);
   ui.slowMode.addEventListener('change', function () {
     var seconds = Number(ui.slowMode.value);
     moderate('set_slow_mode', { seconds: seconds });
