@@ -155,9 +155,8 @@ class Moderation:
         action = "timeout_user" if seconds else "lift_timeout"
         await self._record(identity, show_id, action, user_id, reason, seconds=seconds)
         at = isoformat_z(until)
-        await self._change(
-            {"show_id": show_id, "kind": "timeout", "user_id": user_id, "until": until.isoformat()}
-        )
+        change = {"show_id": show_id, "kind": "timeout", "user_id": user_id}
+        await self._change({**change, "until": until.isoformat(), "lift": seconds == 0})
         payload = {"show_id": show_id, "user_id": user_id, "username": user.username, "until": at}
         await self._fanout.to_show("user_timed_out", payload, show_id)
         return at
