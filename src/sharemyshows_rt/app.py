@@ -189,6 +189,7 @@ def _lifespan(
         finally:
             await parts.roster.close()
             await parts.feed.close()
+            await parts.moderation.stop()
             await parts.writer.stop()
             if parts.notifier is not None:
                 await parts.notifier.stop()

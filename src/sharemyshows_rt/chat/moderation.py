@@ -10,6 +10,7 @@ check for MODERATORS_SECONDS (a `moderators add` takes effect within that)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import timedelta
 
@@ -23,12 +24,14 @@ from ..delivery.rooms import Fanout
 from ..errors import Forbidden, MessageNotFound, UserNotFound
 from ..schemas.limits import PURGE_SECONDS
 from ..schemas.moderation import ModerationLog, ModerationState
+from ..tasks import cancel
 from .auth import Identity
 from .moderation_state import Guard
 from .moderation_views import audit_page, standing_state
 from .service import ChatService
 
 log = logging.getLogger(__name__)
+LOAD_RETRY_SECONDS = 2.0
 
 
 class Moderation:
@@ -54,11 +57,30 @@ class Moderation:
         self._feed = feed
         self._channel = channel
         self._delete_own = timedelta(seconds=delete_own_seconds)
+        self._loading: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        """Load the stored state, then apply the other processes' changes."""
-        self.guard.load(await self._repository.standing())
+        """Apply the other processes' changes, and load the stored state (in the background
+        until the database answers: a server starts while it is away)."""
         await self._channel.start(self.apply)
+        try:
+            self.guard.load(await self._repository.standing())
+        except Exception as exc:
+            log.error("moderation state not loaded (%r); trying again in the background", exc)
+            self._loading = asyncio.create_task(self._load_later(), name="moderation-state")
+
+    async def _load_later(self) -> None:
+        while True:
+            await asyncio.sleep(LOAD_RETRY_SECONDS)
+            try:
+                self.guard.load(await self._repository.standing())
+                log.info("moderation state loaded")
+                return
+            except Exception as exc:
+                log.warning("moderation state still not loaded: %r", exc)
+
+    async def stop(self) -> None:
+        await cancel(self._loading)
 
     # ------------------------------------------------------------------ who may act
 
@@ -133,9 +155,8 @@ class Moderation:
         action = "timeout_user" if seconds else "lift_timeout"
         await self._record(identity, show_id, action, user_id, reason, seconds=seconds)
         at = isoformat_z(until)
-        await self._change(
-            {"show_id": show_id, "kind": "timeout", "user_id": user_id, "until": until.isoformat()}
-        )
+        change = {"show_id": show_id, "kind": "timeout", "user_id": user_id}
+        await self._change({**change, "until": until.isoformat(), "lift": seconds == 0})
         payload = {"show_id": show_id, "user_id": user_id, "username": user.username, "until": at}
         await self._fanout.to_show("user_timed_out", payload, show_id)
         return at

@@ -66,7 +66,7 @@ class Guard:
             rules.bans.pop(change["user_id"], None)
         elif kind == "timeout":
             until = datetime.fromisoformat(change["until"])
-            if until > utcnow():
+            if not change.get("lift") and until > utcnow():
                 rules.timeouts[change["user_id"]] = until
             else:
                 rules.timeouts.pop(change["user_id"], None)

@@ -99,9 +99,9 @@ class ModerationRepository:
     async def standing(self) -> StandingState:
         """All bans, time-outs and slow modes (loaded once at start)."""
         async with self._engine.connect() as conn:
-            bans = (await conn.execute(select(ShowBan))).scalars().all()
-            timeouts = (await conn.execute(select(ShowTimeout))).scalars().all()
-            slow = (await conn.execute(select(ShowSlowMode))).scalars().all()
+            bans = (await conn.execute(select(*ShowBan.__table__.columns))).all()
+            timeouts = (await conn.execute(select(*ShowTimeout.__table__.columns))).all()
+            slow = (await conn.execute(select(*ShowSlowMode.__table__.columns))).all()
         return StandingState(
             [(b.show_id, b.user_id, as_utc(b.banned_at)) for b in bans],
             [(t.show_id, t.user_id, as_utc(t.until)) for t in timeouts],
