@@ -120,12 +120,7 @@ def build(settings: Settings, host: str = "127.0.0.1") -> Service:
     routes = api.routes() + PushApi(push, parts.chat, authenticator).routes()
     routes += ModerationApi(parts.moderation, authenticator).routes()
     if settings.development:
-        routes += DevTools(
-            UserRepository(engine),
-            settings.jwt_secret,
-            settings.jwt_cookie_name,
-            settings.admin_claim,
-        ).routes()
+        routes += DevTools(UserRepository(engine), settings).routes()
     rest = _rest(settings, routes, authenticator, lifespan)
     return Service(
         settings,

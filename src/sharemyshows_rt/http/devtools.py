@@ -15,6 +15,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from ..chat.auth import issue_token
+from ..config import Settings
 from ..db.repositories import UserRepository
 from .routes import validated
 
@@ -52,13 +53,11 @@ class DevLogin(BaseModel):
 
 
 class DevTools:
-    def __init__(
-        self, users: UserRepository, secret: str, cookie_name: str, admin_claim: str
-    ) -> None:
+    def __init__(self, users: UserRepository, settings: Settings) -> None:
         self._users = users
-        self._secret = secret
-        self._cookie_name = cookie_name
-        self._admin_claim = admin_claim
+        self._secret = settings.jwt_secret
+        self._cookie_name = settings.jwt_cookie_name
+        self._admin_claim = settings.admin_claim
 
     def routes(self) -> list[BaseRoute]:
         return [
