@@ -94,3 +94,13 @@ def test_folds_join_their_ids_up_to_a_bound():
     many = joined({"ids": list(range(MAX_FOLDED_IDS))}, {"ids": [-1]})
     assert len(many["ids"]) == MAX_FOLDED_IDS and many["ids"][-1] == -1
     assert joined({"id": 1}, {"id": 2}) == {"id": 2}
+
+
+async def test_an_ended_timeout_leaves_the_show_unmoderated():
+    g = guard()
+    until = (datetime.now(UTC) - timedelta(seconds=1)).isoformat()
+    g.shows.clear()
+    g.apply({"show_id": SHOW, "kind": "timeout", "user_id": FAN, "until": soon(60)})
+    g.shows[SHOW].timeouts[FAN] = datetime.fromisoformat(until)
+    await g.check_send(Identity(FAN, "fan"), SHOW)
+    assert SHOW not in g.shows

@@ -99,6 +99,9 @@ class Guard:
             if remaining > 0:
                 raise TimedOut(f"timed out in show {show_id} until {isoformat_z(until)}", remaining)
             del rules.timeouts[user_id]
+            if rules.empty():  # back to one dict lookup per send
+                del self.shows[show_id]
+                return
         if rules.slow and not await self.exempt(identity, show_id):
             await self._slow(user_id, show_id, rules.slow)
 
