@@ -10,10 +10,11 @@ from typing import Any
 
 from .backends.base import Backend
 from .chat.checkins import CheckinRecorder
+from .chat.limits import Rates
 from .chat.moderation import Moderation
 from .chat.moderation_state import Guard
 from .chat.roster import Roster
-from .chat.service import ChatService, Rates
+from .chat.service import ChatService
 from .config import Settings
 from .db.moderation import ModerationRepository
 from .db.push import PushRepository

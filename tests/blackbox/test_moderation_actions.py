@@ -181,3 +181,27 @@ async def test_bad_payloads_are_invalid(event, payload, db, connect):
     refused(await act(bob.client, event, {"show_id": show.id, **payload}), "Invalid payload")
     ok(await act(alice.client, "send_message", send(show)))
     assert audit(db, show) == []
+
+
+async def test_a_refused_send_starts_no_slow_mode_window(db, connect):
+    """Slow mode counts from the last stored message: a send refused after the slow-mode
+    check (here: from a tab that has not joined the show) leaves the window unstarted."""
+    show, alice, bob = await moderated(db, connect)
+    other_tab = await connect(alice.user)
+    ok(await act(bob.client, "set_slow_mode", {"show_id": show.id, "seconds": 60}))
+    refused(await act(other_tab, "send_message", send(show)), "Not in show chat room")
+    ok(await act(alice.client, "send_message", send(show)))
+    refused(await act(alice.client, "send_message", send(show)), "Slow mode")
+
+
+async def test_a_retry_during_slow_mode_gets_its_stored_message(db, connect):
+    """A client that lost its ack retries with the same client_msg_id: it is answered with
+    the message stored, as before the rate limit, not refused `Slow mode`."""
+    show, alice, bob = await moderated(db, connect)
+    ok(await act(bob.client, "set_slow_mode", {"show_id": show.id, "seconds": 60}))
+    first = ok(await act(alice.client, "send_message", {**send(show), "client_msg_id": "r-1"}))
+    again = ok(await act(alice.client, "send_message", {**send(show), "client_msg_id": "r-1"}))
+    assert again["message"]["id"] == first["message"]["id"]
+    refused(
+        await act(alice.client, "send_message", {**send(show), "client_msg_id": "r-2"}), "Slow mode"
+    )

@@ -9,6 +9,9 @@ from typing import Any
 
 Change = dict[str, Any]
 Apply = Callable[[Change], Awaitable[None]]
+# Sent by a channel to its own process when it may have missed changes (its subscription
+# was lost): the standing state is read again from the database.
+RELOAD: Change = {"show_id": 0, "kind": "reload"}
 
 
 class ModerationChannel(ABC):
@@ -38,3 +41,8 @@ class SlowGate(ABC):
     async def seed(self, key: str, remaining: float) -> None:
         """Start a window that ends in `remaining` seconds, unless one is running (the
         user's last stored message, read once from the database)."""
+
+    @abstractmethod
+    async def release(self, key: str) -> None:
+        """Give back a window just claimed: the send it was claimed for was refused (the
+        rate limits) or not stored, and a refused send does not start the window."""

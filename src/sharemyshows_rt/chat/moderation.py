@@ -225,12 +225,21 @@ class Moderation:
         """One change, on this process: the standing state, the cached histories, and a
         banned user's connections here, which leave the show."""
         show_id = change["show_id"]
+        if change["kind"] == "reload":
+            self.guard.reset(await self._repository.standing())
+            for banned_show, rules in list(self.guard.shows.items()):
+                for user_id in list(rules.bans):
+                    await self._evict(user_id, banned_show)
+            return
         if change["kind"] == "deleted":
             self._feed.drop(show_id, set(change["message_ids"]))
             return
         self.guard.apply(change)
-        if change["kind"] != "ban":
-            return
-        for sid in self._chat.sids_of(change["user_id"]):
+        if change["kind"] == "ban":
+            await self._evict(change["user_id"], show_id)
+
+    async def _evict(self, user_id: int, show_id: int) -> None:
+        """A banned user's connections on this process leave the show, each told why."""
+        for sid in self._chat.sids_of(user_id):
             if await self._chat.leave(sid, show_id):
                 await self._fanout.to_connection("banned", {"show_id": show_id}, sid)

@@ -53,6 +53,12 @@ class Guard:
         for show_id, seconds in standing.slow_modes.items():
             self._rules(show_id).slow = seconds
 
+    def reset(self, standing: StandingState) -> None:
+        """The stored state replaces what this process knew (changes may have been missed)."""
+        self.shows.clear()
+        self._moderators.clear()
+        self.load(standing)
+
     def _rules(self, show_id: int) -> ShowRules:
         return self.shows.setdefault(show_id, ShowRules())
 
@@ -87,8 +93,9 @@ class Guard:
         if rules is not None and identity.user_id in rules.bans:
             raise BannedFromShow(f"you are banned from show {show_id}")
 
-    async def check_send(self, identity: Identity, show_id: int) -> None:
-        """Ban, then time-out, then slow mode (called only for a show with moderation)."""
+    async def check_send(self, identity: Identity, show_id: int) -> str | None:
+        """Ban, then time-out, then slow mode (called only for a show with moderation); the
+        slow-mode window it claimed, which `release` gives back if the send is refused."""
         rules = self.shows[show_id]
         user_id = identity.user_id
         if user_id in rules.bans:
@@ -101,11 +108,16 @@ class Guard:
             del rules.timeouts[user_id]
             if rules.empty():  # back to one dict lookup per send
                 del self.shows[show_id]
-                return
+                return None
         if rules.slow and not await self.exempt(identity, show_id):
-            await self._slow(user_id, show_id, rules.slow)
+            return await self._slow(user_id, show_id, rules.slow)
+        return None
 
-    async def _slow(self, user_id: int, show_id: int, seconds: int) -> None:
+    async def release(self, claimed: str) -> None:
+        """A send refused after its slow-mode check: the window it claimed is given back."""
+        await self._gate.release(claimed)
+
+    async def _slow(self, user_id: int, show_id: int, seconds: int) -> str:
         key = f"{show_id}:{user_id}"
         if key not in self._seeded:
             # Counted from the last stored message, whenever it was sent: read once.
@@ -120,6 +132,7 @@ class Guard:
         wait = await self._gate.claim(key, seconds)
         if wait > 0:
             raise SlowModeActive(f"one message every {seconds} s in show {show_id}", wait)
+        return key
 
     async def exempt(self, identity: Identity, show_id: int) -> bool:
         """Admins and the show's moderators (known for MODERATORS_SECONDS at a time)."""

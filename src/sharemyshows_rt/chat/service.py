@@ -4,7 +4,6 @@ typing. Transports call these; nothing here knows about Socket.IO packets or HTT
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 from .. import logs, metrics
@@ -19,30 +18,19 @@ from ..errors import (
     MessageTooLong,
     MissingShowIdOrMessage,
     NotInShowRoom,
-    RateLimitExceeded,
+    SlowModeActive,
 )
 from ..locks import KeyedLock
 from ..schemas import UserRef, UserTyping, message_payload
 from .auth import Identity
 from .checkins import CheckinRecorder
+from .limits import Rates, rate_limited, send_buckets
 from .moderation_state import Guard
 from .roster import Roster
 from .shows import KnownShows
 
 log = logging.getLogger(__name__)
 RESUME_LIMIT = 500  # messages sent to a client resuming after a reconnect; it pages the rest
-
-
-@dataclass(frozen=True, slots=True)
-class Rates:
-    """Per user and show: `send_message` (a token bucket) and `typing` (beyond: dropped);
-    per user across shows: `send_message` (a second bucket, taken with the first)."""
-
-    send_rate: float = 5.0
-    send_burst: int = 10
-    typing_rate: float = 2.0
-    send_rate_user: float = 10.0
-    send_burst_user: int = 20
 
 
 class ChatService:
@@ -236,39 +224,54 @@ class ChatService:
             raise MissingShowIdOrMessage("send_message needs a show_id and a non-empty message")
         if len(text) > self._message_max_length:
             raise MessageTooLong(f"{len(text)} characters; at most {self._message_max_length}")
+        claimed = None
         if show_id in self._guard.shows:  # ban, time-out, slow mode: before any token
-            await self._guard.check_send(identity, show_id)
+            try:
+                claimed = await self._guard.check_send(identity, show_id)
+            except SlowModeActive:
+                retry = await self._retry(show_id, identity.user_id, client_msg_id)
+                if retry is None:
+                    raise
+                return retry
+        stored = False
+        try:
+            payload, stored = await self._store(sid, identity, show_id, text, client_msg_id)
+            return payload
+        finally:
+            if claimed is not None and not stored:  # a refused send starts no window
+                await self._guard.release(claimed)
+
+    async def _store(
+        self, sid: str, identity: Identity, show_id: int, text: str, client_msg_id: str | None
+    ) -> tuple[dict[str, Any], bool]:
+        """Membership, both rate limits, then the writer: the payload, and whether it is a
+        new row (not a retry's)."""
         if not await self._presence.is_member(show_id, sid):
             raise NotInShowRoom(f"join show {show_id} before sending to it")
-        rates = self._rates
-        buckets = [
-            (f"send:{identity.user_id}:{show_id}", rates.send_rate, rates.send_burst),
-            (f"send:{identity.user_id}", rates.send_rate_user, rates.send_burst_user),
-        ]
+        buckets = send_buckets(self._rates, identity.user_id, show_id)
         wait = await self._limiter.take_all(buckets)
         if wait:
-            # A retry of a stored message is answered, never refused: looked up only here,
-            # so that an ordinary message costs no query.
-            if client_msg_id is not None:
-                stored = await self._messages.by_client_msg_id(
-                    show_id, identity.user_id, client_msg_id
-                )
-                if stored is not None:
-                    return message_payload(stored)
-            metrics.RATE_LIMITED.labels("send").inc()
-            raise RateLimitExceeded(
-                f"at most {rates.send_rate:g} messages a second in a show (bursts of "
-                f"{rates.send_burst}) and {rates.send_rate_user:g} across shows (bursts of "
-                f"{rates.send_burst_user})",
-                wait,
-            )
+            retry = await self._retry(show_id, identity.user_id, client_msg_id)
+            if retry is None:
+                raise rate_limited(self._rates, wait)
+            return retry, False
         draft = MessageDraft(
             show_id, identity.user_id, identity.username, text, utcnow(), client_msg_id
         )
         payload, created = await self._writer.store(draft)
         if not created:  # a retry: it spends no token
             await self._limiter.give_back(buckets)
-        return payload
+        return payload, created
+
+    async def _retry(
+        self, show_id: int, user_id: int, client_msg_id: str | None
+    ) -> dict[str, Any] | None:
+        """The stored message a retry (same `client_msg_id`) asks for again, never refused:
+        looked up only when a limit refuses, so an ordinary message costs no query."""
+        if client_msg_id is None:
+            return None
+        stored = await self._messages.by_client_msg_id(show_id, user_id, client_msg_id)
+        return None if stored is None else message_payload(stored)
 
     async def typing(self, sid: str, show_id: int, is_typing: bool) -> bool:
         """Tell the others in the room (never the sender) that this user is typing;

@@ -35,3 +35,6 @@ class MemorySlowGate(SlowGate):
         now = time.monotonic()
         if self._ends.get(key, 0.0) <= now:
             self._ends[key] = now + remaining
+
+    async def release(self, key: str) -> None:
+        self._ends.pop(key, None)
