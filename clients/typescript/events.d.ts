@@ -29,10 +29,41 @@ export interface ActiveUsersPage {
   offset?: number;
 }
 
+export interface BanAck {
+  ok: true;
+  show_id: number;
+  user_id: number;
+  banned: boolean;
+  purged?: number;
+}
+
+export interface BanUser {
+  show_id: number | string;
+  reason?: string | null;
+  user_id: number | string;
+  purge?: boolean;
+}
+
+export interface Banned {
+  show_id: number;
+}
+
 export interface Connected {
   message?: string;
   username: string;
   user_id: number;
+}
+
+export interface DeleteMessage {
+  show_id: number | string;
+  reason?: string | null;
+  message_id: number;
+}
+
+export interface DeleteMessageAck {
+  ok: true;
+  show_id: number;
+  message_id: number;
 }
 
 export interface ErrorBody {
@@ -75,6 +106,11 @@ export interface JoinShow {
 
 export interface LeaveShow {
   show_id: number | string;
+}
+
+export interface MessageDeleted {
+  show_id: number;
+  message_id: number;
 }
 
 export interface MessageHistory {
@@ -129,9 +165,40 @@ export interface SendMessageAck {
   message: MessageOut;
 }
 
+export interface SetSlowMode {
+  show_id: number | string;
+  reason?: string | null;
+  seconds: number;
+}
+
 export interface ShowAck {
   ok: true;
   show_id: number;
+}
+
+export interface SlowMode {
+  show_id: number;
+  seconds: number;
+}
+
+export interface SlowModeAck {
+  ok: true;
+  show_id: number;
+  seconds: number;
+}
+
+export interface TimeoutAck {
+  ok: true;
+  show_id: number;
+  user_id: number;
+  until: string;
+}
+
+export interface TimeoutUser {
+  show_id: number | string;
+  reason?: string | null;
+  user_id: number | string;
+  seconds: number;
 }
 
 export interface Typing {
@@ -145,9 +212,22 @@ export interface TypingAck {
   dropped: boolean;
 }
 
+export interface UnbanUser {
+  show_id: number | string;
+  reason?: string | null;
+  user_id: number | string;
+}
+
 export interface UserRef {
   user_id: number;
   username: string;
+}
+
+export interface UserTimedOut {
+  show_id: number;
+  user_id: number;
+  username: string;
+  until: string;
 }
 
 export interface UserTyping {
@@ -165,6 +245,10 @@ export interface ServerToClientEvents {
   user_joined: (payload: PresenceChange) => void;
   user_left: (payload: PresenceChange) => void;
   user_typing: (payload: UserTyping) => void;
+  message_deleted: (payload: MessageDeleted) => void;
+  user_timed_out: (payload: UserTimedOut) => void;
+  banned: (payload: Banned) => void;
+  slow_mode: (payload: SlowMode) => void;
   error: (payload: ErrorEvent) => void;
 }
 
@@ -177,4 +261,9 @@ export interface ClientToServerEvents {
   get_message_history: (payload: GetMessageHistory, ack: (response: HistoryAck | AckError) => void) => void;
   mute_show: (payload: MuteShow, ack: (response: MuteAck | AckError) => void) => void;
   unmute_show: (payload: MuteShow, ack: (response: MuteAck | AckError) => void) => void;
+  delete_message: (payload: DeleteMessage, ack: (response: DeleteMessageAck | AckError) => void) => void;
+  timeout_user: (payload: TimeoutUser, ack: (response: TimeoutAck | AckError) => void) => void;
+  ban_user: (payload: BanUser, ack: (response: BanAck | AckError) => void) => void;
+  unban_user: (payload: UnbanUser, ack: (response: BanAck | AckError) => void) => void;
+  set_slow_mode: (payload: SetSlowMode, ack: (response: SlowModeAck | AckError) => void) => void;
 }

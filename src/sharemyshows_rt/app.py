@@ -32,6 +32,7 @@ from .http.bodylimit import BodyLimit
 from .http.crosssite import CrossSiteGuard
 from .http.devtools import DevTools
 from .http.metrics_port import MetricsListener
+from .http.moderation import ModerationApi
 from .http.push import PushApi
 from .http.routes import Api, chat_error, http_error
 from .push.endpoints import EndpointPolicy
@@ -84,6 +85,7 @@ def build(settings: Settings, host: str = "127.0.0.1") -> Service:
         settings.jwt_cookie_name,
         UserRepository(engine),
         remember_seconds=settings.user_cache_seconds,
+        admin_claim=settings.admin_claim,
     )
     # The chat service emits through the server, and the server's namespace calls the
     # service: the server is made first, bound to its namespace once both exist.
@@ -100,6 +102,7 @@ def build(settings: Settings, host: str = "127.0.0.1") -> Service:
         settings.max_connections_per_user,
         settings.history_limit,
         push,
+        parts.moderation,
     )
     transport.bind(sio, namespace, parts.feed)
     metrics_token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
@@ -115,10 +118,9 @@ def build(settings: Settings, host: str = "127.0.0.1") -> Service:
     metrics_port = _metrics_port(settings, host, metrics_token)
     lifespan = _lifespan(settings, engine, backend, sio, parts, metrics_port)
     routes = api.routes() + PushApi(push, parts.chat, authenticator).routes()
+    routes += ModerationApi(parts.moderation, authenticator).routes()
     if settings.development:
-        routes += DevTools(
-            UserRepository(engine), settings.jwt_secret, settings.jwt_cookie_name
-        ).routes()
+        routes += DevTools(UserRepository(engine), settings).routes()
     rest = _rest(settings, routes, authenticator, lifespan)
     return Service(
         settings,
@@ -171,6 +173,7 @@ def _lifespan(
             parts.notifier.start()
         transport.start(sio)
         await backend.start(parts.chat.swept)
+        await parts.moderation.start()
         log.info(
             "serving with %s; presence and fan-out in %s",
             settings.sqlalchemy_url.get_backend_name(),
@@ -181,6 +184,7 @@ def _lifespan(
         finally:
             await parts.roster.close()
             await parts.feed.close()
+            await parts.moderation.stop()
             await parts.writer.stop()
             if parts.notifier is not None:
                 await parts.notifier.stop()

@@ -1,4 +1,5 @@
-"""`sharemyshows-rt migrate | serve | token`: the operator's commands."""
+"""`sharemyshows-rt migrate | serve | token | vapid-keys | moderators`: the operator's
+commands."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import asyncio
 import logging
 import sys
 
-from . import __version__
+from . import __version__, cli_moderators
 from .config import SECRET_MIN_BYTES, ConfigError, Settings, load_settings
 
 log = logging.getLogger("sharemyshows_rt")
@@ -66,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
 
     vapid = commands.add_parser("vapid-keys", help="print a new VAPID key pair for Web Push")
     vapid.set_defaults(run=_vapid_keys)
+    cli_moderators.add_parser(commands).set_defaults(run=_moderators)
     return parser
 
 
@@ -124,6 +126,18 @@ def _token(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     print(issue_token(settings.jwt_secret, args.user_id, expires_in=args.expires_in))
+    return 0
+
+
+def _moderators(args: argparse.Namespace) -> int:
+    try:
+        lines = cli_moderators.run(_settings(), args)
+    except cli_moderators.BadInput as exc:
+        raise CommandError(str(exc)) from None
+    except Exception as exc:
+        raise CommandError(f"cannot change moderators: {_reason(exc)}") from None
+    for line in lines:
+        print(line)
     return 0
 
 

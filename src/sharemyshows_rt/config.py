@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     presence_coalesce_ms: int = Field(1000, ge=0, le=60_000)
     message_coalesce_ms: int = Field(20, ge=0, le=1000)
     shutdown_grace: float = Field(10.0, gt=0)
+    # Moderation (docs/moderation.md): the admin claim's name; how long authors may delete.
+    admin_claim: str = Field("is_admin", min_length=1)
+    delete_own_seconds: float = Field(300.0, ge=0, le=30 * 24 * 3600)
     vapid_private_key: SecretStr | None = None
     vapid_subject: str | None = None
     push_endpoint_allowlist: Annotated[list[str], NoDecode] = []

@@ -50,7 +50,8 @@ class NotInShowRoom(ChatError):
 
 
 class Forbidden(ChatError):
-    """A state-changing REST request the cookie alone may not make (cross-site)."""
+    """A state-changing REST request the cookie alone may not make (cross-site), or a
+    moderator's action by someone who may not take it."""
 
     message = "Forbidden"
     status = 403
@@ -94,6 +95,41 @@ class RateLimitExceeded(ChatError):
 
     def __init__(self, details: str, retry_after: float) -> None:
         super().__init__(details, retry_after_ms=max(1, round(retry_after * 1000)))
+
+
+class TimedOut(ChatError):
+    """A timed-out user's message; `retry_after_ms`: when the time-out ends."""
+
+    message = "Timed out"
+    status = 429
+
+    def __init__(self, details: str, retry_after: float) -> None:
+        super().__init__(details, retry_after_ms=max(1, round(retry_after * 1000)))
+
+
+class SlowModeActive(ChatError):
+    """A message sooner than slow mode allows; `retry_after_ms`: when it would be accepted."""
+
+    message = "Slow mode"
+    status = 429
+
+    def __init__(self, details: str, retry_after: float) -> None:
+        super().__init__(details, retry_after_ms=max(1, round(retry_after * 1000)))
+
+
+class BannedFromShow(ChatError):
+    message = "Banned from show"
+    status = 403
+
+
+class MessageNotFound(ChatError):
+    message = "Message not found"
+    status = 404
+
+
+class UserNotFound(ChatError):
+    message = "User not found"
+    status = 404
 
 
 class TooManyConnections(ChatError):

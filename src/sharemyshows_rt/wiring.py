@@ -10,11 +10,20 @@ from typing import Any
 
 from .backends.base import Backend
 from .chat.checkins import CheckinRecorder
+from .chat.limits import Rates
+from .chat.moderation import Moderation
+from .chat.moderation_state import Guard
 from .chat.roster import Roster
-from .chat.service import ChatService, Rates
+from .chat.service import ChatService
 from .config import Settings
+from .db.moderation import ModerationRepository
 from .db.push import PushRepository
-from .db.repositories import CheckinRepository, MessageRepository, ShowRepository
+from .db.repositories import (
+    CheckinRepository,
+    MessageRepository,
+    ShowRepository,
+    UserRepository,
+)
 from .delivery.feed import Bus, ShowFeed
 from .delivery.writer import MessageWriter
 from .push.endpoints import EndpointPolicy
@@ -39,6 +48,7 @@ class ChatParts:
     checkins: CheckinRecorder
     notifier: Notifier | None
     fanout: SocketFanout
+    moderation: Moderation
 
 
 def chat_parts(
@@ -73,6 +83,7 @@ def chat_parts(
         coalesce_seconds=settings.presence_coalesce_ms / 1000,
     )
     checkins = CheckinRecorder(CheckinRepository(engine))
+    guard = Guard(ModerationRepository(engine), backend.slow_gate, fanout)
     chat = ChatService(
         shows=ShowRepository(engine),
         messages=messages,
@@ -92,8 +103,23 @@ def chat_parts(
         ),
         history_limit=settings.history_limit,
         message_max_length=settings.message_max_length,
+        guard=guard,
     )
-    return ChatParts(chat, feed, writer, roster, checkins, notifier, fanout)
+    moderation = _moderation(settings, engine, backend, chat, guard, fanout, feed)
+    return ChatParts(chat, feed, writer, roster, checkins, notifier, fanout, moderation)
+
+
+def _moderation(settings, engine, backend, chat, guard, fanout, feed) -> Moderation:
+    return Moderation(
+        repository=guard.repository,
+        users=UserRepository(engine),
+        chat=chat,
+        guard=guard,
+        fanout=fanout,
+        feed=feed,
+        channel=backend.moderation,
+        delete_own_seconds=settings.delete_own_seconds,
+    )
 
 
 def vapid_keys(settings: Settings) -> VapidKeys | None:

@@ -31,7 +31,7 @@ def test_the_validator_refuses_an_invalid_document(validator):
 
 
 def test_every_handled_event_is_described():
-    namespace = ChatNamespace(None, None, None, 1, 50, None)  # only its event table is read
+    namespace = ChatNamespace(None, None, None, 1, 50, None, None)  # only its event table is read
     assert set(namespace._events) == set(CLIENT_EVENTS)
     described = document()
     for name in CLIENT_EVENTS:

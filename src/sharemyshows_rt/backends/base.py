@@ -14,6 +14,7 @@ from typing import Protocol
 from .coalesce import Coalescer
 from .events import Events
 from .limits import ConnectionCap, RateLimiter
+from .moderation import ModerationChannel, SlowGate
 from .presence import Departure, Presence
 
 Swept = Callable[[list[Departure]], Awaitable[None]]
@@ -41,6 +42,8 @@ class Backend(ABC):
     cap: ConnectionCap
     coalescer: Coalescer
     events: Events
+    moderation: ModerationChannel
+    slow_gate: SlowGate
     broker: Broker | None = None  # None: Socket.IO broadcasts stay in this process
     locks: PublishLocks | None = None  # None: nobody else publishes, nothing to order
 

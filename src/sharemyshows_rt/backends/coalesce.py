@@ -19,6 +19,18 @@ class Folded:
     last: dict[str, Any]
 
 
+# A fold's `last` may carry `ids`, the folded messages' ids: folds join them (the newest
+# MAX_FOLDED_IDS), so that messages deleted before the fold is sent are left out of it.
+MAX_FOLDED_IDS = 100
+
+
+def joined(earlier: dict[str, Any] | None, last: dict[str, Any]) -> dict[str, Any]:
+    """`last`, its `ids` after those of the fold so far."""
+    if earlier is None or "ids" not in last or "ids" not in earlier:
+        return last
+    return {**last, "ids": (earlier["ids"] + last["ids"])[-MAX_FOLDED_IDS:]}
+
+
 class Coalescer(ABC):
     @abstractmethod
     async def offer(

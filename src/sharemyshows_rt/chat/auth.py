@@ -30,6 +30,8 @@ VERIFIED_TOKENS_KEPT = 50_000
 class Identity:
     user_id: int
     username: str
+    # A site admin (the ADMIN_CLAIM claim is the JSON `true`): moderates every show.
+    is_admin: bool = False
 
 
 class Authenticator:
@@ -42,7 +44,9 @@ class Authenticator:
         users: UserRepository,
         remember_seconds: float = 60.0,
         wall_clock: Callable[[], float] = time.time,
+        admin_claim: str = "is_admin",
     ) -> None:
+        self._admin_claim = admin_claim
         self._secret = secret
         self._cookie_name = cookie_name
         self._users = users
@@ -54,7 +58,7 @@ class Authenticator:
         self._loader = UserLoader(users)
         # A fan's app presents the same token on every reconnect and REST call: a token
         # verified once is known (user id, expiry, csrf claim) until PyJWT would refuse it.
-        self._verified: dict[str, tuple[int, int, str | None]] = {}
+        self._verified: dict[str, tuple[int, int, str | None, bool]] = {}
         self._wall_clock = wall_clock
 
     def socket_token(self, auth: Any, environ: Mapping[str, Any]) -> str | None:
@@ -97,12 +101,17 @@ class Authenticator:
 
     def verify(self, token: str | None) -> tuple[int, str | None]:
         """The user id and `csrf` claim of a valid access token; raises Unauthorized."""
+        user_id, csrf, _ = self.claims(token)
+        return user_id, csrf
+
+    def claims(self, token: str | None) -> tuple[int, str | None, bool]:
+        """The user id, `csrf` claim and admin flag of a valid access token."""
         if not token:
             raise Unauthorized("no access token")
         verified = self._verified.get(token)
         if verified is not None:
             if self._wall_clock() < verified[1]:
-                return verified[0], verified[2]
+                return verified[0], verified[2], verified[3]
             del self._verified[token]  # expired: PyJWT says so, and why
         try:
             claims = jwt.decode(
@@ -127,23 +136,28 @@ class Authenticator:
             raise Unauthorized("the token's subject is not a user id")
         csrf = claims.get("csrf")
         csrf = csrf if isinstance(csrf, str) else None
-        self._keep_verified(token, subject, claims.get("exp"), csrf)
-        return subject, csrf
+        # Only the JSON `true`: not "true", not 1.
+        admin = claims.get(self._admin_claim) is True
+        self._keep_verified(token, subject, claims.get("exp"), csrf, admin)
+        return subject, csrf, admin
 
-    def _keep_verified(self, token: str, user_id: int, expires: Any, csrf: str | None) -> None:
+    def _keep_verified(
+        self, token: str, user_id: int, expires: Any, csrf: str | None, admin: bool
+    ) -> None:
         if isinstance(expires, bool) or not isinstance(expires, (int, float)):
             return  # PyJWT checked that `exp` is a number; anything else is not remembered
         if len(self._verified) >= VERIFIED_TOKENS_KEPT:
             self._verified.clear()
         # PyJWT refuses once `int(exp) <= now - leeway`.
-        self._verified[token] = (user_id, int(expires) + LEEWAY_SECONDS, csrf)
+        self._verified[token] = (user_id, int(expires) + LEEWAY_SECONDS, csrf, admin)
 
     async def identify(self, token: str | None) -> Identity:
         """The existing user a valid access token names; raises Unauthorized otherwise."""
-        user = await self._user(self.user_id(token))
+        user_id, _, admin = self.claims(token)
+        user = await self._user(user_id)
         if user is None:
             raise Unauthorized("unknown user")
-        return Identity(user.id, user.username)
+        return Identity(user.id, user.username, admin)
 
     def require_user(self, user_id: int) -> None:
         """Raise Unauthorized for a user found deleted. A lookup older than the remembered
@@ -232,8 +246,11 @@ class UserLoader:
             self._running = False
 
 
-def issue_token(secret: str, user_id: int, *, expires_in: int = 3600) -> str:
-    """An access token as Flask-JWT-Extended issues it (for operators, demos and tests)."""
+def issue_token(
+    secret: str, user_id: int, *, expires_in: int = 3600, extra: dict[str, Any] | None = None
+) -> str:
+    """An access token as Flask-JWT-Extended issues it (for operators, demos and tests);
+    `extra`: its `additional_claims`."""
     import uuid
 
     now = int(time.time())
@@ -245,5 +262,6 @@ def issue_token(secret: str, user_id: int, *, expires_in: int = 3600) -> str:
         "iat": now,
         "nbf": now,
         "exp": now + expires_in,
+        **(extra or {}),
     }
     return jwt.encode(claims, secret, algorithm=ALGORITHM)

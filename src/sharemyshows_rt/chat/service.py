@@ -4,7 +4,6 @@ typing. Transports call these; nothing here knows about Socket.IO packets or HTT
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 from .. import logs, metrics
@@ -19,30 +18,19 @@ from ..errors import (
     MessageTooLong,
     MissingShowIdOrMessage,
     NotInShowRoom,
-    RateLimitExceeded,
+    SlowModeActive,
 )
 from ..locks import KeyedLock
 from ..schemas import UserRef, UserTyping, message_payload
-from ..schemas.limits import HISTORY_PAGE_MAX
 from .auth import Identity
 from .checkins import CheckinRecorder
+from .limits import Rates, rate_limited, send_buckets
+from .moderation_state import Guard
 from .roster import Roster
 from .shows import KnownShows
 
 log = logging.getLogger(__name__)
 RESUME_LIMIT = 500  # messages sent to a client resuming after a reconnect; it pages the rest
-
-
-@dataclass(frozen=True, slots=True)
-class Rates:
-    """Per user and show: `send_message` (a token bucket) and `typing` (beyond: dropped);
-    per user across shows: `send_message` (a second bucket, taken with the first)."""
-
-    send_rate: float = 5.0
-    send_burst: int = 10
-    typing_rate: float = 2.0
-    send_rate_user: float = 10.0
-    send_burst_user: int = 20
 
 
 class ChatService:
@@ -63,6 +51,7 @@ class ChatService:
         rates: Rates,
         history_limit: int,
         message_max_length: int,
+        guard: Guard,
     ) -> None:
         self._shows = KnownShows(shows)
         self._messages = messages
@@ -76,6 +65,7 @@ class ChatService:
         self._rates = rates
         self._history_limit = history_limit
         self._message_max_length = message_max_length
+        self._guard = guard
         self._connections: dict[str, Identity] = {}
         self._membership = KeyedLock()
 
@@ -93,6 +83,10 @@ class ChatService:
     def sids(self) -> list[str]:
         """The connections this process serves now."""
         return list(self._connections)
+
+    def sids_of(self, user_id: int) -> list[str]:
+        """The user's connections on this process."""
+        return [sid for sid, who in self._connections.items() if who.user_id == user_id]
 
     async def disconnected(self, sid: str) -> None:
         """The connection is gone: it leaves every show it was in."""
@@ -120,7 +114,9 @@ class ChatService:
         the history is exactly the messages after it (a client resuming)."""
         identity = self._connections[sid]
         await self.require_show(show_id)
+        self._guard.check_join(identity, show_id)
         async with self._membership.hold(identity.user_id):
+            await self._guard.before_history(sid, show_id, last_message_id)
             first = await self._attach(sid, identity, show_id, last_message_id)
             logs.event(log, "join", sid=sid, user=identity.user_id, show=show_id)
             # Every join, not only the first tab's: a check-in queued by a process that then
@@ -128,6 +124,7 @@ class ChatService:
             self._checkins.check_in(identity.user_id, show_id)
             members = await self._roster.page(show_id)
             await self._fanout.to_connection("active_users", members, sid)
+            await self._guard.after_join(sid, show_id)
             if first:
                 await self._roster.joined(
                     show_id,
@@ -180,17 +177,19 @@ class ChatService:
                 ):
                     return
 
-    async def leave(self, sid: str, show_id: int) -> None:
-        """Leave a show; the others get `user_left` when it was the user's last connection."""
+    async def leave(self, sid: str, show_id: int) -> bool:
+        """Leave a show; the others get `user_left` when it was the user's last connection.
+        False: the connection was not in the show."""
         identity = self._connections[sid]
         async with self._membership.hold(identity.user_id):
             departure = await self._presence.leave(show_id, sid)
             if departure is None:
-                return  # never joined: nothing changes, nobody is told
+                return False  # never joined: nothing changes, nobody is told
             self._feed.forget(sid, show_id)
             await self._fanout.exit(sid, show_id)
             logs.event(log, "leave", sid=sid, user=identity.user_id, show=show_id)
             await self._departed(departure)
+            return True
 
     async def swept(self, departures: list[Departure]) -> None:
         """Connections of a dead process were removed from presence: tell the rooms."""
@@ -225,37 +224,54 @@ class ChatService:
             raise MissingShowIdOrMessage("send_message needs a show_id and a non-empty message")
         if len(text) > self._message_max_length:
             raise MessageTooLong(f"{len(text)} characters; at most {self._message_max_length}")
+        claimed = None
+        if show_id in self._guard.shows:  # ban, time-out, slow mode: before any token
+            try:
+                claimed = await self._guard.check_send(identity, show_id)
+            except SlowModeActive:
+                retry = await self._retry(show_id, identity.user_id, client_msg_id)
+                if retry is None:
+                    raise
+                return retry
+        stored = False
+        try:
+            payload, stored = await self._store(sid, identity, show_id, text, client_msg_id)
+            return payload
+        finally:
+            if claimed is not None and not stored:  # a refused send starts no window
+                await self._guard.release(claimed)
+
+    async def _store(
+        self, sid: str, identity: Identity, show_id: int, text: str, client_msg_id: str | None
+    ) -> tuple[dict[str, Any], bool]:
+        """Membership, both rate limits, then the writer: the payload, and whether it is a
+        new row (not a retry's)."""
         if not await self._presence.is_member(show_id, sid):
             raise NotInShowRoom(f"join show {show_id} before sending to it")
-        rates = self._rates
-        buckets = [
-            (f"send:{identity.user_id}:{show_id}", rates.send_rate, rates.send_burst),
-            (f"send:{identity.user_id}", rates.send_rate_user, rates.send_burst_user),
-        ]
+        buckets = send_buckets(self._rates, identity.user_id, show_id)
         wait = await self._limiter.take_all(buckets)
         if wait:
-            # A retry of a stored message is answered, never refused: looked up only here,
-            # so that an ordinary message costs no query.
-            if client_msg_id is not None:
-                stored = await self._messages.by_client_msg_id(
-                    show_id, identity.user_id, client_msg_id
-                )
-                if stored is not None:
-                    return message_payload(stored)
-            metrics.RATE_LIMITED.labels("send").inc()
-            raise RateLimitExceeded(
-                f"at most {rates.send_rate:g} messages a second in a show (bursts of "
-                f"{rates.send_burst}) and {rates.send_rate_user:g} across shows (bursts of "
-                f"{rates.send_burst_user})",
-                wait,
-            )
+            retry = await self._retry(show_id, identity.user_id, client_msg_id)
+            if retry is None:
+                raise rate_limited(self._rates, wait)
+            return retry, False
         draft = MessageDraft(
             show_id, identity.user_id, identity.username, text, utcnow(), client_msg_id
         )
         payload, created = await self._writer.store(draft)
         if not created:  # a retry: it spends no token
             await self._limiter.give_back(buckets)
-        return payload
+        return payload, created
+
+    async def _retry(
+        self, show_id: int, user_id: int, client_msg_id: str | None
+    ) -> dict[str, Any] | None:
+        """The stored message a retry (same `client_msg_id`) asks for again, never refused:
+        looked up only when a limit refuses, so an ordinary message costs no query."""
+        if client_msg_id is None:
+            return None
+        stored = await self._messages.by_client_msg_id(show_id, user_id, client_msg_id)
+        return None if stored is None else message_payload(stored)
 
     async def typing(self, sid: str, show_id: int, is_typing: bool) -> bool:
         """Tell the others in the room (never the sender) that this user is typing;
@@ -282,9 +298,3 @@ class ChatService:
         """A page of a show's messages, oldest first, older than `before_id`."""
         await self.require_show(show_id)
         return await self._messages.page(show_id, limit=limit, before_id=before_id)
-
-
-def history_page_size(history_limit: int) -> int:
-    """The page of history a client gets when it names no size: the join history's size,
-    within 1..HISTORY_PAGE_MAX."""
-    return max(1, min(history_limit, HISTORY_PAGE_MAX))

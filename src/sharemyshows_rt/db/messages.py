@@ -128,7 +128,7 @@ class MessageRepository:
         (both exclusive), oldest first; `has_more` says older ones exist in that range."""
         query = (
             _message_select()
-            .where(ChatMessage.show_id == show_id)
+            .where(ChatMessage.show_id == show_id, ChatMessage.deleted_at.is_(None))
             .order_by(ChatMessage.id.desc())
             .limit(limit + 1)
         )
@@ -149,7 +149,11 @@ class MessageRepository:
         given time), oldest first."""
         query = (
             _message_select()
-            .where(ChatMessage.show_id == show_id, ChatMessage.id > after_id)
+            .where(
+                ChatMessage.show_id == show_id,
+                ChatMessage.id > after_id,
+                ChatMessage.deleted_at.is_(None),
+            )
             .order_by(ChatMessage.id)
             .limit(limit)
         )

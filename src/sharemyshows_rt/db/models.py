@@ -78,6 +78,9 @@ class ChatMessage(Base):
     message: Mapped[str] = mapped_column(Text, nullable=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     client_msg_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # Kept as deleted by moderation (issue 19): left out of every history.
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    deleted_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class PushSubscription(Base):

@@ -9,7 +9,7 @@ from sqlalchemy import delete, exists, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from .models import PushSubscription, Show, ShowCheckin, ShowMute, User
+from .models import ChatMessage, PushSubscription, Show, ShowCheckin, ShowMute, User
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +134,17 @@ class PushRepository:
         query = select(User.id, User.username).where(reason, subscribed, ~muted)
         async with self._engine.connect() as conn:
             return [(row.id, row.username) for row in (await conn.execute(query)).all()]
+
+    async def undeleted(self, message_ids: list[int]) -> list[tuple[int, str, str]]:
+        """(id, username, text) of those messages not deleted since, oldest first."""
+        query = (
+            select(ChatMessage.id, User.username, ChatMessage.message)
+            .join(User, User.id == ChatMessage.user_id)
+            .where(ChatMessage.id.in_(message_ids), ChatMessage.deleted_at.is_(None))
+            .order_by(ChatMessage.id)
+        )
+        async with self._engine.connect() as conn:
+            return [tuple(row) for row in (await conn.execute(query)).all()]
 
     async def show_title(self, show_id: int) -> str | None:
         async with self._engine.connect() as conn:

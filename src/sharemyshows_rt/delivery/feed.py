@@ -177,6 +177,10 @@ class ShowFeed:
                 ticket, None, page.messages, self._history_limit, None, 0, page.has_more
             )
 
+    def drop(self, show_id: int, message_ids: set[int]) -> None:
+        """Deleted messages: left out of the cached join history."""
+        self._cache.drop(show_id, message_ids)
+
     async def close(self) -> None:
         """Stop the background reads; send what is gathered, and gather nothing more."""
         self._crowd.close()

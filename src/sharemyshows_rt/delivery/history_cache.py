@@ -81,6 +81,13 @@ class HistoryCache:
         while len(self.histories) > MAX_CACHED_SHOWS:
             self.histories.popitem(last=False)
 
+    def drop(self, show_id: int, message_ids: set[int]) -> None:
+        """Leave deleted messages out of the show's cached history."""
+        history = self.histories.get(show_id)
+        if history is not None:
+            kept = [p for p in history.payloads if p["id"] not in message_ids]
+            history.payloads = deque(kept, maxlen=history.payloads.maxlen)
+
     def _refresh_soon(self, show_id: int) -> None:
         if show_id in self._refreshing:
             return

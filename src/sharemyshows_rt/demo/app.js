@@ -3,12 +3,17 @@
 // State (messages, active users, connected, typing users) lives in one object; every socket
 // event updates it and re-renders the part it changed. Messages are kept by id, so history
 // and live messages never show twice. Text is always inserted as text, never as HTML.
+// Moderation (docs/moderation.md): a delete button on one's own messages; a moderator (found
+// out once after login from GET /api/shows/{id}/moderation/state, which answers 403 to
+// everyone else) also gets delete, time-out and ban buttons on every message and a slow-mode
+// selector. Deleted messages leave every window live (`message_deleted`).
 (function () {
   'use strict';
 
   var TYPING_IDLE_MS = 2000; // stop the typing indicator 2 s after the last keystroke
   var TYPING_STALE_MS = 6000; // forget someone's "typing" if their stop never arrives
   var MAX_ACTIVITY = 4;
+  var TIMEOUT_SECONDS = 60; // the "time out" button's length
   var BUNDLE_MISSING = 'The Socket.IO client bundle (vendor/socket.io.min.js) is missing: ' +
     'run ./scripts/build-demo (needs Node.js 20+), then reload this page.';
 
@@ -24,6 +29,11 @@
     activeUsers: [],
     activeCount: 0,
     typingUsers: new Map(), // username -> timer that forgets a stale indicator
+    isAdmin: false,
+    isModerator: false, // a moderator of this show, or an admin
+    moderationChecked: false, // the moderation state route has answered
+    slowModeSeconds: 0,
+    bans: new Map(), // user_id -> username: the show's bans, as this moderator knows them
   };
   var socket = null;
   var typingSent = false;
@@ -37,6 +47,8 @@
     showTitle: $('show-title'), me: $('me'), leave: $('leave'), messages: $('messages'),
     typing: $('typing'), chatError: $('chat-error'), composer: $('composer'),
     input: $('message-input'), send: $('send'), showId: $('show-id'), notify: $('notify'),
+    admin: $('admin'), moderation: $('moderation'), slowMode: $('slow-mode'), notice: $('notice'),
+    bans: $('bans'), bannedUsers: $('banned-users'),
   };
 
   // ------------------------------------------------------------------ rendering
@@ -59,6 +71,22 @@
     node.hidden = !text;
   }
 
+  // "Timed out: until 21:40:02 (retry in 58 s)": an error body as one line.
+  function errorText(error) {
+    if (!error) return 'failed';
+    var text = error.message || 'Error';
+    if (error.details) text += ': ' + error.details;
+    if (typeof error.retry_after_ms === 'number') {
+      text += ' (retry in ' + Math.ceil(error.retry_after_ms / 1000) + ' s)';
+    }
+    return text;
+  }
+
+  function clockOf(iso) {
+    var date = new Date(iso);
+    return isNaN(date) ? iso : date.toLocaleTimeString([], { hour12: false });
+  }
+
   function timeOf(iso) {
     var date = new Date(iso);
     return isNaN(date) ? '' : date.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
@@ -79,6 +107,8 @@
       meta.appendChild(time);
       item.appendChild(meta);
       item.appendChild(el('div', 'text', message.message));
+      var actions = messageActions(message, mine);
+      if (actions) item.appendChild(actions);
       return item;
     });
     if (items.length === 0) items.push(el('li', 'empty', 'No messages yet. Say hello!'));
@@ -86,6 +116,64 @@
     if (atBottom || sorted.length && state.me && sorted[sorted.length - 1].user_id === state.me.user_id) {
       ui.messages.scrollTop = ui.messages.scrollHeight;
     }
+  }
+
+  function actionButton(action, label, title) {
+    var button = el('button', 'action ' + action, label);
+    button.type = 'button';
+    button.dataset.action = action;
+    button.title = title;
+    return button;
+  }
+
+  // Delete on one's own messages (the server allows it for DELETE_OWN_SECONDS); a moderator
+  // gets it on every message, and time-out and ban for other people's.
+  function messageActions(message, mine) {
+    if (!mine && !state.isModerator) return null;
+    var actions = el('div', 'actions');
+    actions.appendChild(actionButton('delete', 'Delete', 'Delete this message for everyone'));
+    if (state.isModerator && !mine) {
+      actions.appendChild(actionButton('timeout', 'Time out ' + TIMEOUT_SECONDS + ' s',
+        'Stop ' + message.username + ' sending for ' + TIMEOUT_SECONDS + ' seconds'));
+      actions.appendChild(actionButton('ban', 'Ban', 'Remove ' + message.username
+        + ' from this show'));
+      actions.appendChild(actionButton('ban-purge', 'Ban + purge', 'Ban ' + message.username
+        + ' and delete their messages of the last 24 hours'));
+    }
+    return actions;
+  }
+
+  function renderModeration() {
+    ui.moderation.hidden = !state.isModerator;
+    ui.slowMode.value = String(state.slowModeSeconds);
+    if (ui.slowMode.value !== String(state.slowModeSeconds)) {
+      // A value set elsewhere (another client, the API): list it so the selector shows it.
+      var option = el('option', '', state.slowModeSeconds + ' s');
+      option.value = String(state.slowModeSeconds);
+      ui.slowMode.appendChild(option);
+      ui.slowMode.value = option.value;
+    }
+  }
+
+  // The bans this page knows (the state route's at login, then its own): each with Unban.
+  // Bans by other moderators meanwhile show after a reload: nothing announces them.
+  function renderBans() {
+    var items = Array.from(state.bans.entries()).map(function (entry) {
+      var item = el('li', '', entry[1]);
+      item.dataset.userId = String(entry[0]);
+      var button = el('button', 'action unban', 'Unban');
+      button.type = 'button';
+      button.dataset.action = 'unban';
+      item.appendChild(button);
+      return item;
+    });
+    ui.bannedUsers.replaceChildren.apply(ui.bannedUsers, items);
+    ui.bans.hidden = !state.isModerator || items.length === 0;
+  }
+
+  function showNotice(text) {
+    ui.notice.textContent = text;
+    ui.notice.hidden = !text;
   }
 
   function renderActiveUsers() {
@@ -132,6 +220,17 @@
       }
     });
     renderMessages();
+  }
+
+  function removeMessage(messageId) {
+    if (state.messages.delete(messageId)) renderMessages();
+  }
+
+  function setSlowMode(seconds) {
+    state.slowModeSeconds = seconds;
+    renderModeration();
+    showNotice(seconds > 0 ? 'Slow mode: one message every ' + seconds + ' s'
+      + (state.isModerator ? ' (moderators are not slowed)' : '') : '');
   }
 
   function setActiveUsers(body) {
@@ -229,11 +328,114 @@
       setTyping(data.username, data.is_typing);
     });
 
-    socket.on('error', function (error) {
-      var text = error && error.message ? error.message : 'Error';
-      if (error && error.details) text += ': ' + error.details;
-      showError(ui.chatError, text);
+    socket.on('message_deleted', function (data) {
+      if (data.show_id === SHOW_ID) removeMessage(data.message_id);
     });
+
+    socket.on('user_timed_out', function (data) {
+      if (data.show_id !== SHOW_ID) return;
+      var lifted = new Date(data.until) <= new Date();
+      var mine = state.me && data.user_id === state.me.user_id;
+      addActivity(data.username + (lifted ? ' may send again' : ' timed out until '
+        + clockOf(data.until)));
+      if (mine) showNotice(lifted ? '' : 'You are timed out until ' + clockOf(data.until));
+    });
+
+    socket.on('slow_mode', function (data) {
+      if (data.show_id === SHOW_ID) setSlowMode(data.seconds);
+    });
+
+    socket.on('banned', function (data) {
+      if (data.show_id === SHOW_ID) stopBanned();
+    });
+
+    socket.on('error', function (error) {
+      if (error && error.event === 'join_show' && error.message === 'Banned from show') {
+        stopBanned();
+        return;
+      }
+      showError(ui.chatError, errorText(error));
+    });
+  }
+
+  // Banned: this page stops (no reconnecting into a room that refuses it) and says why.
+  function stopBanned() {
+    if (socket) {
+      socket.disconnect();
+      socket = null;
+    }
+    endChat('You were banned from show ' + SHOW_ID + '.');
+  }
+
+  // ------------------------------------------------------------------ moderation
+
+  function moderate(event, payload, done) {
+    if (!socket || !socket.connected) return;
+    socket.timeout(10000).emit(event, Object.assign({ show_id: SHOW_ID }, payload),
+      function (error, ack) {
+        if (!error && ack && ack.ok) {
+          showError(ui.chatError, '');
+          if (done) done(ack);
+        } else {
+          showError(ui.chatError, event + ' refused (' + (error ? 'no answer from the server'
+            : errorText(ack && ack.error)) + ')');
+          renderModeration(); // the slow-mode selector back to the room's value
+        }
+      });
+  }
+
+  function handleMessageAction(event) {
+    var button = event.target.closest('button[data-action]');
+    if (!button) return;
+    var item = button.closest('li.message');
+    var message = state.messages.get(Number(item.dataset.id));
+    if (!message) return;
+    var action = button.dataset.action;
+    if (action === 'delete') {
+      moderate('delete_message', { message_id: message.id }, function () {
+        removeMessage(message.id);
+      });
+    } else if (action === 'timeout') {
+      moderate('timeout_user', { user_id: message.user_id, seconds: TIMEOUT_SECONDS });
+    } else if (action === 'ban' || action === 'ban-purge') {
+      moderate('ban_user', { user_id: message.user_id, purge: action === 'ban-purge' },
+        function () {
+          state.bans.set(message.user_id, message.username);
+          renderBans();
+        });
+    }
+  }
+
+  function handleUnban(event) {
+    var button = event.target.closest('button[data-action="unban"]');
+    if (!button) return;
+    var userId = Number(button.closest('li').dataset.userId);
+    moderate('unban_user', { user_id: userId }, function () {
+      state.bans.delete(userId);
+      renderBans();
+    });
+  }
+
+  // Whether this user moderates the show: the state route answers only moderators and admins.
+  function checkModerator() {
+    fetch(API + '/api/shows/' + SHOW_ID + '/moderation/state', { credentials: 'include' })
+      .then(function (response) {
+        if (!response.ok) return null; // 403: not a moderator (the usual case)
+        return response.json();
+      }).then(function (body) {
+        state.isModerator = state.isAdmin || Boolean(body);
+        state.moderationChecked = true;
+        if (body) {
+          setSlowMode(body.slow_mode_seconds || 0);
+          (body.bans || []).forEach(function (ban) { state.bans.set(ban.user_id, ban.username); });
+        }
+        renderModeration();
+        renderMessages();
+        renderBans();
+      }, function (error) {
+        state.moderationChecked = true;
+        showError(ui.chatError, 'Moderation state: ' + error.message);
+      });
   }
 
   // Typing: "started" once when typing begins, "stopped" 2 s after the last keystroke
@@ -277,8 +479,7 @@
           addMessages([ack.message]); // the new_message may come first or after: same id
           showError(ui.chatError, '');
         } else {
-          var reason = error ? 'no answer from the server' : (ack && ack.error
-            ? ack.error.message + (ack.error.details ? ': ' + ack.error.details : '') : 'failed');
+          var reason = error ? 'no answer from the server' : errorText(ack && ack.error);
           showError(ui.chatError, 'Not sent (' + reason + ')');
         }
         renderComposer();
@@ -303,6 +504,11 @@
     state.lastMessageId = null;
     state.activeUsers = [];
     state.activeCount = 0;
+    state.isAdmin = user.is_admin === true;
+    state.isModerator = state.isAdmin;
+    state.slowModeSeconds = 0;
+    state.moderationChecked = false;
+    state.bans.clear();
     ui.me.textContent = user.username;
     ui.login.hidden = true;
     ui.chat.hidden = false;
@@ -311,6 +517,10 @@
     renderActiveUsers();
     renderTyping();
     renderComposer();
+    showNotice('');
+    renderModeration();
+    renderBans();
+    checkModerator();
     connect();
     ui.input.focus();
   }
@@ -334,7 +544,8 @@
       method: 'POST',
       credentials: 'include', // the server's Set-Cookie is stored for the API's origin
       headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ username: username }),
+      body: JSON.stringify(ui.admin.checked ? { username: username, admin: true }
+        : { username: username }),
     }).then(function (response) {
       return response.json().catch(function () { return {}; }).then(function (body) {
         if (!response.ok) {
@@ -363,6 +574,12 @@
   ui.composer.addEventListener('submit', sendMessage);
   ui.input.addEventListener('input', handleInputChange);
   ui.leave.addEventListener('click', leave);
+  ui.messages.addEventListener('click', handleMessageAction);
+  ui.bannedUsers.addEventListener('click', handleUnban);
+  ui.slowMode.addEventListener('change', function () {
+    var seconds = Number(ui.slowMode.value);
+    moderate('set_slow_mode', { seconds: seconds });
+  });
 
   // ------------------------------------------------------------------ push notifications
 

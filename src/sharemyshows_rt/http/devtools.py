@@ -15,6 +15,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from ..chat.auth import issue_token
+from ..config import Settings
 from ..db.repositories import UserRepository
 from .routes import validated
 
@@ -48,13 +49,15 @@ class DevLogin(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     username: str = Field(min_length=1, max_length=40, pattern=re.compile(r"^[A-Za-z0-9_.-]+$"))
+    admin: bool = False  # a token with the admin claim: this user moderates every show
 
 
 class DevTools:
-    def __init__(self, users: UserRepository, secret: str, cookie_name: str) -> None:
+    def __init__(self, users: UserRepository, settings: Settings) -> None:
         self._users = users
-        self._secret = secret
-        self._cookie_name = cookie_name
+        self._secret = settings.jwt_secret
+        self._cookie_name = settings.jwt_cookie_name
+        self._admin_claim = settings.admin_claim
 
     def routes(self) -> list[BaseRoute]:
         return [
@@ -63,11 +66,14 @@ class DevTools:
         ]
 
     async def login(self, request: Request) -> Response:
-        """`{"username"}` -> that user (created if new), a token, and the cookie set."""
+        """`{"username", "admin"?}` -> that user (created if new), a token (with the admin
+        claim when asked), and the cookie set."""
         body = validated(DevLogin, await request.body(), raw_json=True)
         user = await self._users.get_or_create(body.username)
-        token = issue_token(self._secret, user.id, expires_in=TOKEN_SECONDS)
-        response = JSONResponse({"user_id": user.id, "username": user.username, "token": token})
+        claims = {self._admin_claim: True} if body.admin else None
+        token = issue_token(self._secret, user.id, expires_in=TOKEN_SECONDS, extra=claims)
+        answer = {"user_id": user.id, "username": user.username, "is_admin": body.admin}
+        response = JSONResponse({**answer, "token": token})
         # Lax: sent to the API from pages of the same site (localhost:3000 -> localhost:8000).
         response.set_cookie(
             self._cookie_name, token, max_age=TOKEN_SECONDS, httponly=True, samesite="lax", path="/"

@@ -24,6 +24,8 @@ from ..schemas import (
     Subscribed,
     VapidKey,
 )
+from ..schemas.limits import MAX_MESSAGE_ID
+from ..schemas.moderation import MessageDeleted, ModerationLog, ModerationQuery, ModerationState
 
 REF = "#/components/schemas/{model}"
 SHOW_ID = {
@@ -39,7 +41,14 @@ AUTHENTICATED = {
     422: "invalid parameters or body",
     503: "a dependency is not answering",
 }
+MESSAGE_ID = {
+    "name": "message_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "integer", "minimum": 1, "maximum": MAX_MESSAGE_ID},
+}
 ABOUT_SHOW = {404: "no such show"}
+MODERATORS = {403: "not a moderator of the show", 404: "no such show"}
 
 
 @dataclass(frozen=True)
@@ -144,6 +153,31 @@ ROUTES = (
         {200: (MuteState, "unmuted")},
         errors=ABOUT_SHOW,
     ),
+    Operation(
+        "delete",
+        "/api/shows/{show_id}/messages/{message_id}",
+        "deleteMessage",
+        "Delete a message: one's own for DELETE_OWN_SECONDS, any for a moderator",
+        {200: (MessageDeleted, "deleted (or deleted before)")},
+        errors={403: "neither the author in time nor a moderator", 404: "no such message"},
+    ),
+    Operation(
+        "get",
+        "/api/shows/{show_id}/moderation",
+        "showModerationLog",
+        "The show's moderation actions, newest first (moderators)",
+        {200: (ModerationLog, "the page")},
+        query=ModerationQuery,
+        errors=MODERATORS,
+    ),
+    Operation(
+        "get",
+        "/api/shows/{show_id}/moderation/state",
+        "showModerationState",
+        "The show's slow mode, bans and time-outs (moderators)",
+        {200: (ModerationState, "the state")},
+        errors=MODERATORS,
+    ),
 )
 
 
@@ -179,7 +213,8 @@ def document() -> dict[str, Any]:
 
 
 def _operation(op: Operation) -> dict[str, Any]:
-    parameters = ([SHOW_ID] if "{show_id}" in op.path else []) + _query(op.query)
+    parameters = [SHOW_ID] if "{show_id}" in op.path else []
+    parameters += ([MESSAGE_ID] if "{message_id}" in op.path else []) + _query(op.query)
     responses = {str(status): _answer(model, text) for status, (model, text) in op.answers.items()}
     errors = {**(AUTHENTICATED if op.authenticated else {}), **op.errors}
     responses.update(

@@ -15,7 +15,8 @@ from starlette.routing import Route
 
 from .. import metrics
 from ..chat.auth import Authenticator, Identity
-from ..chat.service import ChatService, history_page_size
+from ..chat.limits import history_page_size
+from ..chat.service import ChatService
 from ..errors import ChatError, InvalidPayload, Unauthorized, from_exception
 from ..schemas import (
     HISTORY_PAGE_MAX,

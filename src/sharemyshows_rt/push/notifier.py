@@ -11,7 +11,7 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from ..backends.coalesce import Coalescer
+from ..backends.coalesce import Coalescer, Folded
 from ..backends.events import Event, Events
 from ..backends.presence import Presence
 from ..clock import utcnow
@@ -97,7 +97,11 @@ class Notifier:
             theirs = [m for m in messages if m["user_id"] != user_id]
             if not theirs:
                 continue
-            last = {"username": theirs[-1]["username"], "message": theirs[-1]["text"]}
+            last = {
+                "username": theirs[-1]["username"],
+                "message": theirs[-1]["text"],
+                "ids": [m["id"] for m in theirs],  # a fold leaves out those deleted meanwhile
+            }
             if await self._coalescer.offer(user_id, show_id, len(theirs), last, now):
                 mentioned_them = any(username in m["mentions"] for m in theirs)
                 await self._push(user_id, show_id, len(theirs), last, urgent=mentioned_them)
@@ -113,7 +117,7 @@ class Notifier:
                     "show_id": show_id,
                     "show_title": await self._title(show_id),
                     "count": count,
-                    "last": last,
+                    "last": {k: v for k, v in last.items() if k != "ids"},
                     "url": self._url_template.format(show_id=show_id),
                 },
                 # One topic per show: a newer push replaces one the device has not received yet.
@@ -121,6 +125,18 @@ class Notifier:
                 urgency="high" if urgent else "normal",
             )
         )
+
+    async def _push_fold(self, fold: Folded) -> None:
+        """A fold's notification, without the messages deleted since; none if none is left."""
+        ids = fold.last.get("ids")
+        count, last = fold.count, fold.last
+        if ids:
+            left = await self._repository.undeleted(ids)
+            count -= len(ids) - len(left)
+            if count <= 0 or not left:
+                return
+            last = {"username": left[-1][1], "message": left[-1][2][:PREVIEW]}
+        await self._push(fold.user_id, fold.show_id, count, last)
 
     async def _title(self, show_id: int) -> str:
         title = self._titles.get(show_id)
@@ -138,7 +154,7 @@ class Notifier:
                 for fold in await self._coalescer.due(time.time()):
                     present = await self._presence.present_users(fold.show_id, [fold.user_id])
                     if fold.user_id not in present:
-                        await self._push(fold.user_id, fold.show_id, fold.count, fold.last)
+                        await self._push_fold(fold)
             except asyncio.CancelledError:
                 raise
             except Exception:

@@ -32,6 +32,21 @@ from .inbound import (
     SendMessage,
     Typing,
 )
+from .moderation import (
+    BanAck,
+    Banned,
+    BanUser,
+    DeleteMessage,
+    DeleteMessageAck,
+    MessageDeleted,
+    SetSlowMode,
+    SlowMode,
+    SlowModeAck,
+    TimeoutAck,
+    TimeoutUser,
+    UnbanUser,
+    UserTimedOut,
+)
 
 
 @dataclass(frozen=True)
@@ -50,6 +65,13 @@ CLIENT_EVENTS = {
     "get_message_history": ClientEvent(GetMessageHistory, HistoryAck, "A page of older messages"),
     "mute_show": ClientEvent(MuteShow, MuteAck, "No push notifications for this show"),
     "unmute_show": ClientEvent(MuteShow, MuteAck, "Push notifications for this show again"),
+    "delete_message": ClientEvent(
+        DeleteMessage, DeleteMessageAck, "Delete a message (one's own for a while; moderators)"
+    ),
+    "timeout_user": ClientEvent(TimeoutUser, TimeoutAck, "Time a user out (0 lifts it)"),
+    "ban_user": ClientEvent(BanUser, BanAck, "Ban a user from a show (purge: their last day)"),
+    "unban_user": ClientEvent(UnbanUser, BanAck, "Lift a ban"),
+    "set_slow_mode": ClientEvent(SetSlowMode, SlowModeAck, "Slow a show's chat (0 turns it off)"),
 }
 ACK_ERROR = AckError
 
@@ -61,5 +83,9 @@ SERVER_EVENTS: dict[str, tuple[type[BaseModel], str]] = {
     "user_joined": (PresenceChange, "Someone joined a show's chat"),
     "user_left": (PresenceChange, "Someone left a show's chat"),
     "user_typing": (UserTyping, "Someone is typing, or stopped"),
+    "message_deleted": (MessageDeleted, "A message of a joined show was deleted"),
+    "user_timed_out": (UserTimedOut, "A user may not send in a show until a time"),
+    "banned": (Banned, "This user was banned from a show and has left it"),
+    "slow_mode": (SlowMode, "A show's slow mode changed (or is on, after joining)"),
     "error": (ErrorEvent, "A client event failed"),
 }

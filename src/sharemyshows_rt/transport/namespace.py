@@ -12,9 +12,10 @@ import socketio
 from .. import logs, metrics
 from ..backends.limits import ConnectionCap
 from ..chat.auth import Authenticator
-from ..chat.limits import admit_connection
+from ..chat.limits import admit_connection, history_page_size
+from ..chat.moderation import Moderation
 from ..chat.mutes import set_muted
-from ..chat.service import ChatService, history_page_size
+from ..chat.service import ChatService
 from ..errors import ChatError, ServiceUnavailable, UnknownEvent, from_exception
 from ..push.service import PushService
 from ..schemas import (
@@ -33,6 +34,7 @@ from ..schemas import (
 )
 from ..schemas.limits import EVENT_NAME_ECHO_MAX
 from .fanout import NAMESPACE
+from .moderation_events import moderation_events
 
 log = logging.getLogger(__name__)
 Ack = dict[str, Any]
@@ -50,6 +52,7 @@ class ChatNamespace(socketio.AsyncNamespace):
         max_connections_per_user: int,
         history_limit: int,
         push: PushService,
+        moderation: Moderation,
     ) -> None:
         super().__init__(NAMESPACE)
         self._chat = chat
@@ -68,6 +71,7 @@ class ChatNamespace(socketio.AsyncNamespace):
             "get_message_history": (GetMessageHistory, self._get_message_history),
             "mute_show": (MuteShow, self._mute_show),
             "unmute_show": (MuteShow, self._unmute_show),
+            **moderation_events(moderation, lambda sid: self._chat.identity(sid)),
         }
 
     async def trigger_event(self, event: str, *args: Any) -> Any:

@@ -6,6 +6,7 @@ from ..base import Backend, Swept
 from .coalesce import MemoryCoalescer
 from .events import MemoryEvents
 from .limits import MemoryConnectionCap, MemoryRateLimiter
+from .moderation import MemoryModerationChannel, MemorySlowGate
 from .presence import MemoryPresence
 
 
@@ -18,6 +19,8 @@ class MemoryBackend(Backend):
         self.cap = MemoryConnectionCap()
         self.coalescer = MemoryCoalescer(coalesce_seconds)
         self.events = MemoryEvents()
+        self.moderation = MemoryModerationChannel()
+        self.slow_gate = MemorySlowGate()
 
     async def start(self, swept: Swept) -> None:
         """Nothing runs in the background: no other process can die under this one."""

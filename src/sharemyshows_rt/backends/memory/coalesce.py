@@ -6,7 +6,7 @@ import heapq
 from dataclasses import dataclass
 from typing import Any
 
-from ..coalesce import Coalescer, Folded
+from ..coalesce import Coalescer, Folded, joined
 
 
 @dataclass(slots=True)
@@ -38,8 +38,8 @@ class MemoryCoalescer(Coalescer):
 
     @staticmethod
     def _fold(window: _Window, count: int, last: dict[str, Any]) -> bool:
+        window.last = joined(window.last if window.pending else None, last)
         window.pending += count
-        window.last = last
         return False
 
     async def due(self, now: float) -> list[Folded]:

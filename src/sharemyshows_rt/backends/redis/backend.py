@@ -16,6 +16,7 @@ from .coalesce import RedisCoalescer
 from .events import RedisEvents
 from .limits import RedisConnectionCap, RedisRateLimiter
 from .locks import PublishLocks
+from .moderation import RedisModerationChannel, RedisSlowGate
 from .presence import RedisPresence
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,8 @@ class RedisBackend(Backend):
         self.locks = PublishLocks(self.redis, namespace)
         self.coalescer = RedisCoalescer(self.redis, namespace, coalesce_seconds)
         self.events = RedisEvents(self.redis, namespace, proc)
+        self.moderation = RedisModerationChannel(self.redis, namespace, proc)
+        self.slow_gate = RedisSlowGate(self.redis, namespace)
         self._renewal: asyncio.Task[None] | None = None
 
     async def start(self, swept: Swept) -> None:
@@ -84,5 +87,6 @@ class RedisBackend(Backend):
 
     async def stop(self) -> None:
         await cancel(self._renewal)
+        await self.moderation.stop()
         await self.presence.close()
         await self.redis.aclose()

@@ -7,9 +7,9 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 
-from ..coalesce import Coalescer, Folded
+from ..coalesce import MAX_FOLDED_IDS, Coalescer, Folded
 
-# KEYS: window hash, due zset. ARGV: now, window, count, last json, member, ttl ms.
+# KEYS: window hash, due zset. ARGV: now, window, count, last json, member, ttl ms, most ids.
 _OFFER = """
 local now = tonumber(ARGV[1])
 local untilv = tonumber(redis.call('HGET', KEYS[1], 'until') or '0')
@@ -19,7 +19,18 @@ if untilv <= now and pending == 0 then
   redis.call('PEXPIRE', KEYS[1], ARGV[6])
   return 1
 end
-redis.call('HSET', KEYS[1], 'pending', tostring(pending + tonumber(ARGV[3])), 'last', ARGV[4])
+local last = ARGV[4]
+local earlier = redis.call('HGET', KEYS[1], 'last')
+if pending > 0 and earlier then
+  local e, n = cjson.decode(earlier), cjson.decode(last)
+  if type(e.ids) == 'table' and type(n.ids) == 'table' then
+    for _, id in ipairs(n.ids) do table.insert(e.ids, id) end
+    while #e.ids > tonumber(ARGV[7]) do table.remove(e.ids, 1) end
+    n.ids = e.ids
+    last = cjson.encode(n)
+  end
+end
+redis.call('HSET', KEYS[1], 'pending', tostring(pending + tonumber(ARGV[3])), 'last', last)
 redis.call('PEXPIRE', KEYS[1], ARGV[6])
 redis.call('ZADD', KEYS[2], 'NX', tostring(untilv), ARGV[5])
 return 0
@@ -60,7 +71,15 @@ class RedisCoalescer(Coalescer):
         member = f"{user_id}:{show_id}"
         send = await self._offer(
             keys=[self._prefix + member, self._due_key],
-            args=[now, self._window, count, orjson.dumps(last), member, self._ttl_ms],
+            args=[
+                now,
+                self._window,
+                count,
+                orjson.dumps(last),
+                member,
+                self._ttl_ms,
+                MAX_FOLDED_IDS,
+            ],
         )
         return bool(send)
 
