@@ -87,34 +87,31 @@ class UnknownEvent(ChatError):
     status = 404
 
 
-class RateLimitExceeded(ChatError):
-    """Carries `retry_after_ms`: when the next message would be accepted."""
+class RetryLater(ChatError):
+    """A refusal that ends by itself: carries `retry_after_ms`, when to try again."""
 
-    message = "Rate limit exceeded"
     status = 429
 
     def __init__(self, details: str, retry_after: float) -> None:
         super().__init__(details, retry_after_ms=max(1, round(retry_after * 1000)))
 
 
-class TimedOut(ChatError):
+class RateLimitExceeded(RetryLater):
+    """`retry_after_ms`: when the next message would be accepted."""
+
+    message = "Rate limit exceeded"
+
+
+class TimedOut(RetryLater):
     """A timed-out user's message; `retry_after_ms`: when the time-out ends."""
 
     message = "Timed out"
-    status = 429
-
-    def __init__(self, details: str, retry_after: float) -> None:
-        super().__init__(details, retry_after_ms=max(1, round(retry_after * 1000)))
 
 
-class SlowModeActive(ChatError):
+class SlowModeActive(RetryLater):
     """A message sooner than slow mode allows; `retry_after_ms`: when it would be accepted."""
 
     message = "Slow mode"
-    status = 429
-
-    def __init__(self, details: str, retry_after: float) -> None:
-        super().__init__(details, retry_after_ms=max(1, round(retry_after * 1000)))
 
 
 class BannedFromShow(ChatError):

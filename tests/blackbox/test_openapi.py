@@ -1,47 +1,18 @@
 """The REST routes against their own OpenAPI document, with schemathesis: generated
 requests (valid and not) never get a 5xx, and every response matches the schema."""
 
-import schemathesis
-from hypothesis import HealthCheck, given, settings
-from schemathesis.checks import (
-    content_type_conformance,
-    not_a_server_error,
-    response_schema_conformance,
-    status_code_conformance,
-)
-
-CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_schema_conformance,
-]
+from support.openapi import assert_conforms, operations_of
 
 
 def test_rest_routes_match_their_openapi_document(deployment, db, tokens):
     fan, show = db.add_user(), db.add_show()
     db.add_messages(show, fan, ["one", "two"])
     headers = {"Authorization": f"Bearer {tokens.access(fan.id)}"}
-    schema = schemathesis.openapi.from_url(f"{deployment.base_url}/openapi.json")
     # Push is off here (no VAPID keys): its routes are checked on a deployment with push on,
     # in tests/push/test_openapi_push.py.
-    operations = [
-        result.ok()
-        for result in schema.get_all_operations()
-        if not result.ok().path.startswith("/api/push/")
-    ]
+    operations = operations_of(deployment.base_url, lambda path: not path.startswith("/api/push/"))
     assert len(operations) >= 4
-
-    for operation in operations:
-
-        @given(case=operation.as_strategy())
-        @settings(
-            max_examples=25, deadline=None, database=None, suppress_health_check=list(HealthCheck)
-        )
-        def conforms(case):
-            case.call_and_validate(headers=headers, checks=CHECKS)
-
-        conforms()
+    assert_conforms(operations, headers)
 
 
 async def test_openapi_document_is_served(http):
