@@ -14,7 +14,7 @@ from ..clock import isoformat_z, utcnow
 from ..db.moderation import ModerationRepository, StandingState
 from ..delivery.rooms import Fanout
 from ..errors import BannedFromShow, SlowModeActive, TimedOut
-from ..schemas.limits import RESUME_DELETIONS_WINDOW
+from ..schemas.limits import RESUME_LIMIT
 from .auth import Identity
 
 MODERATORS_SECONDS = 30.0  # a show's moderators, as the slow-mode check knows them
@@ -152,9 +152,7 @@ class Guard:
         before its history and any live event (it is not in the room yet)."""
         if not last_message_id:
             return
-        deleted = await self.repository.deleted_among(
-            show_id, last_message_id, RESUME_DELETIONS_WINDOW
-        )
+        deleted = await self.repository.deleted_among(show_id, last_message_id, RESUME_LIMIT)
         for message_id in deleted:
             payload: dict[str, Any] = {"show_id": show_id, "message_id": message_id}
             await self._fanout.to_connection("message_deleted", payload, sid)

@@ -22,6 +22,7 @@ from ..errors import (
 )
 from ..locks import KeyedLock
 from ..schemas import UserRef, UserTyping, message_payload
+from ..schemas.limits import RESUME_LIMIT
 from .auth import Identity
 from .checkins import CheckinRecorder
 from .limits import Rates, rate_limited, send_buckets
@@ -30,7 +31,6 @@ from .roster import Roster
 from .shows import KnownShows
 
 log = logging.getLogger(__name__)
-RESUME_LIMIT = 500  # messages sent to a client resuming after a reconnect; it pages the rest
 
 
 class ChatService:

@@ -13,4 +13,6 @@ MODERATION_REASON_MAX = 200  # characters of a moderator's reason
 TIMEOUT_MAX_SECONDS = 86_400  # a time-out lasts at most a day
 SLOW_MODE_MAX_SECONDS = 600  # slow mode allows at least one message per 10 minutes
 PURGE_SECONDS = 86_400  # a ban's purge deletes the user's messages of the last 24 hours
-RESUME_DELETIONS_WINDOW = 500  # a resume is told of deletions among this many messages
+# Messages a resuming client is sent at most (it pages back for the rest); a resume is told
+# of deletions among as many messages before its last one, those it may have shown.
+RESUME_LIMIT = 500
